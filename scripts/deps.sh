@@ -1,0 +1,45 @@
+#!/bin/sh
+# Install every Debian 12 package the project needs, non-interactively.
+#
+#   scripts/deps.sh            build + test + vm + bench packages (what CI needs)
+#   scripts/deps.sh --kernel   also linux-source-6.12 and the kernel build tools (make kernel)
+#   scripts/deps.sh --list     print the package list and exit
+#
+# Only Debian packages: nothing else is downloaded. A re-run with everything
+# present does not touch apt.
+set -eu
+
+BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev zlib1g-dev
+  liburing-dev libssl-dev libcbor-dev libsqlite3-dev libevent-dev libnftables-dev libnftnl-dev
+  libmnl-dev libcap-dev libcriterion-dev libclang-rt-14-dev"
+TEST="socat iproute2 nftables openssl jq xxd cpio xz-utils zstd tar procps psmisc file"
+VM="qemu-system-x86 busybox-static pahole kmod"
+BENCH="iperf3 gnuplot-nox haproxy faketime time"
+KERNEL="linux-source-6.12 bc bison flex"
+
+pkgs="$BUILD $TEST $VM $BENCH"
+case "${1:-}" in
+--kernel) pkgs="$pkgs $KERNEL" ;;
+--list) echo $pkgs; exit 0 ;;
+"") ;;
+-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+*) echo "deps.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all $(echo $pkgs | wc -w) packages present"
+	exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+echo "deps: installing:$missing"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"

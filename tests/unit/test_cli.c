@@ -1,0 +1,143 @@
+/* The command-line convention: dispatch, --help, exit codes, messages. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "lib/cli.h"
+#include "lib/log.h"
+
+static int ran_argc;
+static char ran_arg[64];
+
+static int cmd_echo(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	ran_arg[0] = '\0';
+	while ((c = getopt_long(argc, argv, "n:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'n')
+			snprintf(ran_arg, sizeof(ran_arg), "%s", optarg);
+		else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	ran_argc = argc - optind;
+	if (ran_argc > 2)
+		return cli_usage_error("too many arguments");
+	return CLI_OK;
+}
+
+static int cmd_boom(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cli_fail("it broke: %s", "disk full");
+}
+
+static const struct cli_cmd cmds[] = {
+	{ "echo", cmd_echo, "echo things", "echo [--name N] [ARG...]\n" },
+	{ "boom", cmd_boom, "fail", "boom\n" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct cli_prog prog = { "demo", "A demo program.", cmds };
+
+static int run(char **out, int argc, ...)
+{
+	char *argv[16];
+	struct capture c;
+	va_list ap;
+	int i, r;
+
+	va_start(ap, argc);
+	for (i = 0; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[argc] = NULL;
+	va_end(ap);
+	optind = 0;
+	capture_start(&c, STDERR_FILENO);
+	r = cli_main(&prog, argc, argv);
+	*out = capture_end(&c);
+	return r;
+}
+
+Test(cli, dispatch_and_options)
+{
+	char *err;
+
+	cr_assert_eq(run(&err, 5, "demo", "echo", "--name", "x", "a"), CLI_OK);
+	cr_assert_str_eq(ran_arg, "x");
+	cr_assert_eq(ran_argc, 1);
+	cr_assert_str_eq(err, "");
+	free(err);
+}
+
+Test(cli, verbose_and_quiet)
+{
+	char *err;
+
+	log_set_level(LOG_WARN);
+	cr_assert_eq(run(&err, 4, "demo", "-v", "echo", "-v"), CLI_OK);
+	cr_assert_eq(log_get_level(), LOG_DEBUG);
+	free(err);
+	cr_assert_eq(run(&err, 3, "demo", "echo", "-q"), CLI_OK);
+	cr_assert_eq(log_get_level(), LOG_ERROR);
+	free(err);
+}
+
+Test(cli, usage_errors_exit_2)
+{
+	char *err;
+
+	cr_assert_eq(run(&err, 2, "demo", "nope"), CLI_USAGE);
+	cr_assert_str_eq(err, "demo: unknown command 'nope'\nTry 'demo --help'.\n");
+	free(err);
+	cr_assert_eq(run(&err, 1, "demo"), CLI_USAGE);
+	cr_assert(strstr(err, "usage: demo"));
+	free(err);
+	cr_assert_eq(run(&err, 5, "demo", "echo", "a", "b", "c"), CLI_USAGE);
+	cr_assert_str_eq(err, "demo echo: too many arguments\nTry 'demo echo --help'.\n");
+	free(err);
+	cr_assert_eq(run(&err, 3, "demo", "echo", "--bogus"), CLI_USAGE);
+	cr_assert(strstr(err, "unrecognized option '--bogus'"), "%s", err);
+	cr_assert(strstr(err, "Try 'demo echo --help'."));
+	free(err);
+	cr_assert_eq(run(&err, 3, "demo", "echo", "--name"), CLI_USAGE);
+	cr_assert(strstr(err, "requires an argument"), "%s", err);
+	free(err);
+}
+
+Test(cli, failure_exit_1)
+{
+	char *err;
+
+	cr_assert_eq(run(&err, 2, "demo", "boom"), CLI_FAIL);
+	cr_assert_str_eq(err, "demo boom: it broke: disk full\n");
+	free(err);
+}
+
+Test(cli, help_exits_0_on_stdout, .exit_code = 0)
+{
+	char *argv[] = { "demo", "echo", "--help", NULL };
+
+	optind = 0;
+	cli_main(&prog, 3, argv);
+	cr_assert_fail("--help must exit");
+}
+
+Test(cli, version)
+{
+	struct capture c;
+	char *argv[] = { "demo", "--version", NULL }, *out;
+
+	optind = 0;
+	capture_start(&c, STDOUT_FILENO);
+	cr_assert_eq(cli_main(&prog, 2, argv), CLI_OK);
+	out = capture_end(&c);
+	cr_assert(strncmp(out, "demo ", 5) == 0, "%s", out);
+	free(out);
+}

@@ -1,0 +1,311 @@
+/* tperf client: send (server sinks), recv (server sources) and ping (echo). */
+#include "tperf/tperf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/sock.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t r = send(fd, (const uint8_t *)buf + off, len - off, MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = recv(fd, (uint8_t *)buf + got, len - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+struct xfer {
+	const struct tperf_opts *o;
+	struct ev_loop *l;
+	struct ev_bufgroup *bg;
+	struct ev_op op;
+	int fd;
+	const uint8_t *pattern;
+	uint64_t done, bad;
+	uint8_t res[TPERF_RESULT_LEN];
+	size_t res_got;
+	int phase; /* 0 payload, 1 result */
+	const char *backend;
+	int err;
+};
+
+static int xfer_send_next(struct xfer *x)
+{
+	uint64_t left = x->o->bytes - x->done;
+	size_t n = left < x->o->bufsize ? (size_t)left : x->o->bufsize;
+
+	return ev_send(x->l, &x->op, x->fd, tperf_pattern_at(x->pattern, x->done), n, 0);
+}
+
+static int sender_step(struct xfer *x, int res)
+{
+	if (res <= 0)
+		return res < 0 ? res : -EPIPE;
+	if (x->phase == 0) {
+		x->done += (uint64_t)res;
+		if (x->done < x->o->bytes)
+			return xfer_send_next(x);
+		shutdown(x->fd, SHUT_WR);
+		x->phase = 1;
+		return ev_recv(x->l, &x->op, x->fd, x->res, sizeof(x->res), 0);
+	}
+	x->res_got += (size_t)res;
+	if (x->res_got < sizeof(x->res))
+		return ev_recv(x->l, &x->op, x->fd, x->res + x->res_got,
+			       sizeof(x->res) - x->res_got, 0);
+	return 1; /* finished */
+}
+
+static int receiver_step(struct xfer *x, int res, unsigned flags)
+{
+	if (flags & EV_BUFFER) {
+		unsigned bid = ev_bid(flags);
+
+		if (res > 0 && x->o->verify)
+			x->bad += tperf_mismatch(x->pattern, x->done, ev_buf(x->bg, bid),
+						 (size_t)res);
+		ev_buf_release(x->bg, bid);
+	}
+	if (res > 0)
+		x->done += (uint64_t)res;
+	if (flags & EV_MORE)
+		return 0;
+	if (res > 0 || res == -ENOBUFS)
+		return ev_recv_buf(x->l, &x->op, x->fd, x->bg, 1);
+	return res < 0 ? res : 1;
+}
+
+static void xfer_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct xfer *x = op->data;
+	int r = x->o->mode == TPERF_SINK ? sender_step(x, res) : receiver_step(x, res, flags);
+
+	if (r < 0 && !x->err)
+		x->err = r;
+	if (r != 0)
+		ev_stop(l);
+}
+
+static int xfer_loop(struct xfer *x)
+{
+	struct ev_config cfg = { .backend = (enum ev_backend)x->o->backend };
+	int r = ev_loop_new(&x->l, &cfg);
+
+	if (r < 0)
+		return r;
+	x->backend = ev_backend_name(ev_loop_backend(x->l));
+	x->op.cb = xfer_cb;
+	x->op.data = x;
+	if (x->o->mode == TPERF_SINK) {
+		r = x->o->bytes ? xfer_send_next(x) : sender_step(x, 1);
+	} else {
+		x->bg = ev_bufgroup_new(x->l, 16, x->o->bufsize);
+		r = x->bg ? ev_recv_buf(x->l, &x->op, x->fd, x->bg, 1) : -errno;
+	}
+	if (r == 0)
+		r = ev_run(x->l);
+	if (r == 0)
+		r = x->err;
+	if (x->bg)
+		ev_bufgroup_free(x->bg);
+	ev_loop_free(x->l);
+	return r;
+}
+
+static int xfer_rw(struct xfer *x)
+{
+	const struct tperf_opts *o = x->o;
+	uint8_t *buf;
+	ssize_t r;
+
+	if (o->mode == TPERF_SINK) {
+		while (x->done < o->bytes) {
+			size_t n = o->bytes - x->done < o->bufsize ? (size_t)(o->bytes - x->done)
+								   : o->bufsize;
+
+			if (send_all(x->fd, tperf_pattern_at(x->pattern, x->done), n) < 0)
+				return -errno;
+			x->done += n;
+		}
+		shutdown(x->fd, SHUT_WR);
+		return recv_all(x->fd, x->res, sizeof(x->res)) < 0 ? -EPIPE : 0;
+	}
+	buf = malloc(o->bufsize);
+	if (!buf)
+		return -ENOMEM;
+	while ((r = recv(x->fd, buf, o->bufsize, 0)) > 0) {
+		if (o->verify)
+			x->bad += tperf_mismatch(x->pattern, x->done, buf, (size_t)r);
+		x->done += (uint64_t)r;
+	}
+	free(buf);
+	return r < 0 ? -errno : 0;
+}
+
+static void report(const struct tperf_opts *o, const char *backend, uint64_t bytes,
+		   uint64_t bad, double secs)
+{
+	double mibs = secs > 0 ? (double)bytes / (1 << 20) / secs : 0;
+
+	if (o->json) {
+		printf("{\"bytes\":%llu,\"seconds\":%.6f,\"mib_per_s\":%.1f,\"mismatched\":%llu,"
+		       "\"backend\":\"%s\"}\n",
+		       (unsigned long long)bytes, secs, mibs, (unsigned long long)bad, backend);
+	} else {
+		printf("%s %llu bytes in %.3f s: %.1f MiB/s (%s%s)\n",
+		       o->mode == TPERF_SINK ? "sent" : "received", (unsigned long long)bytes,
+		       secs, mibs, backend, o->verify ? (bad ? ", MISMATCHED" : ", verified") : "");
+	}
+	fflush(stdout);
+}
+
+int tperf_client(const struct tperf_opts *o)
+{
+	struct tperf_hdr h = { .mode = o->mode, .flags = o->verify ? TPERF_F_VERIFY : 0,
+			       .count = o->bytes };
+	struct xfer x = { .o = o };
+	char err[SOCK_ERR_MAX];
+	uint8_t hdr[TPERF_HDR_LEN];
+	uint64_t bytes, bad;
+	double t0, secs;
+	int r;
+
+	x.pattern = tperf_pattern_new(o->bufsize);
+	if (!x.pattern)
+		return 1;
+	x.fd = sock_connect(&o->addr, 10000, 0, err, sizeof(err));
+	if (x.fd < 0) {
+		log_error("%s", err);
+		free((void *)x.pattern);
+		return 1;
+	}
+	sock_tune(x.fd, o->addr.kind, o->vsock_buf);
+	tperf_hdr_encode(&h, hdr);
+	t0 = now_s();
+	r = send_all(x.fd, hdr, sizeof(hdr)) < 0 ? -errno : 0;
+	if (r == 0)
+		r = o->backend == TPERF_RW ? xfer_rw(&x) : xfer_loop(&x);
+	secs = now_s() - t0;
+	close(x.fd);
+	free((void *)x.pattern);
+	if (r < 0) {
+		log_error("transfer failed after %llu bytes: %s", (unsigned long long)x.done,
+			  strerror(-r));
+		return 1;
+	}
+	bytes = x.done;
+	bad = x.bad;
+	if (o->mode == TPERF_SINK)
+		tperf_result_decode(x.res, &bytes, &bad);
+	report(o, x.backend ? x.backend : "rw", bytes, bad, secs);
+	if (bytes != o->bytes) {
+		log_error("expected %llu bytes, %llu arrived", (unsigned long long)o->bytes,
+			  (unsigned long long)bytes);
+		return 1;
+	}
+	if (bad) {
+		log_error("%llu bytes did not match the pattern", (unsigned long long)bad);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int tperf_ping(const struct tperf_opts *o)
+{
+	struct tperf_hdr h = { .mode = TPERF_ECHO };
+	char err[SOCK_ERR_MAX];
+	uint8_t hdr[TPERF_HDR_LEN], *buf = malloc(o->size), *back = malloc(o->size);
+	double *rtt = calloc(o->count, sizeof(*rtt));
+	unsigned i;
+	int fd, rc = 1;
+
+	if (!buf || !back || !rtt)
+		goto out;
+	memset(buf, 0x5a, o->size);
+	fd = sock_connect(&o->addr, 10000, 0, err, sizeof(err));
+	if (fd < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	sock_tune(fd, o->addr.kind, 0);
+	tperf_hdr_encode(&h, hdr);
+	if (send_all(fd, hdr, sizeof(hdr)) < 0)
+		goto fail;
+	for (i = 0; i < o->count; i++) {
+		double t0 = now_s();
+
+		if (send_all(fd, buf, o->size) < 0 || recv_all(fd, back, o->size) < 0)
+			goto fail;
+		rtt[i] = (now_s() - t0) * 1e6;
+		if (memcmp(buf, back, o->size) != 0) {
+			log_error("echo %u came back different", i);
+			goto fail;
+		}
+	}
+	qsort(rtt, o->count, sizeof(*rtt), cmp_double);
+	if (o->json)
+		printf("{\"count\":%u,\"size\":%zu,\"min_us\":%.1f,\"p50_us\":%.1f,"
+		       "\"p99_us\":%.1f,\"max_us\":%.1f}\n",
+		       o->count, o->size, rtt[0], rtt[o->count / 2], rtt[o->count * 99 / 100],
+		       rtt[o->count - 1]);
+	else
+		printf("%u round trips of %zu bytes: min %.1f us, p50 %.1f us, p99 %.1f us, "
+		       "max %.1f us\n",
+		       o->count, o->size, rtt[0], rtt[o->count / 2], rtt[o->count * 99 / 100],
+		       rtt[o->count - 1]);
+	rc = 0;
+	goto done;
+fail:
+	log_error("echo failed: %s", strerror(errno ? errno : EPIPE));
+done:
+	close(fd);
+out:
+	free(buf);
+	free(back);
+	free(rtt);
+	return rc;
+}
