@@ -28,7 +28,7 @@ if [ "${1:-}" = --run ]; then
 	RUN=$2
 	shift 2
 fi
-RUN_ARGS=$(IFS=,; echo "$*")
+RUN_ARGS=$(IFS=";"; echo "$*")
 
 log() { echo "vmtest: $*" >&2; }
 t0=$(date +%s)
