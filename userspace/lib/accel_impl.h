@@ -1,0 +1,29 @@
+/* Private to accel*.c: the table of BPF objects and the pin helpers. */
+#ifndef NEK_ACCEL_IMPL_H
+#define NEK_ACCEL_IMPL_H
+
+#include <linux/bpf.h>
+
+#include "lib/accel.h"
+
+struct accel_desc {
+	unsigned bit;
+	const char *name;    /* directory under the pin root */
+	const char *count;   /* per-CPU counter map */
+	const char *const *counters;
+	unsigned ncounters;
+	/* A program attached to a map (sk_msg, sk_skb): undone at unload when
+	 * the kernel had no link for it. */
+	const char *map_prog, *map_name;
+	enum bpf_attach_type map_type;
+};
+
+extern const struct accel_desc accel_descs[3];
+
+const struct accel_desc *accel_desc_of(unsigned bit);
+int accel_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Reads all CPUs' values of a per-CPU u64 array slot and sums them. */
+int accel_percpu_sum(int map_fd, unsigned idx, uint64_t *val);
+
+#endif

@@ -1,0 +1,266 @@
+/* Socket-pair splice through the pinned sockmaps; see accel_splice.h. */
+#include "lib/accel_splice.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "lib/accel_impl.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+/* Leftovers are at most what sat in a receive queue: copy in this size. */
+#define TAIL_CHUNK (64 * 1024)
+#define TAIL_WRITE_TIMEOUT_MS 5000
+
+static int open_map(const char *pin, const char *name, char *err, size_t errlen)
+{
+	int fd = accel_pin_open(pin, ACCEL_SPLICE, name);
+
+	if (fd < 0)
+		accel_fail(err, errlen, "splice is not loaded under %s (%s: %s)",
+			   pin ? pin : ACCEL_PIN_DEFAULT, name, strerror(errno));
+	return fd;
+}
+
+int accel_splice_open(const char *pin, struct accel_splice *s, char *err, size_t errlen)
+{
+	s->src = s->dst = s->stats = -1;
+	s->src = open_map(pin, "map_nek_sp_src", err, errlen);
+	if (s->src < 0)
+		return -1;
+	s->dst = open_map(pin, "map_nek_sp_dst", err, errlen);
+	if (s->dst < 0)
+		goto fail;
+	s->stats = open_map(pin, "map_nek_sp_stats", err, errlen);
+	if (s->stats < 0)
+		goto fail;
+	if (accel_pin_path(s->iter_src, sizeof(s->iter_src), pin, ACCEL_SPLICE, "link_iter_src") <
+		    0 ||
+	    accel_pin_path(s->iter_dst, sizeof(s->iter_dst), pin, ACCEL_SPLICE, "link_iter_dst") <
+		    0) {
+		accel_fail(err, errlen, "%s: pin path too long", pin);
+		goto fail;
+	}
+	return 0;
+fail:
+	accel_splice_close(s);
+	return -1;
+}
+
+void accel_splice_close(struct accel_splice *s)
+{
+	if (s->src >= 0)
+		close(s->src);
+	if (s->dst >= 0)
+		close(s->dst);
+	if (s->stats >= 0)
+		close(s->stats);
+	s->src = s->dst = s->stats = -1;
+}
+
+uint64_t accel_sock_cookie(int fd)
+{
+	uint64_t c = 0;
+	socklen_t len = sizeof(c);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len) < 0)
+		return 0;
+	return c;
+}
+
+int accel_splice_kick(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+}
+
+static int put_sock(int map, uint64_t key, int fd)
+{
+	__u64 v = (__u64)fd;
+
+	return bpf_map_update_elem(map, &key, &v, BPF_ANY);
+}
+
+/* Removes the keys of the given directions from one map; keeps errno of
+ * the first failure other than "not there". */
+static int del_keys(int map, uint64_t ca, uint64_t cb, unsigned ways)
+{
+	int rc = 0, e = 0;
+
+	if ((ways & ACCEL_SPLICE_AB) && bpf_map_delete_elem(map, &ca) < 0 && errno != ENOENT) {
+		rc = -1;
+		e = errno;
+	}
+	if ((ways & ACCEL_SPLICE_BA) && bpf_map_delete_elem(map, &cb) < 0 && errno != ENOENT &&
+	    !rc) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc)
+		errno = e;
+	return rc;
+}
+
+int accel_splice_remove(struct accel_splice *s, int a, int b, unsigned ways)
+{
+	uint64_t ca = accel_sock_cookie(a), cb = accel_sock_cookie(b);
+	int r1, r2, r3;
+
+	r1 = del_keys(s->src, ca, cb, ways);
+	r2 = del_keys(s->dst, ca, cb, ways);
+	r3 = del_keys(s->stats, ca, cb, ways);
+	return r1 || r2 || r3 ? -1 : 0;
+}
+
+int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
+{
+	uint64_t ca = accel_sock_cookie(a), cb = accel_sock_cookie(b);
+	struct nek_splice_stat zero = { 0 };
+	int e;
+
+	if (!ca || !cb || !(ways & (ACCEL_SPLICE_AB | ACCEL_SPLICE_BA)) ||
+	    (ways & ~(ACCEL_SPLICE_AB | ACCEL_SPLICE_BA))) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Targets first: a socket only in dst keeps its own receive path, so
+	 * nothing is redirected before both ends are in place. */
+	if (((ways & ACCEL_SPLICE_AB) &&
+	     (bpf_map_update_elem(s->stats, &ca, &zero, BPF_ANY) < 0 || put_sock(s->dst, ca, b) < 0)) ||
+	    ((ways & ACCEL_SPLICE_BA) &&
+	     (bpf_map_update_elem(s->stats, &cb, &zero, BPF_ANY) < 0 || put_sock(s->dst, cb, a) < 0)))
+		goto fail;
+	if (((ways & ACCEL_SPLICE_AB) && put_sock(s->src, ca, a) < 0) ||
+	    ((ways & ACCEL_SPLICE_BA) && put_sock(s->src, cb, b) < 0))
+		goto fail;
+	if (((ways & ACCEL_SPLICE_AB) && accel_splice_kick(a) < 0) ||
+	    ((ways & ACCEL_SPLICE_BA) && accel_splice_kick(b) < 0))
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	accel_splice_remove(s, a, b, ways);
+	errno = e;
+	return -1;
+}
+
+int accel_splice_bytes(const struct accel_splice *s, int src, uint64_t *bytes)
+{
+	uint64_t c = accel_sock_cookie(src);
+	struct nek_splice_stat st;
+
+	if (!c) {
+		errno = EBADF;
+		return -1;
+	}
+	if (bpf_map_lookup_elem(s->stats, &c, &st) < 0)
+		return -1;
+	*bytes = st.bytes;
+	return 0;
+}
+
+/* Runs a pinned iterator and finds the record of key (an entry whose key is
+ * the source cookie). 1 found, 0 not found, -1 error. */
+static int iter_find(const char *path, uint64_t key, struct nek_splice_rec *out)
+{
+	struct nek_splice_rec r[64];
+	int fd, found = 0;
+	ssize_t n;
+	size_t i;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, r, sizeof(r))) > 0) {
+		for (i = 0; i < (size_t)n / sizeof(r[0]); i++)
+			if (r[i].key == key) {
+				*out = r[i];
+				found = 1;
+			}
+	}
+	close(fd);
+	return n < 0 ? -1 : found;
+}
+
+int accel_splice_flushed(const struct accel_splice *s, int src, int dst)
+{
+	uint64_t c = accel_sock_cookie(src);
+	struct nek_splice_rec rs = { 0 }, rd = { 0 };
+	int f;
+
+	(void)dst; /* the dst entry is found by the source's cookie */
+	if (!c) {
+		errno = EBADF;
+		return -1;
+	}
+	f = iter_find(s->iter_src, c, &rs);
+	if (f < 0)
+		return -1;
+	if (f && rs.rxq) {
+		/* Queued before the verdict ran: let it run. */
+		accel_splice_kick(src);
+		return 0;
+	}
+	f = iter_find(s->iter_dst, c, &rd);
+	if (f < 0)
+		return -1;
+	return !(f && rd.backlog);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	ssize_t w;
+
+	while (n) {
+		w = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (poll(&pfd, 1, TAIL_WRITE_TIMEOUT_MS) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int accel_splice_eof(const struct accel_splice *s, int src, int dst, uint64_t *tail)
+{
+	char buf[TAIL_CHUNK];
+	ssize_t n;
+	int f;
+
+	f = accel_splice_flushed(s, src, dst);
+	if (f <= 0)
+		return f;
+	/* Nothing can reach the verdict any more (end of stream): what src
+	 * still holds never went through it, and goes after everything the
+	 * kernel sent. */
+	for (;;) {
+		n = recv(src, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0)
+			break;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		if (write_all(dst, buf, (size_t)n) < 0)
+			return -1;
+		*tail += (uint64_t)n;
+	}
+	if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
+		return -1;
+	return 1;
+}
