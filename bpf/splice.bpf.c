@@ -50,6 +50,11 @@ int nek_sp_verdict(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	__u64 cookie;
 
+	/* TCP hands over the FIN as an skb of its own, often empty. End of
+	 * stream is passed on by user space (shutdown), and an empty skb
+	 * redirected to a socket's send side reads as EPIPE there. */
+	if (!len)
+		return SK_DROP;
 	cookie = bpf_get_socket_cookie(skb);
 	if (!cookie) {
 		nek_count(nek_sp_count, NEK_SPLICE_NOSK, 1);
