@@ -10,7 +10,8 @@
  * module. --origdst dials where the cgroup connect hook says the app wanted
  * to go (sockets get SO_MARK --mark so the hook lets them pass). --cgroup
  * moves the process into that cgroup before any socket exists. --count
- * stops after N connections have finished. At exit one line per finished
+ * stops after N connections have finished. --detach (kmod) hands each pair
+ * over with NEK_RELAY_F_DETACH and closes everything at once. At exit one line per finished
  * connection summary goes to stdout: "conns N bytes_up U bytes_down D tier T".
  */
 #include <errno.h>
@@ -36,6 +37,8 @@
 #include "lib/sock.h"
 
 enum tier { T_COPY, T_SPLICE, T_KMOD };
+/* Splice: how often a quiet pair is checked for data the verdict missed. */
+#define KICK_MS 100
 static const char *const tier_names[] = { "copy", "splice", "kmod" };
 
 static struct {
@@ -49,6 +52,7 @@ static struct {
 	struct accel_splice sp;
 	struct accel_origdst od;
 	int kdev;
+	int detach; /* kmod: hand the pair over and forget it */
 } g = { .bufsize = 256 << 10, .kdev = -1 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -178,14 +182,18 @@ static int relay_splice(struct conn *c)
 	}
 	r = 0;
 	while (!(done[0] && done[1]) && r >= 0) {
-		int wait = -1;
+		int wait = -1, n;
 
 		for (i = 0; i < 2; i++) {
 			p[i].fd = c->fd[i];
 			p[i].events = done[i] ? 0 : POLLRDHUP;
 		}
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		n = poll(p, 2, KICK_MS);
+		if (n < 0 && errno != EINTR)
 			break;
+		for (i = 0; i < 2 && n == 0; i++)
+			if (!done[i] && accel_splice_kick(&g.sp, c->fd[i], c->fd[1 - i]) < 0)
+				r = -1;
 		for (i = 0; i < 2 && r >= 0; i++) {
 			if (p[i].revents & POLLERR) {
 				log_debug("splice: error on %s side", i ? "upstream" : "client");
@@ -220,10 +228,14 @@ static int relay_kmod(struct conn *c)
 	struct nek_relay_report rep;
 	int rfd;
 
-	rfd = krelay_start(g.kdev, c->fd[0], c->fd[1], 0);
+	rfd = krelay_start(g.kdev, c->fd[0], c->fd[1], g.detach ? NEK_RELAY_F_DETACH : 0);
 	if (rfd < 0) {
 		log_warn("kmod: cannot hand over the pair (%s): copying", strerror(errno));
 		return relay_copy(c);
+	}
+	if (g.detach) {
+		close(rfd);
+		return 0;
 	}
 	if (krelay_wait(rfd, &rep, -1) < 0) {
 		close(rfd);
@@ -413,6 +425,7 @@ static const struct option opts[] = {
 	{ "cgroup", required_argument, NULL, 'g' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "buffer", required_argument, NULL, 'b' },
+	{ "detach", no_argument, NULL, 'D' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -431,6 +444,9 @@ static int parse_opt(int c, const char **cg)
 		return CLI_OK;
 	case 'O':
 		g.origdst = 1;
+		return CLI_OK;
+	case 'D':
+		g.detach = 1;
 		return CLI_OK;
 	case 'T':
 		for (i = 0; i < 3; i++)
@@ -470,7 +486,7 @@ static int cmd_run(int argc, char **argv)
 	sigset_t ss;
 	int c, lfd, sigfd, rc;
 
-	while ((c = getopt_long(argc, argv, "l:t:OT:P:m:g:n:b:" CLI_COMMON_SHORTOPTS, opts,
+	while ((c = getopt_long(argc, argv, "l:t:OT:P:m:g:n:b:D" CLI_COMMON_SHORTOPTS, opts,
 				NULL)) != -1)
 		if (parse_opt(c, &cg) != CLI_OK)
 			return CLI_USAGE;
@@ -505,7 +521,7 @@ static int cmd_run(int argc, char **argv)
 static const struct cli_cmd cmds[] = {
 	{ "run", cmd_run, "proxy connections",
 	  "usage: accelproxy run --listen ADDR (--to ADDR | --origdst) [--tier copy|splice|kmod]\n"
-	  "       [--pin DIR] [--mark N] [--cgroup DIR] [--count N] [--buffer SIZE]\n" },
+	  "       [--pin DIR] [--mark N] [--cgroup DIR] [--count N] [--buffer SIZE] [--detach]\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

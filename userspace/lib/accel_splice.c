@@ -76,7 +76,9 @@ uint64_t accel_sock_cookie(int fd)
 	return c;
 }
 
-int accel_splice_kick(int fd)
+/* TCP signals readiness again when SO_RCVLOWAT is set, which runs the
+ * verdict over what is queued. */
+static int kick_tcp(int fd)
 {
 	int one = 1;
 
@@ -121,6 +123,104 @@ int accel_splice_remove(struct accel_splice *s, int a, int b, unsigned ways)
 	return r1 || r2 || r3 ? -1 : 0;
 }
 
+/* Bytes readable on fd now (MSG_PEEK), 0 at end of stream or when none. */
+static int pending(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n > 0;
+}
+
+static int is_tcp(int fd)
+{
+	int d = 0;
+	socklen_t len = sizeof(d);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &d, &len);
+	return d == AF_INET || d == AF_INET6;
+}
+
+static int write_all(int fd, const char *p, size_t n);
+
+/* Copies what src holds now to dst in user space; adds it to the stats of
+ * the direction (the verdict does not run for src meanwhile). */
+static int copy_now(const struct accel_splice *s, uint64_t cs, int src, int dst)
+{
+	struct nek_splice_stat st;
+	char buf[TAIL_CHUNK];
+	uint64_t n = 0;
+	ssize_t r;
+
+	while ((r = recv(src, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (write_all(dst, buf, (size_t)r) < 0)
+			return -1;
+		n += (uint64_t)r;
+	}
+	if (r < 0 && errno != EAGAIN)
+		return -1;
+	if (n && bpf_map_lookup_elem(s->stats, &cs, &st) == 0) {
+		st.bytes += n;
+		bpf_map_update_elem(s->stats, &cs, &st, BPF_EXIST);
+	}
+	return 0;
+}
+
+#define SETTLE_TRIES 8
+#define FLUSH_WAIT_MS 2000
+
+/* A source other than TCP cannot be made to look at data that was queued
+ * before it joined (vsock calls its data-ready hook only when a packet
+ * arrives, and the verdict then takes one skb), so that data could wait
+ * for the next packet for ever. Take the source out again, let the kernel
+ * flush what it already redirected, copy the rest in user space, put it
+ * back, until nothing was left behind. */
+static int settle(const struct accel_splice *s, uint64_t cs, int src, int dst)
+{
+	int i, t;
+
+	for (i = 0; i < SETTLE_TRIES; i++) {
+		if (!pending(src))
+			return 0;
+		if (bpf_map_delete_elem(s->src, &cs) < 0)
+			return -1;
+		for (t = 0; t < FLUSH_WAIT_MS && accel_splice_flushed(s, src, dst) == 0; t++)
+			poll(NULL, 0, 1);
+		if (copy_now(s, cs, src, dst) < 0 || put_sock(s->src, cs, src) < 0)
+			return -1;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int accel_splice_kick(const struct accel_splice *s, int src, int dst)
+{
+	uint64_t cs;
+
+	if (is_tcp(src))
+		return kick_tcp(src);
+	cs = accel_sock_cookie(src);
+	if (!cs) {
+		errno = EBADF;
+		return -1;
+	}
+	/* Still busy after SETTLE_TRIES: data keeps coming, and each packet
+	 * moves the queue on; the caller's next kick tries again. */
+	if (settle(s, cs, src, dst) < 0 && errno != EAGAIN)
+		return -1;
+	return 0;
+}
+
+/* Activates one direction: its source joins the map with the verdict. */
+static int activate(struct accel_splice *s, uint64_t cs, int src, int dst)
+{
+	if (!is_tcp(src) && copy_now(s, cs, src, dst) < 0)
+		return -1;
+	if (put_sock(s->src, cs, src) < 0)
+		return -1;
+	return accel_splice_kick(s, src, dst);
+}
+
 int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
 {
 	uint64_t ca = accel_sock_cookie(a), cb = accel_sock_cookie(b);
@@ -139,11 +239,8 @@ int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
 	    ((ways & ACCEL_SPLICE_BA) &&
 	     (bpf_map_update_elem(s->stats, &cb, &zero, BPF_ANY) < 0 || put_sock(s->dst, cb, a) < 0)))
 		goto fail;
-	if (((ways & ACCEL_SPLICE_AB) && put_sock(s->src, ca, a) < 0) ||
-	    ((ways & ACCEL_SPLICE_BA) && put_sock(s->src, cb, b) < 0))
-		goto fail;
-	if (((ways & ACCEL_SPLICE_AB) && accel_splice_kick(a) < 0) ||
-	    ((ways & ACCEL_SPLICE_BA) && accel_splice_kick(b) < 0))
+	if (((ways & ACCEL_SPLICE_AB) && activate(s, ca, a, b) < 0) ||
+	    ((ways & ACCEL_SPLICE_BA) && activate(s, cb, b, a) < 0))
 		goto fail;
 	return 0;
 fail:
@@ -207,7 +304,7 @@ int accel_splice_flushed(const struct accel_splice *s, int src, int dst)
 		return -1;
 	if (f && rs.rxq) {
 		/* Queued before the verdict ran: let it run. */
-		accel_splice_kick(src);
+		kick_tcp(src);
 		return 0;
 	}
 	f = iter_find(s->iter_dst, c, &rd);
@@ -252,10 +349,12 @@ int accel_splice_eof(const struct accel_splice *s, int src, int dst, uint64_t *t
 	 * kernel sent. */
 	for (;;) {
 		n = recv(src, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == 0)
+		/* After POLLRDHUP nothing more can arrive: a socket with a
+		 * psock (vsock) answers EAGAIN rather than 0 when empty. */
+		if (n == 0 || (n < 0 && errno == EAGAIN))
 			break;
 		if (n < 0)
-			return errno == EAGAIN ? 0 : -1;
+			return -1;
 		if (write_all(dst, buf, (size_t)n) < 0)
 			return -1;
 		*tail += (uint64_t)n;

@@ -4,6 +4,8 @@
  *
  * Typical use by a proxy tier:
  *   accel_splice_add(s, a, b, ACCEL_SPLICE_AB | ACCEL_SPLICE_BA);
+ *   every ~100 ms while it runs: accel_splice_kick(s, a, b) and (s, b, a)
+ *   (needed for sources other than TCP, cheap for TCP);
  *   on POLLRDHUP of a: accel_splice_eof(s, a, b) until it returns 1 (retry
  *   after a millisecond while it returns 0); the same for b;
  *   when both directions ended: accel_splice_remove(s, a, b, ways).
@@ -52,15 +54,18 @@ int accel_splice_bytes(const struct accel_splice *s, int src, uint64_t *bytes);
  * something is, -1 on error. */
 int accel_splice_flushed(const struct accel_splice *s, int src, int dst);
 
-/* End of stream on src (POLLRDHUP): once the kernel has flushed everything,
- * passes on what the verdict never saw (data queued before src joined, on
- * sockets that cannot be kicked), then shuts down dst for writing. Returns
- * 1 when done (*tail gets the bytes copied here), 0 to be called again
- * later, -1 with errno on error. */
+/* End of stream on src (the caller saw POLLRDHUP): once the kernel has
+ * flushed everything, passes on what the verdict never saw (data queued
+ * before src joined, on sockets that cannot be kicked), then shuts down dst
+ * for writing. Returns 1 when done (*tail gets the bytes copied here), 0 to
+ * be called again later, -1 with errno on error. */
 int accel_splice_eof(const struct accel_splice *s, int src, int dst, uint64_t *tail);
 
-/* Makes the kernel look at data already queued on fd (TCP: re-arms
- * SO_RCVLOWAT, which signals readiness). */
-int accel_splice_kick(int fd);
+/* Makes sure nothing waits on src that the verdict has not seen. TCP:
+ * re-arms SO_RCVLOWAT, which signals readiness and runs the verdict over
+ * the queue. vsock has no such signal (its verdict runs once per arriving
+ * packet): src leaves the map, the kernel flushes what it redirected, the
+ * rest is copied in user space (and counted), src comes back. */
+int accel_splice_kick(const struct accel_splice *s, int src, int dst);
 
 #endif

@@ -1,0 +1,105 @@
+#!/bin/bash
+# Inside the test VM: the nek_relay module (kmod/) relays TCP<->TCP,
+# TCP->vsock and vsock->TCP with byte verification and half-close (tperf's
+# sink mode waits for its answer after shutting down its side), its ABI
+# (krelay_abi), and unloading while detached relays are moving data: rmmod
+# succeeds, the connections end, no socket is left behind, and the module
+# loads and works again.
+T_NAME=accel_kmod
+. "$NEK_ROOT/tests/lib.sh"
+
+KO=/lib/modules/extra/nek_relay.ko
+t_ok "nek_relay is loaded" grep -q '^nek_relay ' /proc/modules
+t_ok "/dev/nek_relay exists" test -c /dev/nek_relay
+
+krelay_abi
+t_eq "krelay_abi: every ABI check passed" 0 $?
+
+wait_tcp() { t_wait_port "$1" 20; }
+up() { # address: a tperf server answers there
+	local i
+	for i in $(seq 100); do
+		tperf send --connect "$1" --bytes 1 >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+t_bg tperf serve --listen tcp:127.0.0.1:7401
+t_bg tperf serve --listen vsock:ANY:7403
+wait_tcp 7401
+up vsock:1:7403 || t_fail "vsock server did not come up"
+
+t_bg accelproxy run --listen tcp:127.0.0.1:7402 --to tcp:127.0.0.1:7401 --tier kmod
+wait_tcp 7402
+t_ok "tcp->tcp: 32 MiB sent, verified" tperf send --connect tcp:127.0.0.1:7402 --bytes 32M --verify
+t_ok "tcp->tcp: 32 MiB received, verified" tperf recv --connect tcp:127.0.0.1:7402 --bytes 32M \
+	--verify
+t_ok "tcp->tcp: odd size, small buffers" tperf send --connect tcp:127.0.0.1:7402 \
+	--bytes 1000003 --buffer 4093 --verify
+t_ok "tcp->tcp: zero bytes (half-close only)" tperf send --connect tcp:127.0.0.1:7402 --bytes 0 \
+	--verify
+t_ok "tcp->tcp: round trips" tperf ping --connect tcp:127.0.0.1:7402 --count 200
+
+t_bg accelproxy run --listen tcp:127.0.0.1:7404 --to vsock:1:7403 --tier kmod
+wait_tcp 7404
+t_ok "tcp->vsock: 32 MiB sent, verified" tperf send --connect tcp:127.0.0.1:7404 --bytes 32M \
+	--verify
+t_ok "tcp->vsock: 32 MiB received, verified" tperf recv --connect tcp:127.0.0.1:7404 \
+	--bytes 32M --verify
+t_ok "tcp->vsock: odd size" tperf send --connect tcp:127.0.0.1:7404 --bytes 777777 \
+	--buffer 5000 --verify
+t_ok "tcp->vsock: round trips" tperf ping --connect tcp:127.0.0.1:7404 --count 200
+
+t_bg accelproxy run --listen vsock:ANY:7405 --to tcp:127.0.0.1:7401 --tier kmod
+up vsock:1:7405 || t_fail "vsock proxy did not come up"
+t_ok "vsock->tcp: 32 MiB sent, verified" tperf send --connect vsock:1:7405 --bytes 32M --verify
+t_ok "vsock->tcp: 32 MiB received, verified" tperf recv --connect vsock:1:7405 --bytes 32M \
+	--verify
+t_ok "vsock->tcp: round trips" tperf ping --connect vsock:1:7405 --count 200
+
+# The proxies hold /dev/nek_relay open: the module must refuse to go.
+t_exit "rmmod refused while the device is open" 1 rmmod nek_relay
+t_ok "still loaded" grep -q '^nek_relay ' /proc/modules
+for p in "${T_PIDS[@]:2}"; do kill "$p"; wait "$p" 2>/dev/null; done
+T_PIDS=("${T_PIDS[@]:0:2}")
+
+# Unload under load: detached relays, their proxy gone, data in flight.
+used() { awk '/^sockets:/ { print $3 }' /proc/net/sockstat; }
+base=$(used)
+accelproxy run --listen tcp:127.0.0.1:7406 --to vsock:1:7403 --tier kmod --detach --count 4 \
+	>/tmp/detach.out 2>&1 &
+dp=$!
+wait_tcp 7406
+cl=()
+for i in 1 2 3 4; do
+	tperf send --connect tcp:127.0.0.1:7406 --bytes 4G >/dev/null 2>&1 &
+	cl+=($!)
+done
+wait $dp
+t_eq "the detaching proxy handed over 4 pairs and exited" 0 $?
+n=0
+for i in $(seq 100); do
+	n=$(cat /sys/module/nek_relay/parameters/relays)
+	[ "$n" -eq 4 ] && break
+	sleep 0.05
+done
+t_eq "4 detached relays alive" 4 "$n"
+sleep 0.5
+t_ok "rmmod with 4 relays moving data" rmmod nek_relay
+t_ok "the module is gone" sh -c '! grep -q "^nek_relay " /proc/modules'
+cut=0
+for p in "${cl[@]}"; do
+	timeout 20 sh -c "while kill -0 $p 2>/dev/null; do sleep 0.1; done"
+	wait "$p" || cut=$((cut + 1))
+done
+t_eq "every client saw its connection end (transfer cut)" 4 $cut
+for i in $(seq 100); do [ "$(used)" -le "$base" ] && break; sleep 0.1; done
+t_ok "no socket left behind (used $(used), before $base)" test "$(used)" -le "$base"
+t_ok "insmod again" insmod "$KO"
+t_bg accelproxy run --listen tcp:127.0.0.1:7407 --to vsock:1:7403 --tier kmod
+wait_tcp 7407
+t_ok "after reload: 8 MiB verified" tperf send --connect tcp:127.0.0.1:7407 --bytes 8M --verify
+w=$(dmesg | grep -E 'WARNING:|BUG:|refcount_t|Oops' | head -3)
+t_eq "no kernel warnings" "" "$w"
+t_done
