@@ -67,6 +67,8 @@ void cbor_wr_init(struct cbor_wr *w, void *buf, size_t cap);
 void cbor_wr_uint(struct cbor_wr *w, uint64_t v);
 void cbor_wr_int(struct cbor_wr *w, int64_t v);
 void cbor_wr_bytes(struct cbor_wr *w, const void *p, size_t n);
+/* Only the header of a byte string of n bytes (the contents go elsewhere). */
+void cbor_wr_bytes_hdr(struct cbor_wr *w, size_t n);
 /* p == NULL writes CBOR null instead (absent optional fields). */
 void cbor_wr_bytes_or_null(struct cbor_wr *w, const void *p, size_t n);
 void cbor_wr_text(struct cbor_wr *w, const char *s);
