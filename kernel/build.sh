@@ -21,6 +21,9 @@ SRC_TAR=${KERNEL_SRC:-/usr/src/linux-source-6.12.tar.xz}
 JOBS=${JOBS:-$(nproc)}
 SDE=${SOURCE_DATE_EPOCH:-0}
 export LC_ALL=C TZ=UTC
+# Only the system's tools: Kconfig probes rustc, clang, ld.lld and pahole and
+# writes their versions into .config, so a tool in ~/.cargo/bin would change it.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 die() { echo "make kernel: $*" >&2; exit 1; }
 t_start=$(date +%s)
@@ -52,7 +55,7 @@ fi
 # Every build passes the same variables, or Kbuild rebuilds everything.
 KMAKE=(make -C "$K" -j"$JOBS" -s
 	KBUILD_BUILD_TIMESTAMP="$TS" KBUILD_BUILD_USER=nek KBUILD_BUILD_HOST=nek
-	KBUILD_BUILD_VERSION=1
+	KBUILD_BUILD_VERSION=1 RUSTC=nek-no-rustc BINDGEN=nek-no-bindgen
 	KCFLAGS="-ffile-prefix-map=$K=." KAFLAGS="-ffile-prefix-map=$K=.")
 
 # Config: tinyconfig, then every fragment option in one scripts/config call,

@@ -440,8 +440,13 @@ Test(eif, signature_parser_rejects_garbage)
 		{ 0x81, 0xa0 },				/* [{}] */
 		{ 0x81, 0xa2, 0x61, 'a', 0x00, 0x61, 'b', 0x00 },
 		{ 0xff },
+		{ 0x81, 0xba, 0xff, 0xff, 0xff, 0xff },	/* [map of 2^32-1 pairs] */
+		{ 0xd8, 0x12, 0x80 },			/* tag 18 */
+		{ 0x9f, 0xff },				/* indefinite array */
+		{ 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81 }, /* too deep, unfinished */
+		{ 0x80, 0x80 },				/* trailing bytes */
 	};
-	static const size_t lens[] = { 1, 2, 8, 1 };
+	static const size_t lens[] = { 1, 2, 8, 1, 6, 3, 2, 8, 2 };
 	struct eif_sig_info info;
 	char err[EIF_ERR_MAX];
 

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,10 +456,84 @@ static cbor_item_t *map_get(cbor_item_t *m, const char *key)
 	return NULL;
 }
 
+/* libcbor 0.8's cbor_load allocates a container's declared size up front,
+ * so 5 bytes claiming 2^32 entries would ask for gigabytes. Before loading,
+ * walk the item heads with the streaming decoder and refuse any container
+ * that claims more entries than there are bytes left, nesting deeper than we
+ * use, indefinite lengths, tags and trailing bytes. */
+#define CBOR_DEPTH_MAX 8
+
+struct head {
+	int container, bad;
+	size_t count;
+};
+
+static void on_array(void *ctx, size_t n)
+{
+	struct head *h = ctx;
+
+	h->container = 1;
+	h->count = n;
+}
+
+static void on_map(void *ctx, size_t n)
+{
+	struct head *h = ctx;
+
+	h->container = 1;
+	h->count = n <= SIZE_MAX / 2 ? 2 * n : SIZE_MAX;
+}
+
+static void on_bad(void *ctx)
+{
+	((struct head *)ctx)->bad = 1;
+}
+
+static void on_tag(void *ctx, uint64_t tag)
+{
+	(void)tag;
+	on_bad(ctx);
+}
+
+static int bounded(const uint8_t *buf, size_t len)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	size_t left[CBOR_DEPTH_MAX], off = 0;
+	int depth = 0;
+
+	cb.array_start = on_array;
+	cb.map_start = on_map;
+	cb.indef_array_start = cb.indef_map_start = on_bad;
+	cb.byte_string_start = cb.string_start = cb.indef_break = on_bad;
+	cb.tag = on_tag;
+	do {
+		struct head h = { 0 };
+		struct cbor_decoder_result r = cbor_stream_decode(buf + off, len - off, &cb, &h);
+
+		if (r.status != CBOR_DECODER_FINISHED || h.bad)
+			return 0;
+		off += r.read;
+		if (depth)
+			left[depth - 1]--;
+		if (h.container && h.count) {
+			if (h.count > len - off || depth == CBOR_DEPTH_MAX)
+				return 0;
+			left[depth++] = h.count;
+		}
+		while (depth && left[depth - 1] == 0)
+			depth--;
+	} while (depth && off < len);
+	return depth == 0 && off == len;
+}
+
 static cbor_item_t *load(const uint8_t *buf, size_t len)
 {
 	struct cbor_load_result res;
-	cbor_item_t *it = cbor_load(buf, len, &res);
+	cbor_item_t *it;
+
+	if (!len || !bounded(buf, len))
+		return NULL;
+	it = cbor_load(buf, len, &res);
 
 	if (it && res.read != len) {
 		cbor_decref(&it);
