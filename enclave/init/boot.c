@@ -1,6 +1,5 @@
 /* The boot sequence of docs/init.md, written against init_ops. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,18 +7,7 @@
 
 #include "init.h"
 #include "lib/log.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "lib/errfmt.h"
 
 #define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
@@ -61,7 +49,7 @@ void init_boot_free(struct init_boot *b)
 static int do_mount(const struct init_ops *ops, const struct mnt *m, char *err, size_t errlen)
 {
 	if (ops->mkdir(m->target, 0755) < 0 && errno != EEXIST)
-		return fail(err, errlen, "mkdir %s: %s", m->target, strerror(errno));
+		return errfmt(err, errlen, "mkdir %s: %s", m->target, strerror(errno));
 	if (ops->mount(m->src, m->target, m->fstype, m->flags, m->data) == 0)
 		return 0;
 	/* devtmpfs may already be mounted by the kernel (DEVTMPFS_MOUNT). */
@@ -71,7 +59,7 @@ static int do_mount(const struct init_ops *ops, const struct mnt *m, char *err, 
 		log_warn("mount %s on %s: %s (going on)", m->fstype, m->target, strerror(errno));
 		return 0;
 	}
-	return fail(err, errlen, "mount %s on %s: %s", m->fstype, m->target, strerror(errno));
+	return errfmt(err, errlen, "mount %s on %s: %s", m->fstype, m->target, strerror(errno));
 }
 
 /* Reads the command line through a temporary /proc (the initramfs has none). */
@@ -102,7 +90,7 @@ static int load_nsm(const struct init_ops *ops, char *err, size_t errlen)
 			log_info("no /nsm.ko: NSM driver built in or absent");
 			return 0;
 		}
-		return fail(err, errlen, "loading /nsm.ko: %s", strerror(errno));
+		return errfmt(err, errlen, "loading /nsm.ko: %s", strerror(errno));
 	}
 	if (ops->unlink("/nsm.ko") < 0)
 		log_warn("unlink /nsm.ko: %s", strerror(errno));
@@ -123,7 +111,7 @@ static int heartbeat(const struct init_ops *ops, const struct init_boot *b, char
 		log_warn("heartbeat: %s (test boot: going on)", herr);
 		return 0;
 	}
-	return fail(err, errlen, "heartbeat: %s", herr);
+	return errfmt(err, errlen, "heartbeat: %s", herr);
 }
 
 /* /env, /cmd, /services: optional files of the initramfs, removed once read
@@ -136,7 +124,7 @@ static int read_conf(const struct init_ops *ops, const char *path, size_t max, c
 	if (ops->read_file(path, max, buf, len) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	if (ops->unlink(path) < 0)
 		log_warn("unlink %s: %s", path, strerror(errno));
@@ -159,7 +147,7 @@ static int read_env_cmd(const struct init_ops *ops, struct init_boot *b, char *e
 	if (skipped)
 		log_warn("/env: %zu lines without KEY= ignored", skipped);
 	if (!b->env.n && strv_push(&b->env, INIT_DEFAULT_PATH, strlen(INIT_DEFAULT_PATH)) < 0)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	rc = read_conf(ops, "/cmd", INIT_FILE_MAX, &buf, &len, err, errlen);
 	if (rc > 0)
 		rc = init_parse_lines(buf, len, INIT_ARGS_MAX, &b->cmd, err, errlen);
@@ -169,7 +157,7 @@ static int read_env_cmd(const struct init_ops *ops, struct init_boot *b, char *e
 	if (!b->cmd.n) {
 		log_warn("no /cmd: running sh");
 		if (strv_push(&b->cmd, "sh", 2) < 0)
-			return fail(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 	}
 	rc = read_conf(ops, "/services", INIT_CONF_MAX, &buf, &len, err, errlen);
 	if (rc > 0 && init_parse_services(buf, len, &b->svc, err, errlen) < 0)
@@ -182,12 +170,12 @@ static int read_env_cmd(const struct init_ops *ops, struct init_boot *b, char *e
 static int switch_root(const struct init_ops *ops, char *err, size_t errlen)
 {
 	if (ops->access("/rootfs") < 0)
-		return fail(err, errlen, "/rootfs: %s (ramdisk 1 must hold the root)", strerror(errno));
+		return errfmt(err, errlen, "/rootfs: %s (ramdisk 1 must hold the root)", strerror(errno));
 	if (ops->mount("/rootfs", "/rootfs", NULL, MS_BIND, NULL) < 0)
-		return fail(err, errlen, "bind /rootfs: %s", strerror(errno));
+		return errfmt(err, errlen, "bind /rootfs: %s", strerror(errno));
 	if (ops->chdir("/rootfs") < 0 || ops->mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
 	    ops->chroot(".") < 0 || ops->chdir("/") < 0)
-		return fail(err, errlen, "switching to /rootfs: %s", strerror(errno));
+		return errfmt(err, errlen, "switching to /rootfs: %s", strerror(errno));
 	return 0;
 }
 

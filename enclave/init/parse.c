@@ -1,24 +1,12 @@
 /* Parsing what init reads: /env, /cmd, /services, the kernel command line.
  * All of it comes from the measured ramdisks, but it is still bounded. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "init.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "lib/errfmt.h"
 
 void strv_free(struct strv *s)
 {
@@ -55,11 +43,11 @@ int init_parse_lines(const char *buf, size_t len, size_t max, struct strv *out, 
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		if (memchr(p, '\0', l))
-			return fail(err, errlen, "line %zu contains a NUL byte", out->n + 1);
+			return errfmt(err, errlen, "line %zu contains a NUL byte", out->n + 1);
 		if (out->n >= max)
-			return fail(err, errlen, "more than %zu lines", max);
+			return errfmt(err, errlen, "more than %zu lines", max);
 		if (strv_push(out, p, l) < 0)
-			return fail(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 		p += l + (nl ? 1 : 0);
 	}
 	return 0;
@@ -85,7 +73,7 @@ int init_parse_env(const char *buf, size_t len, struct strv *out, size_t *skippe
 		}
 		if (strv_push(out, lines.v[i], strlen(lines.v[i])) < 0) {
 			strv_free(&lines);
-			return fail(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 		}
 	}
 	strv_free(&lines);
@@ -138,31 +126,31 @@ static int parse_service(char *line, unsigned lineno, struct services *out, char
 	name = strtok_r(line, " \t", &save);
 	flags = strtok_r(NULL, " \t", &save);
 	if (!name || !flags)
-		return fail(err, errlen, "line %u: NAME FLAGS ARGV... expected", lineno);
+		return errfmt(err, errlen, "line %u: NAME FLAGS ARGV... expected", lineno);
 	if (!valid_name(name))
-		return fail(err, errlen, "line %u: bad service name '%.40s'", lineno, name);
+		return errfmt(err, errlen, "line %u: bad service name '%.40s'", lineno, name);
 	for (i = 0; i < out->n; i++)
 		if (strcmp(out->s[i].name, name) == 0)
-			return fail(err, errlen, "line %u: service '%s' listed twice", lineno, name);
+			return errfmt(err, errlen, "line %u: service '%s' listed twice", lineno, name);
 	if (out->n >= INIT_SVC_MAX)
-		return fail(err, errlen, "line %u: more than %d services", lineno, INIT_SVC_MAX);
+		return errfmt(err, errlen, "line %u: more than %d services", lineno, INIT_SVC_MAX);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	if (parse_flags(flags, &s->flags) < 0)
-		return fail(err, errlen, "line %u: bad flags '%.40s' (- or wait|restart,optional)",
+		return errfmt(err, errlen, "line %u: bad flags '%.40s' (- or wait|restart,optional)",
 			    lineno, flags);
 	out->n++;
 	while ((arg = strtok_r(NULL, " \t", &save))) {
 		if (s->argv.n >= INIT_SVC_ARGS_MAX)
-			return fail(err, errlen, "line %u: more than %d arguments", lineno,
+			return errfmt(err, errlen, "line %u: more than %d arguments", lineno,
 				    INIT_SVC_ARGS_MAX);
 		if (strv_push(&s->argv, arg, strlen(arg)) < 0)
-			return fail(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 	}
 	if (!s->argv.n)
-		return fail(err, errlen, "line %u: service '%s' has no command", lineno, name);
+		return errfmt(err, errlen, "line %u: service '%s' has no command", lineno, name);
 	if (s->argv.v[0][0] != '/')
-		return fail(err, errlen, "line %u: '%s' must be an absolute path", lineno,
+		return errfmt(err, errlen, "line %u: '%s' must be an absolute path", lineno,
 			    s->argv.v[0]);
 	return 0;
 }
@@ -176,7 +164,7 @@ int init_parse_services(const char *buf, size_t len, struct services *out, char 
 
 	memset(out, 0, sizeof(*out));
 	if (len > INIT_CONF_MAX)
-		return fail(err, errlen, "larger than %u bytes", INIT_CONF_MAX);
+		return errfmt(err, errlen, "larger than %u bytes", INIT_CONF_MAX);
 	if (init_parse_lines(buf, len, INIT_ARGS_MAX, &lines, err, errlen) < 0) {
 		strv_free(&lines);
 		return -1;

@@ -1,7 +1,6 @@
 /* Starting the framework services and the app, reaping, shutting down. */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,21 +9,10 @@
 
 #include "init.h"
 #include "lib/log.h"
+#include "lib/errfmt.h"
 
 #define RESTART_DELAY_MS 1000
 #define RESTART_MAX 100
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* PATH from the app's environment, for execvpe's lookup. */
 static const char *env_path(char *const envp[])
@@ -34,7 +22,7 @@ static const char *env_path(char *const envp[])
 	for (i = 0; envp && envp[i]; i++)
 		if (strncmp(envp[i], "PATH=", 5) == 0)
 			return envp[i] + 5;
-	return INIT_DEFAULT_PATH + 5;
+	return &INIT_DEFAULT_PATH[5]; /* after "PATH=" */
 }
 
 pid_t init_spawn(char *const argv[], char *const envp[])
@@ -74,7 +62,7 @@ static int start_service(struct init_boot *b, struct service *s, char *err, size
 			log_warn("service %s: fork: %s", s->name, strerror(errno));
 			return 0;
 		}
-		return fail(err, errlen, "service %s: fork: %s", s->name, strerror(errno));
+		return errfmt(err, errlen, "service %s: fork: %s", s->name, strerror(errno));
 	}
 	log_info("service %s started (pid %d)", s->name, (int)s->pid);
 	return 0;
@@ -113,28 +101,36 @@ static void service_exited(const struct init_ops *ops, struct init_boot *b, stru
 	}
 }
 
-/* A `wait` service: reap until it exits; others that exit meanwhile are
- * handled as usual. */
+/* Reaps children until `target` exits (its wait status in *st); services
+ * that exit meanwhile are handled, orphans re-parented to PID 1 reaped. */
+static int reap_until(const struct init_ops *ops, struct init_boot *b, pid_t target, int *st,
+		      char *err, size_t errlen)
+{
+	for (;;) {
+		pid_t pid = waitpid(-1, st, 0);
+		struct service *s;
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			return errfmt(err, errlen, "wait: %s", strerror(errno));
+		if (pid == target)
+			return 0;
+		s = find_service(b, pid);
+		if (s)
+			service_exited(ops, b, s, *st);
+	}
+}
+
+/* A `wait` service must exit 0 (unless optional) before the next starts. */
 static int wait_service(const struct init_ops *ops, struct init_boot *b, struct service *s,
 			char *err, size_t errlen)
 {
 	char why[64];
 	int st;
 
-	while (s->pid > 0) {
-		pid_t pid = waitpid(-1, &st, 0);
-		struct service *other;
-
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			return fail(err, errlen, "wait: %s", strerror(errno));
-		if (pid == s->pid)
-			break;
-		other = find_service(b, pid);
-		if (other)
-			service_exited(ops, b, other, st);
-	}
+	if (reap_until(ops, b, s->pid, &st, err, errlen) < 0)
+		return -1;
 	s->pid = 0;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		log_info("service %s done", s->name);
@@ -144,7 +140,7 @@ static int wait_service(const struct init_ops *ops, struct init_boot *b, struct 
 		log_warn("service %s: %s (optional)", s->name, describe_status(st, why, sizeof(why)));
 		return 0;
 	}
-	return fail(err, errlen, "service %s: %s", s->name, describe_status(st, why, sizeof(why)));
+	return errfmt(err, errlen, "service %s: %s", s->name, describe_status(st, why, sizeof(why)));
 }
 
 int init_supervise(const struct init_ops *ops, struct init_boot *b, char *err, size_t errlen)
@@ -164,23 +160,10 @@ int init_supervise(const struct init_ops *ops, struct init_boot *b, char *err, s
 	}
 	app = init_spawn(b->cmd.v, b->env.v);
 	if (app < 0)
-		return fail(err, errlen, "starting %s: %s", b->cmd.v[0], strerror(errno));
+		return errfmt(err, errlen, "starting %s: %s", b->cmd.v[0], strerror(errno));
 	log_info("started %s (pid %d)", b->cmd.v[0], (int)app);
-	for (;;) {
-		pid_t pid = waitpid(-1, &st, 0);
-		struct service *s;
-
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			return fail(err, errlen, "wait: %s", strerror(errno));
-		if (pid == app)
-			break;
-		s = find_service(b, pid);
-		if (s)
-			service_exited(ops, b, s, st);
-		/* else: an orphan re-parented to PID 1, now reaped. */
-	}
+	if (reap_until(ops, b, app, &st, err, errlen) < 0)
+		return -1;
 	log_warn("%s exited: %s", b->cmd.v[0], describe_status(st, why, sizeof(why)));
 	return st;
 }

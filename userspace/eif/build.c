@@ -3,7 +3,7 @@
  * header are written in place. Memory does not depend on the image size. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +13,28 @@
 
 #include "eif/eif.h"
 #include "lib/cpio.h"
+#include "lib/errfmt.h"
+#include "lib/fdio.h"
 
 #define CHUNK (1u << 20)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 enum { H_PCR0 = 1, H_PCR2 = 2 };
+
+/* Chunks at least this big are split between two threads: the caller writes
+ * and extends PCR0, a helper computes the CRC and PCR2 of the same bytes at
+ * the same time (later ramdisks are hashed twice: PCR0 and PCR2). */
+#define PAR_MIN (64u << 10)
+
+struct helper {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t work, done;
+	int running, busy, quit, failed;
+	const void *buf;
+	size_t len;
+	uint32_t *crc;
+	struct pcr_hash *pcr2;	/* NULL: CRC only */
+};
 
 struct writer {
 	int fd;
@@ -42,20 +48,80 @@ struct writer {
 	uint32_t sec_crc;
 	int hash_mask;
 	struct pcr_hash *pcr0, *pcr1, *pcr2;
+	struct helper helper;
 };
+
+static void *helper_main(void *arg)
+{
+	struct helper *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (!h->busy && !h->quit)
+			pthread_cond_wait(&h->work, &h->lock);
+		if (!h->busy)
+			break;
+		pthread_mutex_unlock(&h->lock);
+		*h->crc = (uint32_t)crc32_z(*h->crc, h->buf, h->len);
+		if (h->pcr2 && pcr_hash_update(h->pcr2, h->buf, h->len) < 0)
+			h->failed = 1;
+		pthread_mutex_lock(&h->lock);
+		h->busy = 0;
+		pthread_cond_signal(&h->done);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static void helper_start(struct helper *h)
+{
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->work, NULL);
+	pthread_cond_init(&h->done, NULL);
+	/* Without the thread everything runs inline, only slower. */
+	h->running = pthread_create(&h->thread, NULL, helper_main, h) == 0;
+}
+
+static void helper_stop(struct helper *h)
+{
+	if (h->running) {
+		pthread_mutex_lock(&h->lock);
+		h->quit = 1;
+		pthread_cond_signal(&h->work);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->thread, NULL);
+	}
+	pthread_cond_destroy(&h->done);
+	pthread_cond_destroy(&h->work);
+	pthread_mutex_destroy(&h->lock);
+}
+
+static void helper_post(struct helper *h, const void *buf, size_t len, uint32_t *crc,
+			struct pcr_hash *pcr2)
+{
+	pthread_mutex_lock(&h->lock);
+	h->buf = buf;
+	h->len = len;
+	h->crc = crc;
+	h->pcr2 = pcr2;
+	h->busy = 1;
+	pthread_cond_signal(&h->work);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int helper_wait(struct helper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->busy)
+		pthread_cond_wait(&h->done, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+	return h->failed ? -1 : 0;
+}
 
 static int write_all(int fd, const void *buf, size_t len, char *err, size_t errlen)
 {
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail(err, errlen, "write: %s", strerror(errno));
-		buf = (const char *)buf + w;
-		len -= (size_t)w;
-	}
+	if (fd_write_all(fd, buf, len) < 0)
+		return errfmt(err, errlen, "write: %s", strerror(errno));
 	return 0;
 }
 
@@ -63,14 +129,25 @@ static int write_all(int fd, const void *buf, size_t len, char *err, size_t errl
 static int put(void *ctx, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct writer *w = ctx;
+	struct pcr_hash *pcr2 = w->hash_mask & H_PCR2 ? w->pcr2 : NULL;
+	int par = w->helper.running && len >= PAR_MIN, rc;
 
-	if (write_all(w->fd, buf, len, err, errlen) < 0)
+	if (par)
+		helper_post(&w->helper, buf, len, &w->sec_crc, pcr2);
+	rc = write_all(w->fd, buf, len, err, errlen);
+	if (rc == 0 && (w->hash_mask & H_PCR0) && pcr_hash_update(w->pcr0, buf, len) < 0)
+		rc = errfmt(err, errlen, "SHA-384 failed");
+	if (par) {
+		/* Always wait: the caller reuses buf as soon as we return. */
+		if (helper_wait(&w->helper) < 0 && rc == 0)
+			rc = errfmt(err, errlen, "SHA-384 failed");
+	} else if (rc == 0) {
+		w->sec_crc = (uint32_t)crc32_z(w->sec_crc, buf, len);
+		if (pcr2 && pcr_hash_update(pcr2, buf, len) < 0)
+			rc = errfmt(err, errlen, "SHA-384 failed");
+	}
+	if (rc < 0)
 		return -1;
-	w->sec_crc = (uint32_t)crc32_z(w->sec_crc, buf, len);
-	if ((w->hash_mask & H_PCR0) && pcr_hash_update(w->pcr0, buf, len) < 0)
-		return fail(err, errlen, "SHA-384 failed");
-	if ((w->hash_mask & H_PCR2) && pcr_hash_update(w->pcr2, buf, len) < 0)
-		return fail(err, errlen, "SHA-384 failed");
 	w->sec_len += len;
 	w->off += len;
 	return 0;
@@ -81,7 +158,7 @@ static int sec_begin(struct writer *w, uint16_t type, int hash_mask, char *err, 
 	static const uint8_t zero[EIF_SEC_HDR_LEN];
 
 	if (w->hdr.num_sections >= EIF_MAX_SECTIONS)
-		return fail(err, errlen, "more than %d sections", EIF_MAX_SECTIONS);
+		return errfmt(err, errlen, "more than %d sections", EIF_MAX_SECTIONS);
 	w->sec_off = w->off;
 	w->sec_type = type;
 	w->sec_len = 0;
@@ -100,7 +177,7 @@ static int sec_end(struct writer *w, char *err, size_t errlen)
 
 	eif_sec_header_encode(w->sec_type, w->sec_len, sh);
 	if (pwrite(w->fd, sh, sizeof(sh), (off_t)w->sec_off) != (ssize_t)sizeof(sh))
-		return fail(err, errlen, "write: %s", strerror(errno));
+		return errfmt(err, errlen, "write: %s", strerror(errno));
 	w->crc_secs = (uint32_t)crc32_combine(w->crc_secs, (uLong)crc32(0, sh, sizeof(sh)),
 					      sizeof(sh));
 	w->crc_secs = (uint32_t)crc32_combine(w->crc_secs, w->sec_crc, (z_off_t)w->sec_len);
@@ -125,7 +202,7 @@ static int copy_file(struct writer *w, const char *path, char *err, size_t errle
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
 
 	if (fd < 0 || !buf) {
-		fail(err, errlen, "%s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
+		errfmt(err, errlen, "%s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -135,7 +212,7 @@ static int copy_file(struct writer *w, const char *path, char *err, size_t errle
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fail(err, errlen, "%s: %s", path, strerror(errno));
+			errfmt(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -160,16 +237,16 @@ static int put_ramdisk(struct writer *w, const char *path, uint32_t mtime, char 
 	int rc;
 
 	if (stat(path, &st) < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		rc = copy_file(w, path, err, errlen);
 		if (rc == 0 && w->sec_len == 0)
-			rc = fail(err, errlen, "%s: empty ramdisk", path);
+			rc = errfmt(err, errlen, "%s: empty ramdisk", path);
 		return rc;
 	}
 	t = cpio_tree_new();
 	if (!t)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	rc = cpio_tree_add(t, "", path, err, errlen);
 	if (rc == 0)
 		rc = cpio_tree_write(t, mtime, put, w, err, errlen);
@@ -192,7 +269,7 @@ static int put_ramdisks(struct writer *w, const struct eif_build_opts *o, char *
 		if (i == 0) {
 			w->pcr1 = pcr_hash_dup(w->pcr0);
 			if (!w->pcr1)
-				return fail(err, errlen, "out of memory");
+				return errfmt(err, errlen, "out of memory");
 		}
 	}
 	return 0;
@@ -226,7 +303,7 @@ static int put_header(struct writer *w, char *err, size_t errlen)
 	w->hdr.crc = (uint32_t)crc32_combine(crc, w->crc_secs, (z_off_t)w->secs_len);
 	eif_header_encode(&w->hdr, raw);
 	if (pwrite(w->fd, raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return fail(err, errlen, "write: %s", strerror(errno));
+		return errfmt(err, errlen, "write: %s", strerror(errno));
 	return 0;
 }
 
@@ -236,7 +313,7 @@ static int finish_pcrs(struct writer *w, struct eif_pcrs *pcrs, char *err, size_
 		 pcr_hash_final(w->pcr2, pcrs->pcr2);
 
 	w->pcr0 = w->pcr1 = w->pcr2 = NULL;
-	return rc ? fail(err, errlen, "SHA-384 failed") : 0;
+	return rc ? errfmt(err, errlen, "SHA-384 failed") : 0;
 }
 
 static int write_image(struct writer *w, const struct eif_build_opts *o, struct eif_pcrs *pcrs,
@@ -248,7 +325,7 @@ static int write_image(struct writer *w, const struct eif_build_opts *o, struct 
 	int rc = -1;
 
 	if (!meta)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	if (write_all(w->fd, zero_hdr, sizeof(zero_hdr), err, errlen) < 0)
 		goto out;
 	w->off = EIF_HDR_LEN;
@@ -256,7 +333,7 @@ static int write_image(struct writer *w, const struct eif_build_opts *o, struct 
 	    copy_file(w, o->kernel, err, errlen) < 0 || sec_end(w, err, errlen) < 0)
 		goto out;
 	if (w->hdr.sizes[0] == 0) {
-		fail(err, errlen, "%s: empty kernel", o->kernel);
+		errfmt(err, errlen, "%s: empty kernel", o->kernel);
 		goto out;
 	}
 	if (put_buffer_section(w, EIF_SEC_CMDLINE, H_PCR0, o->cmdline, strlen(o->cmdline), err,
@@ -282,30 +359,31 @@ int eif_build(const struct eif_build_opts *o, struct eif_pcrs *pcrs, char *err, 
 
 	memset(pcrs, 0, sizeof(*pcrs));
 	if (o->nramdisks < 1 || o->nramdisks > EIF_MAX_SECTIONS - 4)
-		return fail(err, errlen, "%u ramdisks (1 to %d allowed)", o->nramdisks,
+		return errfmt(err, errlen, "%u ramdisks (1 to %d allowed)", o->nramdisks,
 			    EIF_MAX_SECTIONS - 4);
 	if (strlen(o->cmdline) > EIF_CMDLINE_MAX)
-		return fail(err, errlen, "the command line is longer than %u bytes",
+		return errfmt(err, errlen, "the command line is longer than %u bytes",
 			    EIF_CMDLINE_MAX);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->output) >= sizeof(tmp))
-		return fail(err, errlen, "%s: name too long", o->output);
+		return errfmt(err, errlen, "%s: name too long", o->output);
 	w.pcr0 = pcr_hash_new();
 	w.pcr2 = pcr_hash_new();
+	helper_start(&w.helper);
 	w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (!w.pcr0 || !w.pcr2 || w.fd < 0) {
-		fail(err, errlen, "%s: %s", tmp, w.fd < 0 ? strerror(errno) : "out of memory");
+		errfmt(err, errlen, "%s: %s", tmp, w.fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
 	}
 	if (write_image(&w, o, pcrs, err, errlen) < 0)
 		goto out;
 	if (close(w.fd) < 0) {
 		w.fd = -1;
-		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		errfmt(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	w.fd = -1;
 	if (rename(tmp, o->output) < 0) {
-		fail(err, errlen, "%s: %s", o->output, strerror(errno));
+		errfmt(err, errlen, "%s: %s", o->output, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -314,6 +392,7 @@ out:
 		close(w.fd);
 	if (rc < 0)
 		unlink(tmp);
+	helper_stop(&w.helper);
 	pcr_hash_free(w.pcr0);
 	pcr_hash_free(w.pcr1);
 	pcr_hash_free(w.pcr2);

@@ -1,26 +1,15 @@
 /* EIF header encoding and the strict reader; see docs/eif.md. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "eif/eif.h"
+#include "lib/errfmt.h"
+#include "lib/fdio.h"
 
 #define CHUNK (1u << 20)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -118,10 +107,10 @@ static int fd_read_at(void *ctx, void *buf, size_t len, uint64_t off, char *err,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return fail(err, errlen, "read at %llu: %s", (unsigned long long)off,
+			return errfmt(err, errlen, "read at %llu: %s", (unsigned long long)off,
 				    strerror(errno));
 		if (r == 0)
-			return fail(err, errlen, "unexpected end of file at %llu",
+			return errfmt(err, errlen, "unexpected end of file at %llu",
 				    (unsigned long long)off);
 		buf = (char *)buf + r;
 		len -= (size_t)r;
@@ -161,7 +150,7 @@ static int read_at(const struct eif_src *src, void *buf, size_t len, uint64_t of
 		   size_t errlen)
 {
 	if (off > src->size || len > src->size - off)
-		return fail(err, errlen, "read of %zu bytes at %llu is past the end (%llu bytes)",
+		return errfmt(err, errlen, "read of %zu bytes at %llu is past the end (%llu bytes)",
 			    len, (unsigned long long)off, (unsigned long long)src->size);
 	return src->read_at(src->ctx, buf, len, off, err, errlen);
 }
@@ -173,18 +162,18 @@ static int check_counts(const struct eif_image *img, unsigned counts[6], char *e
 	unsigned v = img->hdr.version;
 
 	if (counts[EIF_SEC_KERNEL] != 1)
-		return fail(err, errlen, "%u kernel sections (exactly 1 wanted)",
+		return errfmt(err, errlen, "%u kernel sections (exactly 1 wanted)",
 			    counts[EIF_SEC_KERNEL]);
 	if (counts[EIF_SEC_CMDLINE] != 1)
-		return fail(err, errlen, "%u cmdline sections (exactly 1 wanted)",
+		return errfmt(err, errlen, "%u cmdline sections (exactly 1 wanted)",
 			    counts[EIF_SEC_CMDLINE]);
 	if (counts[EIF_SEC_RAMDISK] < 1)
-		return fail(err, errlen, "no ramdisk section");
+		return errfmt(err, errlen, "no ramdisk section");
 	if (counts[EIF_SEC_SIGNATURE] > (v >= 3 ? 1u : 0u))
-		return fail(err, errlen, "%u signature sections in a version %u image",
+		return errfmt(err, errlen, "%u signature sections in a version %u image",
 			    counts[EIF_SEC_SIGNATURE], v);
 	if (counts[EIF_SEC_METADATA] != (v >= 4 ? 1u : 0u))
-		return fail(err, errlen, "%u metadata sections in a version %u image",
+		return errfmt(err, errlen, "%u metadata sections in a version %u image",
 			    counts[EIF_SEC_METADATA], v);
 	return 0;
 }
@@ -200,7 +189,7 @@ static int check_size(const struct eif_sec *s, unsigned i, char *err, size_t err
 	else if (s->type == EIF_SEC_SIGNATURE)
 		max = EIF_SIG_MAX;
 	if (s->size > max)
-		return fail(err, errlen, "section %u (%s): %llu bytes, more than the %llu allowed", i,
+		return errfmt(err, errlen, "section %u (%s): %llu bytes, more than the %llu allowed", i,
 			    eif_sec_name(s->type), (unsigned long long)s->size,
 			    (unsigned long long)max);
 	return 0;
@@ -215,11 +204,11 @@ static int read_sec(const struct eif_src *src, struct eif_image *img, unsigned i
 	uint64_t off = h->offsets[i], size = h->sizes[i];
 
 	if (off < prev_end)
-		return fail(err, errlen, "section %u at %llu overlaps what precedes it (ends at %llu)",
+		return errfmt(err, errlen, "section %u at %llu overlaps what precedes it (ends at %llu)",
 			    i, (unsigned long long)off, (unsigned long long)prev_end);
 	if (off > src->size || src->size - off < EIF_SEC_HDR_LEN ||
 	    size > src->size - off - EIF_SEC_HDR_LEN)
-		return fail(err, errlen, "section %u (%llu bytes at %llu) is past the end of the file",
+		return errfmt(err, errlen, "section %u (%llu bytes at %llu) is past the end of the file",
 			    i, (unsigned long long)size, (unsigned long long)off);
 	if (read_at(src, sh, sizeof(sh), off, err, errlen) < 0)
 		return -1;
@@ -228,16 +217,16 @@ static int read_sec(const struct eif_src *src, struct eif_image *img, unsigned i
 	s->size = get64(sh + 4);
 	s->off = off;
 	if (s->size != size)
-		return fail(err, errlen, "section %u: header says %llu bytes, table says %llu", i,
+		return errfmt(err, errlen, "section %u: header says %llu bytes, table says %llu", i,
 			    (unsigned long long)s->size, (unsigned long long)size);
 	if (s->type == EIF_SEC_INVALID || s->type > EIF_SEC_METADATA)
-		return fail(err, errlen, "section %u: unknown type %u", i, s->type);
+		return errfmt(err, errlen, "section %u: unknown type %u", i, s->type);
 	if ((s->type == EIF_SEC_SIGNATURE && h->version < 3) ||
 	    (s->type == EIF_SEC_METADATA && h->version < 4))
-		return fail(err, errlen, "section %u: %s section in a version %u image", i,
+		return errfmt(err, errlen, "section %u: %s section in a version %u image", i,
 			    eif_sec_name(s->type), h->version);
 	if (s->flags)
-		return fail(err, errlen, "section %u: flags 0x%x (must be 0)", i, s->flags);
+		return errfmt(err, errlen, "section %u: flags 0x%x (must be 0)", i, s->flags);
 	return check_size(s, i, err, errlen);
 }
 
@@ -248,22 +237,22 @@ static int check_header(const struct eif_src *src, struct eif_image *img, uint8_
 	unsigned i;
 
 	if (src->size < EIF_HDR_LEN)
-		return fail(err, errlen, "%llu bytes: too short for an EIF header (%d)",
+		return errfmt(err, errlen, "%llu bytes: too short for an EIF header (%d)",
 			    (unsigned long long)src->size, EIF_HDR_LEN);
 	if (read_at(src, raw, EIF_HDR_LEN, 0, err, errlen) < 0)
 		return -1;
 	if (memcmp(raw, EIF_MAGIC, 4) != 0)
-		return fail(err, errlen, "not an EIF (bad magic)");
+		return errfmt(err, errlen, "not an EIF (bad magic)");
 	eif_header_decode(raw, &img->hdr);
 	if (h->version < 2 || h->version > EIF_VERSION)
-		return fail(err, errlen, "unsupported EIF version %u (2 to %d are known)",
+		return errfmt(err, errlen, "unsupported EIF version %u (2 to %d are known)",
 			    h->version, EIF_VERSION);
 	if (h->num_sections < 1 || h->num_sections > EIF_MAX_SECTIONS)
-		return fail(err, errlen, "%u sections (1 to %d allowed)", h->num_sections,
+		return errfmt(err, errlen, "%u sections (1 to %d allowed)", h->num_sections,
 			    EIF_MAX_SECTIONS);
 	for (i = h->num_sections; i < EIF_MAX_SECTIONS; i++)
 		if (h->offsets[i] || h->sizes[i])
-			return fail(err, errlen, "unused section slot %u is not zero", i);
+			return errfmt(err, errlen, "unused section slot %u is not zero", i);
 	return 0;
 }
 
@@ -296,7 +285,7 @@ int eif_open(const struct eif_src *src, struct eif_image *img, char *err, size_t
 			img->signature = (int)i;
 		} else if (s->type == EIF_SEC_RAMDISK) {
 			if (img->kernel < 0 || s->off < kernel_off)
-				return fail(err, errlen, "ramdisk section %u precedes the kernel", i);
+				return errfmt(err, errlen, "ramdisk section %u precedes the kernel", i);
 			img->nramdisks++;
 		}
 	}
@@ -338,7 +327,7 @@ static int measure_sec(const struct eif_src *src, struct meas *m, const struct e
 		m->crc = (uint32_t)crc32_z(m->crc, m->buf, n);
 		for (k = 0; k < 3; k++)
 			if ((mask & (1 << k)) && pcr_hash_update(m->h[k], m->buf, n) < 0)
-				return fail(err, errlen, "SHA-384 failed");
+				return errfmt(err, errlen, "SHA-384 failed");
 		left -= n;
 		off += n;
 	}
@@ -358,7 +347,7 @@ int eif_measure(const struct eif_src *src, const struct eif_image *img, uint32_t
 	for (k = 0; k < 3; k++)
 		m.h[k] = pcr_hash_new();
 	if (!m.buf || !m.h[0] || !m.h[1] || !m.h[2]) {
-		fail(err, errlen, "out of memory");
+		errfmt(err, errlen, "out of memory");
 		goto out;
 	}
 	if (read_at(src, raw, sizeof(raw), 0, err, errlen) < 0)
@@ -374,7 +363,7 @@ int eif_measure(const struct eif_src *src, const struct eif_image *img, uint32_t
 	     pcr_hash_final(m.h[2], pcrs->pcr2);
 	m.h[0] = m.h[1] = m.h[2] = NULL;
 	if (rc)
-		fail(err, errlen, "SHA-384 failed");
+		errfmt(err, errlen, "SHA-384 failed");
 	*crc = m.crc;
 out:
 	for (k = 0; k < 3; k++)
@@ -390,14 +379,14 @@ int eif_read_section(const struct eif_src *src, const struct eif_image *img, int
 	uint8_t *b;
 
 	if (idx < 0 || (unsigned)idx >= img->nsec)
-		return fail(err, errlen, "no such section");
+		return errfmt(err, errlen, "no such section");
 	s = &img->sec[idx];
 	if (s->size > max)
-		return fail(err, errlen, "%s section: %llu bytes, more than %zu", eif_sec_name(s->type),
+		return errfmt(err, errlen, "%s section: %llu bytes, more than %zu", eif_sec_name(s->type),
 			    (unsigned long long)s->size, max);
 	b = malloc((size_t)s->size + 1);
 	if (!b)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	if (read_at(src, b, (size_t)s->size, s->off + EIF_SEC_HDR_LEN, err, errlen) < 0) {
 		free(b);
 		return -1;
@@ -416,22 +405,15 @@ int eif_copy_section(const struct eif_src *src, const struct eif_sec *s, int fd,
 	int rc = -1;
 
 	if (!buf)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	while (left) {
-		size_t n = left < CHUNK ? (size_t)left : CHUNK, done = 0;
+		size_t n = left < CHUNK ? (size_t)left : CHUNK;
 
 		if (read_at(src, buf, n, off, err, errlen) < 0)
 			goto out;
-		while (done < n) {
-			ssize_t w = write(fd, buf + done, n - done);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				fail(err, errlen, "write: %s", strerror(errno));
-				goto out;
-			}
-			done += (size_t)w;
+		if (fd_write_all(fd, buf, n) < 0) {
+			errfmt(err, errlen, "write: %s", strerror(errno));
+			goto out;
 		}
 		left -= n;
 		off += n;

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "lib/errfmt.h"
+#include "lib/fdio.h"
 
 #define WALK_DEPTH_MAX 256
 #define OBUF_SIZE (1u << 20)
@@ -43,18 +45,6 @@ struct obuf {
 	cpio_sink_fn sink;
 	void *ctx;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 struct cpio_tree *cpio_tree_new(void)
 {
@@ -98,10 +88,10 @@ static int normalize(const char *in, char *out, size_t outsz, char *err, size_t 
 		if (len == 0)
 			break;
 		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return fail(err, errlen, "'%s': '..' is not allowed in an archive name", in);
+			return errfmt(err, errlen, "'%s': '..' is not allowed in an archive name", in);
 		if (!(len == 1 && p[0] == '.')) {
 			if (n + len + 2 > outsz || n + len + (n ? 1 : 0) > CPIO_NAME_MAX)
-				return fail(err, errlen, "'%.64s...': archive name longer than %d bytes",
+				return errfmt(err, errlen, "'%.64s...': archive name longer than %d bytes",
 					    in, CPIO_NAME_MAX);
 			if (n)
 				out[n++] = '/';
@@ -123,7 +113,7 @@ static struct centry *push(struct cpio_tree *t, const char *name, char *err, siz
 		struct centry *ne = realloc(t->e, cap * sizeof(*ne));
 
 		if (!ne) {
-			fail(err, errlen, "out of memory");
+			errfmt(err, errlen, "out of memory");
 			return NULL;
 		}
 		t->e = ne;
@@ -133,7 +123,7 @@ static struct centry *push(struct cpio_tree *t, const char *name, char *err, siz
 	memset(e, 0, sizeof(*e));
 	e->name = strdup(name);
 	if (!e->name) {
-		fail(err, errlen, "out of memory");
+		errfmt(err, errlen, "out of memory");
 		return NULL;
 	}
 	e->seq = t->seq++;
@@ -171,7 +161,7 @@ int cpio_tree_add_dir(struct cpio_tree *t, const char *arch, mode_t mode, char *
 	if (normalize(arch, name, sizeof(name), err, errlen) < 0)
 		return -1;
 	if (!name[0])
-		return fail(err, errlen, "'%s': the archive root cannot be added", arch);
+		return errfmt(err, errlen, "'%s': the archive root cannot be added", arch);
 	if (add_implicit_parents(t, name, err, errlen) < 0)
 		return -1;
 	e = push(t, name, err, errlen);
@@ -187,7 +177,7 @@ static int add_one(struct cpio_tree *t, const char *name, const char *host,
 	struct centry *e;
 
 	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > CPIO_FILE_MAX)
-		return fail(err, errlen,
+		return errfmt(err, errlen,
 			    "%s: %llu bytes; newc cpio holds files up to 4 GiB - 1: split it",
 			    host, (unsigned long long)st->st_size);
 	e = push(t, name, err, errlen);
@@ -201,7 +191,7 @@ static int add_one(struct cpio_tree *t, const char *name, const char *host,
 		e->size = (uint64_t)st->st_size;
 		e->host = strdup(host);
 		if (!e->host)
-			return fail(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
 		e->rdev = st->st_rdev;
 	}
@@ -216,11 +206,11 @@ static int walk(struct cpio_tree *t, const char *prefix, const char *dir, int de
 	int rc = 0;
 
 	if (depth > WALK_DEPTH_MAX)
-		return fail(err, errlen, "%s: directories nested deeper than %d", dir,
+		return errfmt(err, errlen, "%s: directories nested deeper than %d", dir,
 			    WALK_DEPTH_MAX);
 	dp = opendir(dir);
 	if (!dp)
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", dir, strerror(errno));
 	while (rc == 0) {
 		char host[PATH_MAX], name[CPIO_NAME_MAX + 2];
 		struct stat st;
@@ -230,24 +220,24 @@ static int walk(struct cpio_tree *t, const char *prefix, const char *dir, int de
 		d = readdir(dp);
 		if (!d) {
 			if (errno)
-				rc = fail(err, errlen, "%s: %s", dir, strerror(errno));
+				rc = errfmt(err, errlen, "%s: %s", dir, strerror(errno));
 			break;
 		}
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
 		n = snprintf(host, sizeof(host), "%s/%s", dir, d->d_name);
 		if (n < 0 || (size_t)n >= sizeof(host)) {
-			rc = fail(err, errlen, "%s/%s: path too long", dir, d->d_name);
+			rc = errfmt(err, errlen, "%s/%s: path too long", dir, d->d_name);
 			break;
 		}
 		n = snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "/" : "", d->d_name);
 		if (n < 0 || n > CPIO_NAME_MAX) {
-			rc = fail(err, errlen, "%s: archive name longer than %d bytes", host,
+			rc = errfmt(err, errlen, "%s: archive name longer than %d bytes", host,
 				  CPIO_NAME_MAX);
 			break;
 		}
 		if (lstat(host, &st) < 0) {
-			rc = fail(err, errlen, "%s: %s", host, strerror(errno));
+			rc = errfmt(err, errlen, "%s: %s", host, strerror(errno));
 			break;
 		}
 		rc = add_one(t, name, host, &st, err, errlen);
@@ -267,10 +257,10 @@ int cpio_tree_add(struct cpio_tree *t, const char *arch, const char *host_path, 
 	if (normalize(arch, name, sizeof(name), err, errlen) < 0)
 		return -1;
 	if (lstat(host_path, &st) < 0)
-		return fail(err, errlen, "%s: %s", host_path, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", host_path, strerror(errno));
 	if (!name[0]) {
 		if (!S_ISDIR(st.st_mode))
-			return fail(err, errlen, "%s: only a directory can go at the archive root",
+			return errfmt(err, errlen, "%s: only a directory can go at the archive root",
 				    host_path);
 		return walk(t, "", host_path, 0, err, errlen);
 	}
@@ -292,18 +282,18 @@ int cpio_tree_add_spec(struct cpio_tree *t, const char *spec, char *err, size_t 
 	if (eq) {
 		arch = strndup(spec, (size_t)(eq - spec));
 		if (!arch)
-			return fail(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 		rc = cpio_tree_add(t, arch, eq + 1, err, errlen);
 		free(arch);
 		return rc;
 	}
 	if (lstat(spec, &st) < 0)
-		return fail(err, errlen, "%s: %s", spec, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", spec, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return cpio_tree_add(t, "", spec, err, errlen);
 	arch = strdup(spec);
 	if (!arch)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	rc = cpio_tree_add(t, basename(arch), spec, err, errlen);
 	free(arch);
 	return rc;
@@ -330,7 +320,7 @@ static int dedupe(struct cpio_tree *t, char *err, size_t errlen)
 
 		if (prev && strcmp(prev->name, cur->name) == 0) {
 			if (!S_ISDIR(prev->mode) || !S_ISDIR(cur->mode))
-				return fail(err, errlen, "'%s' is added twice (%s and %s)",
+				return errfmt(err, errlen, "'%s' is added twice (%s and %s)",
 					    cur->name, prev->host ? prev->host : "a directory",
 					    cur->host ? cur->host : "a directory");
 			if (prev->implicit && !cur->implicit) {
@@ -371,7 +361,7 @@ static int find_links(struct cpio_tree *t, struct centry **grp, char *err, size_
 
 	v = calloc(t->n ? t->n : 1, sizeof(*v));
 	if (!v)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	for (i = 0; i < t->n; i++)
 		if (S_ISREG(t->e[i].mode) && t->e[i].hnlink > 1)
 			v[m++] = &t->e[i];
@@ -434,7 +424,7 @@ static int finish(struct cpio_tree *t, char *err, size_t errlen)
 	}
 	grp = calloc(t->n ? t->n : 1, sizeof(*grp));
 	if (!grp)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	if (find_links(t, grp, err, errlen) < 0) {
 		free(grp);
 		return -1;
@@ -520,9 +510,9 @@ static int put_file(struct obuf *o, const struct centry *e, char *err, size_t er
 
 	fd = open(e->host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", e->host, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", e->host, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fail(err, errlen, "%s: no longer a regular file", e->host);
+		errfmt(err, errlen, "%s: no longer a regular file", e->host);
 		goto out;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -536,11 +526,11 @@ static int put_file(struct obuf *o, const struct centry *e, char *err, size_t er
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fail(err, errlen, "%s: %s", e->host, strerror(errno));
+			errfmt(err, errlen, "%s: %s", e->host, strerror(errno));
 			goto out;
 		}
 		if (r == 0) {
-			fail(err, errlen, "%s: shrank while being archived", e->host);
+			errfmt(err, errlen, "%s: shrank while being archived", e->host);
 			goto out;
 		}
 		o->n += (size_t)r;
@@ -549,7 +539,7 @@ static int put_file(struct obuf *o, const struct centry *e, char *err, size_t er
 			goto out;
 	}
 	if (read(fd, &extra, 1) != 0) {
-		fail(err, errlen, "%s: grew while being archived", e->host);
+		errfmt(err, errlen, "%s: grew while being archived", e->host);
 		goto out;
 	}
 	rc = 0;
@@ -564,9 +554,9 @@ static int put_link(struct obuf *o, const struct centry *e, char *err, size_t er
 	ssize_t r = readlink(e->host, target, sizeof(target));
 
 	if (r < 0)
-		return fail(err, errlen, "%s: %s", e->host, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", e->host, strerror(errno));
 	if ((uint64_t)r != e->size)
-		return fail(err, errlen, "%s: symlink changed while being archived", e->host);
+		return errfmt(err, errlen, "%s: symlink changed while being archived", e->host);
 	return ob_put(o, target, (size_t)r, err, errlen);
 }
 
@@ -613,7 +603,7 @@ int cpio_tree_write(struct cpio_tree *t, uint32_t mtime, cpio_sink_fn sink, void
 		return -1;
 	o.buf = malloc(OBUF_SIZE);
 	if (!o.buf)
-		return fail(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	for (i = 0; i < t->n; i++)
 		if (put_entry(&o, &t->e[i], mtime, err, errlen) < 0)
 			goto out;
@@ -628,17 +618,7 @@ out:
 
 int cpio_sink_fd(void *ctx, const void *buf, size_t len, char *err, size_t errlen)
 {
-	int fd = *(int *)ctx;
-
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail(err, errlen, "write: %s", strerror(errno));
-		buf = (const char *)buf + w;
-		len -= (size_t)w;
-	}
+	if (fd_write_all(*(int *)ctx, buf, len) < 0)
+		return errfmt(err, errlen, "write: %s", strerror(errno));
 	return 0;
 }
