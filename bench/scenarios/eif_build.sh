@@ -9,7 +9,7 @@ describe)
 	echo "eif build of a root file system vs GNU cpio + sha384sum of the same tree"
 	echo "BASELINE cpio_sha384"
 	echo "TARGET 512M/eif time <= 1.2"
-	[ -n "${BENCH_QUICK:-}" ] && echo "TARGET 64M/eif time <= 1.2"
+	if [ -n "${BENCH_QUICK:-}" ]; then echo "TARGET 64M/eif time <= 1.2"; fi
 	;;
 run)
 	W=${BENCH_WORK:?}/eif_build

@@ -64,6 +64,9 @@ expect() { # NAME FIXED-STRING...: the lines appear, in this order
 	done
 	echo "ok - $L: $name"
 }
+if [ -n "${2:-}" ]; then
+	expect "nek-init loaded nsm.ko" 'nek-init: info: loaded nsm.ko'
+fi
 expect "the failed heartbeat is only a warning on a test boot" '(test boot: going on)'
 expect "nek-init ran the wait service, started the other, then the app" \
 	'service setup done' 'service bench started' 'started /bin/busybox'
