@@ -47,6 +47,9 @@ stand_in_kernel() {
 		echo "  FETCH   $deb (stand-in until \`make kernel\`)" >&2
 		rm -rf "$d" && mkdir -p "$d"
 		(cd "$d" && apt-get download -q "$deb" >/dev/null) || die "apt-get download $deb failed"
+		# Pinned: the same package name could be rebuilt with other bytes.
+		(cd "$d" && sha256sum -c --quiet "$ROOT/reproducible/stand-in-kernel.sha256") ||
+			die "$deb does not match reproducible/stand-in-kernel.sha256"
 		dpkg-deb -x "$d"/"$deb"_*.deb "$d/x"
 		touch "$d/.done"
 	fi
