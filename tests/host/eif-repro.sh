@@ -54,7 +54,7 @@ eif_build() { # OUT B ROOTFS [extra env...]
 		APP="/usr/bin/app --flag" SOURCE_DATE_EPOCH=1700000000 "$@" \
 		"$NEK_ROOT/reproducible/make-eif.sh"
 }
-same() { cmp -s "$1/enclave.eif" "$2/enclave.eif" && cmp -s "$1/pcrs.json" "$2/pcrs.json"; }
+same() { "$NEK_ROOT/reproducible/compare.sh" "$1" "$2"; }
 
 t_ok "build A (directory)" eif_build "$D/a/out" "$B" "$D/rootA"
 t_ok "build B (tarball, other dirs and build tree, +400 days, umask 077, TZ)" \
@@ -81,6 +81,11 @@ t_exit "negative control: C differs from A" 1 same "$D/a/out" "$D/c"
 printf 'X' | dd of="$D/rootA/usr/bin/blob" bs=1 seek=5000 conv=notrunc status=none
 t_ok "build D: one byte of the root changed" eif_build "$D/d" "$B" "$D/rootA"
 t_exit "negative control: D differs from A" 1 same "$D/a/out" "$D/d"
+report=$(same "$D/a/out" "$D/d")
+t_match "the report names the ramdisk and the file" "section ramdisk1.cpio differs" "$report"
+t_match "down to the entry" "rootfs/usr/bin/blob differ" "$report"
+t_match "the clock control's report shows the metadata BuildTime" \
+	'"BuildTime": "2023-11-14T22:13:2[01]' "$(same "$D/a/out" "$D/c")"
 t_eq "and only PCR2 moved (PCR1 = kernel, cmdline, init)" \
 	"$(jq -r .Measurements.PCR1 "$D/a/out/pcrs.json") different" \
 	"$(jq -r .Measurements.PCR1 "$D/d/pcrs.json") $([ "$(jq -r .Measurements.PCR2 "$D/a/out/pcrs.json")" != \
