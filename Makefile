@@ -53,7 +53,7 @@ CC := $(CLANG)
 endif
 
 # ---------------------------------------------------------------- libraries
-PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables \
+PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables jansson \
 	libmnl libcap zlib libelf
 missing_pkgs := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 ifneq ($(missing_pkgs),)
@@ -112,7 +112,14 @@ $(O)/obj/%.o: %.c | $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The version is compiled in; this stamp changes only when the version does,
+# so version.o is rebuilt exactly then.
 $(O)/obj/userspace/lib/version.o: CFLAGS += -DNEK_VERSION='"$(VERSION)"'
+$(O)/obj/userspace/lib/version.o: $(O)/version.stamp
+$(O)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+.PHONY: FORCE
 
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
