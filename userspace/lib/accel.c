@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/accel_impl.h"
+#include "lib/errfmt.h"
 #include "lib/log.h"
 #include "lobypass.skel.h"
 #include "origdst.skel.h"
@@ -60,20 +61,6 @@ const char *accel_obj_name(unsigned obj)
 	const struct accel_desc *d = accel_desc_of(obj);
 
 	return d ? d->name : "?";
-}
-
-int accel_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	int e = errno;
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e ? e : EINVAL;
-	return -1;
 }
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -190,10 +177,10 @@ static int unload_obj(const char *pin, const struct accel_desc *d, char *err, si
 	DIR *dp;
 
 	if (accel_pin_path(dir, sizeof(dir), pin, d->bit, NULL) < 0)
-		return accel_fail(err, errlen, "%s: pin path too long", pin);
+		return errfmt(err, errlen, "%s: pin path too long", pin);
 	dp = opendir(dir);
 	if (!dp)
-		return errno == ENOENT ? 0 : accel_fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return errno == ENOENT ? 0 : errfmt(err, errlen, "%s: %s", dir, strerror(errno));
 	dfd = dirfd(dp);
 	while ((de = readdir(dp)) != NULL) {
 		if (strncmp(de->d_name, "link_", 5) != 0)
@@ -206,7 +193,7 @@ static int unload_obj(const char *pin, const struct accel_desc *d, char *err, si
 			close(fd);
 		}
 		if (unlink_in(dfd, de->d_name) < 0)
-			rc = accel_fail(err, errlen, "%s/%s: %s", dir, de->d_name, strerror(errno));
+			rc = errfmt(err, errlen, "%s/%s: %s", dir, de->d_name, strerror(errno));
 	}
 	if (d->map_prog) {
 		pfd = accel_pin_open(pin, d->bit, d->map_prog);
@@ -223,11 +210,11 @@ static int unload_obj(const char *pin, const struct accel_desc *d, char *err, si
 		if (de->d_name[0] == '.')
 			continue;
 		if (unlink_in(dfd, de->d_name) < 0)
-			rc = accel_fail(err, errlen, "%s/%s: %s", dir, de->d_name, strerror(errno));
+			rc = errfmt(err, errlen, "%s/%s: %s", dir, de->d_name, strerror(errno));
 	}
 	closedir(dp);
 	if (rc == 0 && rmdir(dir) < 0)
-		rc = accel_fail(err, errlen, "%s: %s", dir, strerror(errno));
+		rc = errfmt(err, errlen, "%s: %s", dir, strerror(errno));
 	return rc;
 }
 
@@ -248,7 +235,7 @@ int accel_unload(const char *pin, char *err, size_t errlen)
 		pin = ACCEL_PIN_DEFAULT;
 	if (!is_fs(pin, BPF_FS_MAGIC)) {
 		errno = ENOENT;
-		return accel_fail(err, errlen, "%s: nothing loaded (not a bpf filesystem)", pin);
+		return errfmt(err, errlen, "%s: nothing loaded (not a bpf filesystem)", pin);
 	}
 	for (i = 0; i < 3; i++)
 		if (unload_obj(pin, &accel_descs[i], err, errlen) < 0)
@@ -258,7 +245,7 @@ int accel_unload(const char *pin, char *err, size_t errlen)
 	snprintf(mark, sizeof(mark), "%s/%s", pin, MOUNT_MARK);
 	if (rmdir(mark) == 0) {
 		if (umount2(pin, MNT_DETACH) < 0)
-			return accel_fail(err, errlen, "umount %s: %s", pin, strerror(errno));
+			return errfmt(err, errlen, "umount %s: %s", pin, strerror(errno));
 	}
 	/* The directory is ours either way; leave it if something else is in it. */
 	if (rmdir(pin) < 0 && errno != ENOTEMPTY && errno != EBUSY && errno != ENOENT)
@@ -306,14 +293,14 @@ static int ensure_bpffs(const char *pin, char *err, size_t errlen)
 	char mark[ACCEL_PATH_MAX];
 
 	if (mkdir_p(pin, 0700) < 0)
-		return accel_fail(err, errlen, "%s: %s", pin, strerror(errno));
+		return errfmt(err, errlen, "%s: %s", pin, strerror(errno));
 	if (is_fs(pin, BPF_FS_MAGIC))
 		return 0;
 	if (mount("bpf", pin, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
-		return accel_fail(err, errlen, "mount bpffs on %s: %s", pin, strerror(errno));
+		return errfmt(err, errlen, "mount bpffs on %s: %s", pin, strerror(errno));
 	snprintf(mark, sizeof(mark), "%s/%s", pin, MOUNT_MARK);
 	if (mkdir(mark, 0700) < 0) {
-		accel_fail(err, errlen, "%s: %s", mark, strerror(errno));
+		errfmt(err, errlen, "%s: %s", mark, strerror(errno));
 		umount2(pin, MNT_DETACH);
 		return -1;
 	}
@@ -326,23 +313,23 @@ static int open_cgroup(const struct accel_load_opts *o, char *err, size_t errlen
 
 	if (!o->cgroup) {
 		errno = EINVAL;
-		return accel_fail(err, errlen, "a cgroup2 directory is needed to attach %s",
+		return errfmt(err, errlen, "a cgroup2 directory is needed to attach %s",
 				  (o->objs & ACCEL_ORIGDST) ? "origdst" : "lobypass");
 	}
 	fd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return accel_fail(err, errlen, "cgroup '%s': %s", o->cgroup, strerror(errno));
+		return errfmt(err, errlen, "cgroup '%s': %s", o->cgroup, strerror(errno));
 	if (!is_fs(o->cgroup, CGROUP2_SUPER_MAGIC)) {
 		close(fd);
 		errno = EINVAL;
-		return accel_fail(err, errlen, "cgroup '%s': not a cgroup2 directory", o->cgroup);
+		return errfmt(err, errlen, "cgroup '%s': not a cgroup2 directory", o->cgroup);
 	}
 	/* Only non-root cgroups have cgroup.type: the root would catch every
 	 * socket of the machine. */
 	if (!o->allow_root && faccessat(fd, "cgroup.type", F_OK, 0) < 0) {
 		close(fd);
 		errno = EPERM;
-		return accel_fail(err, errlen,
+		return errfmt(err, errlen,
 				  "cgroup '%s' is the root of the hierarchy (not allowed without "
 				  "allow_root)", o->cgroup);
 	}
@@ -355,10 +342,10 @@ static int pin_fd(struct ld *ld, int fd, const char *prefix, const char *name)
 
 	if (snprintf(path, sizeof(path), "%s/%s%s", ld->dir, prefix, name) >= (int)sizeof(path)) {
 		errno = ENAMETOOLONG;
-		return accel_fail(ld->err, ld->errlen, "%s: pin path too long", ld->dir);
+		return errfmt(ld->err, ld->errlen, "%s: pin path too long", ld->dir);
 	}
 	if (bpf_obj_pin(fd, path) < 0)
-		return accel_fail(ld->err, ld->errlen, "pin %s: %s", path, strerror(errno));
+		return errfmt(ld->err, ld->errlen, "pin %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -386,7 +373,7 @@ static int attach_cgroup(struct ld *ld, struct bpf_program *prog, const char *na
 
 	link = bpf_program__attach_cgroup(prog, ld->cgfd);
 	if (!link)
-		return accel_fail(ld->err, ld->errlen, "attach %s to cgroup '%s': %s",
+		return errfmt(ld->err, ld->errlen, "attach %s to cgroup '%s': %s",
 				  bpf_program__name(prog), ld->o->cgroup, strerror(errno));
 	rc = pin_fd(ld, bpf_link__fd(link), "link_", name);
 	bpf_link__destroy(link); /* the pin keeps it */
@@ -410,7 +397,7 @@ static int attach_map(struct ld *ld, struct bpf_program *prog, struct bpf_map *m
 	log_debug("%s: no sockmap link (%s), using a map attachment", bpf_program__name(prog),
 		  strerror(errno));
 	if (bpf_prog_attach(bpf_program__fd(prog), bpf_map__fd(map), type, 0) < 0)
-		return accel_fail(ld->err, ld->errlen, "attach %s to map %s: %s",
+		return errfmt(ld->err, ld->errlen, "attach %s to map %s: %s",
 				  bpf_program__name(prog), bpf_map__name(map), strerror(errno));
 	return 0;
 }
@@ -438,9 +425,9 @@ static int load_bypass(struct ld *ld)
 	int rc = -1;
 
 	if (!s)
-		return accel_fail(ld->err, ld->errlen, "load lobypass: %s", strerror(errno));
+		return errfmt(ld->err, ld->errlen, "load lobypass: %s", strerror(errno));
 	if (fill_ports(ld, bpf_map__fd(s->maps.nek_bp_ports)) < 0) {
-		accel_fail(ld->err, ld->errlen, "lobypass ports: %s", strerror(errno));
+		errfmt(ld->err, ld->errlen, "lobypass ports: %s", strerror(errno));
 		goto out;
 	}
 	if (pin_all(ld, s->obj) < 0 ||
@@ -469,7 +456,7 @@ static int pin_iter(struct ld *ld, struct bpf_program *prog, struct bpf_map *map
 	io.link_info_len = sizeof(li);
 	it = bpf_program__attach_iter(prog, &io);
 	if (!it)
-		return accel_fail(ld->err, ld->errlen, "splice iterator on %s: %s",
+		return errfmt(ld->err, ld->errlen, "splice iterator on %s: %s",
 				  bpf_map__name(map), strerror(errno));
 	rc = pin_fd(ld, bpf_link__fd(it), "link_", name);
 	bpf_link__destroy(it);
@@ -482,7 +469,7 @@ static int load_splice(struct ld *ld)
 	int rc = -1;
 
 	if (!s)
-		return accel_fail(ld->err, ld->errlen, "load splice: %s", strerror(errno));
+		return errfmt(ld->err, ld->errlen, "load splice: %s", strerror(errno));
 	if (pin_all(ld, s->obj) < 0 ||
 	    attach_map(ld, s->progs.nek_sp_verdict, s->maps.nek_sp_src, BPF_SK_SKB_VERDICT,
 		       "verdict") < 0 ||
@@ -517,10 +504,10 @@ static int load_origdst(struct ld *ld)
 	int rc = -1;
 
 	if (!s)
-		return accel_fail(ld->err, ld->errlen, "load origdst: %s", strerror(errno));
+		return errfmt(ld->err, ld->errlen, "load origdst: %s", strerror(errno));
 	if (fill_origdst(ld, bpf_map__fd(s->maps.nek_od_config),
 			 bpf_map__fd(s->maps.nek_od_rules)) < 0) {
-		accel_fail(ld->err, ld->errlen, "origdst config: %s", strerror(errno));
+		errfmt(ld->err, ld->errlen, "origdst config: %s", strerror(errno));
 		goto out;
 	}
 	if (pin_all(ld, s->obj) < 0 ||
@@ -542,9 +529,9 @@ static int load_one(struct ld *ld, unsigned bit)
 
 	ld->d = accel_desc_of(bit);
 	if (accel_pin_path(ld->dir, sizeof(ld->dir), ld->pin, bit, NULL) < 0)
-		return accel_fail(ld->err, ld->errlen, "%s: pin path too long", ld->pin);
+		return errfmt(ld->err, ld->errlen, "%s: pin path too long", ld->pin);
 	if (mkdir(ld->dir, 0700) < 0)
-		return accel_fail(ld->err, ld->errlen, "%s: %s%s", ld->dir, strerror(errno),
+		return errfmt(ld->err, ld->errlen, "%s: %s%s", ld->dir, strerror(errno),
 				  errno == EEXIST ? " (already loaded: unload first)" : "");
 	switch (bit) {
 	case ACCEL_BYPASS:
@@ -570,7 +557,7 @@ int accel_load(const struct accel_load_opts *o, char *err, size_t errlen)
 
 	if (!o->objs || (o->objs & ~ACCEL_ALL)) {
 		errno = EINVAL;
-		return accel_fail(err, errlen, "nothing to load");
+		return errfmt(err, errlen, "nothing to load");
 	}
 	accel_quiet_libbpf();
 	if (o->objs & (ACCEL_BYPASS | ACCEL_ORIGDST)) {
@@ -616,13 +603,13 @@ int accel_bypass_port(const char *pin, uint16_t port, int add, char *err, size_t
 
 	fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
 	if (fd < 0)
-		return accel_fail(err, errlen, "lobypass is not loaded under %s: %s",
+		return errfmt(err, errlen, "lobypass is not loaded under %s: %s",
 				  pin ? pin : ACCEL_PIN_DEFAULT, strerror(errno));
 	r = add ? bpf_map_update_elem(fd, &k, &one, BPF_ANY) : bpf_map_delete_elem(fd, &k);
 	e = errno;
 	close(fd);
 	errno = e;
 	if (r < 0 && !(errno == ENOENT && !add))
-		return accel_fail(err, errlen, "port %u: %s", port, strerror(errno));
+		return errfmt(err, errlen, "port %u: %s", port, strerror(errno));
 	return 0;
 }

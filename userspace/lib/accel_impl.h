@@ -21,8 +21,6 @@ struct accel_desc {
 extern const struct accel_desc accel_descs[3];
 
 const struct accel_desc *accel_desc_of(unsigned bit);
-int accel_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Reads all CPUs' values of a per-CPU u64 array slot and sums them. */
 int accel_percpu_sum(int map_fd, unsigned idx, uint64_t *val);
 

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/accel_impl.h"
+#include "lib/errfmt.h"
 #include "lib/accel_splice.h"
 
 static const char *const od_maps[4] = {
@@ -27,7 +28,7 @@ int accel_origdst_open(const char *pin, struct accel_origdst *od, char *err, siz
 	for (i = 0; i < 4; i++) {
 		*fds[i] = accel_pin_open(pin, ACCEL_ORIGDST, od_maps[i]);
 		if (*fds[i] < 0) {
-			accel_fail(err, errlen, "origdst is not loaded under %s (%s: %s)",
+			errfmt(err, errlen, "origdst is not loaded under %s (%s: %s)",
 				   pin ? pin : ACCEL_PIN_DEFAULT, od_maps[i], strerror(errno));
 			accel_origdst_close(od);
 			return -1;

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/accel_impl.h"
+#include "lib/errfmt.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -25,7 +26,7 @@ static int open_map(const char *pin, const char *name, char *err, size_t errlen)
 	int fd = accel_pin_open(pin, ACCEL_SPLICE, name);
 
 	if (fd < 0)
-		accel_fail(err, errlen, "splice is not loaded under %s (%s: %s)",
+		errfmt(err, errlen, "splice is not loaded under %s (%s: %s)",
 			   pin ? pin : ACCEL_PIN_DEFAULT, name, strerror(errno));
 	return fd;
 }
@@ -46,7 +47,7 @@ int accel_splice_open(const char *pin, struct accel_splice *s, char *err, size_t
 		    0 ||
 	    accel_pin_path(s->iter_dst, sizeof(s->iter_dst), pin, ACCEL_SPLICE, "link_iter_dst") <
 		    0) {
-		accel_fail(err, errlen, "%s: pin path too long", pin);
+		errfmt(err, errlen, "%s: pin path too long", pin);
 		goto fail;
 	}
 	return 0;
