@@ -7,7 +7,7 @@ T_NAME=reproducible_build
 D=$(t_tmpdir)
 copy() {
 	mkdir -p "$1"
-	(cd "$NEK_ROOT" && git ls-files -z --cached --others --exclude-standard 2>/dev/null | grep -zE '^(Makefile|Kbuild|userspace/|tests/vm/progs/)' |
+	(cd "$NEK_ROOT" && git ls-files -z --cached --others --exclude-standard 2>/dev/null | grep -zE '^(Makefile|Kbuild|userspace/|bpf/|kmod/|tests/vm/progs/)' |
 		xargs -0 cp --parents -t "$1") ||
 		cp -r "$NEK_ROOT/Makefile" "$NEK_ROOT/userspace" "$1/"
 }
