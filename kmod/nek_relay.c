@@ -30,6 +30,8 @@
 
 /* Receive buffers: 64 KiB compound pages, single pages under pressure. */
 #define NEK_BUF_ORDER 4
+/* Pieces of one skb sent in one sendmsg by the zero-copy receive path. */
+#define NEK_ZC_BVECS 32
 
 static unsigned int max_relays = 4096;
 module_param(max_relays, uint, 0644);
@@ -278,6 +280,125 @@ static int nek_send(struct nek_dir *d)
 	return n;
 }
 
+/*
+ * Zero-copy receive for a TCP source with a non-TCP destination: the skbs
+ * stay in the source's receive queue and the destination's sendmsg reads
+ * them in place (tcp_read_sock, under the source's socket lock). The
+ * destination is never TCP here, so the two directions never hold each
+ * other's socket locks in opposite orders.
+ */
+struct nek_zc {
+	struct nek_dir *d;
+	int err;	/* from the destination; -EAGAIN when it is full */
+};
+
+/*
+ * bvecs for [off, off + len) of skb, frag_list included; *covered gets
+ * the bytes they hold (less than len when max runs out).
+ */
+static int nek_skb_bvec(struct sk_buff *skb, unsigned int off, unsigned int len,
+			struct bio_vec *bv, int max, unsigned int *covered)
+{
+	unsigned int hl = skb_headlen(skb), take, sub;
+	struct sk_buff *frag;
+	int n = 0, i;
+
+	*covered = 0;
+	if (off < hl) {
+		take = min(hl - off, len);
+		bvec_set_virt(&bv[n++], skb->data + off, take);
+		*covered += take;
+		len -= take;
+		off = 0;
+	} else {
+		off -= hl;
+	}
+	for (i = 0; i < skb_shinfo(skb)->nr_frags && len && n < max; i++) {
+		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
+
+		if (off >= skb_frag_size(f)) {
+			off -= skb_frag_size(f);
+			continue;
+		}
+		take = min(skb_frag_size(f) - off, len);
+		bvec_set_page(&bv[n++], skb_frag_page(f), take, skb_frag_off(f) + off);
+		*covered += take;
+		len -= take;
+		off = 0;
+	}
+	skb_walk_frags(skb, frag) {
+		if (!len || n >= max)
+			break;
+		if (off >= frag->len) {
+			off -= frag->len;
+			continue;
+		}
+		n += nek_skb_bvec(frag, off, len, bv + n, max - n, &sub);
+		*covered += sub;
+		len -= sub;
+		off = 0;
+	}
+	return n;
+}
+
+static int nek_zc_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int off,
+			size_t len)
+{
+	struct nek_zc *z = desc->arg.data;
+	struct nek_dir *d = z->d;
+	struct socket *dst = d->r->end[1 - d->idx].sock;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct bio_vec bv[NEK_ZC_BVECS];
+	unsigned int covered;
+	int nb, n;
+
+	if (!desc->count)
+		return 0;
+	len = min_t(size_t, len, desc->count);
+	nb = nek_skb_bvec(skb, off, len, bv, NEK_ZC_BVECS, &covered);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, nb, covered);
+	n = sock_sendmsg(dst, &msg);
+	if (n <= 0) {
+		z->err = n ? n : -EAGAIN;
+		return 0;
+	}
+	desc->count -= n;
+	WRITE_ONCE(d->bytes, d->bytes + n);
+	return n;
+}
+
+/*
+ * Bytes moved, 0 at end of stream, -EAGAIN (no data, or the destination is
+ * full) or another negative errno.
+ */
+static int nek_zc_step(struct nek_dir *d, long budget)
+{
+	struct socket *src = d->r->end[d->idx].sock;
+	struct nek_zc z = { .d = d };
+	read_descriptor_t desc = { .count = budget, .arg.data = &z };
+	struct sock *sk = src->sk;
+	int n;
+
+	lock_sock(sk);
+	n = src->ops->read_sock(sk, &desc, nek_zc_actor);
+	if (n == 0 && !z.err) {
+		if (sk->sk_err)
+			n = sock_error(sk);
+		else if (!(sk->sk_shutdown & RCV_SHUTDOWN) ||
+			 !skb_queue_empty(&sk->sk_receive_queue))
+			n = -EAGAIN;
+	}
+	release_sock(sk);
+	if (n == 0 && z.err)
+		return z.err;
+	return n;
+}
+
+static bool nek_zc(struct nek_dir *d)
+{
+	return d->r->end[d->idx].tcp && !d->r->end[1 - d->idx].tcp;
+}
+
 static void nek_dir_done(struct nek_dir *d)
 {
 	struct nek_relay *r = d->r;
@@ -321,7 +442,7 @@ static void nek_dir_work(struct work_struct *work)
 		if (d->len > d->off) {
 			n = nek_send(d);
 		} else if (!d->eof) {
-			n = nek_recv(d, budget);
+			n = nek_zc(d) ? nek_zc_step(d, budget) : nek_recv(d, budget);
 			if (n == 0)
 				d->eof = true;
 		} else {

@@ -1,0 +1,82 @@
+# Shared by the acceleration scenarios (bench/scenarios/accel_*.sh) and the
+# guest script bench/lib/accel_vm.sh. Source it; it needs tperf, accelproxy
+# and accelctl on PATH.
+#
+#   busy_ticks                 CPU ticks (USER_HZ) spent by the whole machine
+#   measure VARIANT SIZE CMD.. runs `CMD... --bytes SIZE --json` (a tperf
+#                              send or recv) and prints its throughput and
+#                              the machine's CPU seconds per GiB moved
+#   wait_tperf ADDR            until a tperf server answers at ADDR
+#   accel_bench_setup          private cgroup2 child (CG), netns (NS), pin dir
+#                              (PIN), all named with the PID; removed at exit
+#   in_ns / in_cg CMD...       as in tests/host/lib/accel.sh
+ACCEL_TAG=nek-bench-$$
+ACCEL_PIDS=()
+
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+measure() {
+	local v=$1 size=$2 t0 t1 out mibs bytes
+	shift 2
+	t0=$(busy_ticks)
+	out=$("$@" --bytes "$size" --json) || { echo "$v: transfer failed" >&2; return 1; }
+	t1=$(busy_ticks)
+	mibs=$(echo "$out" | sed 's/.*"mib_per_s":\([0-9.]*\).*/\1/')
+	bytes=$(echo "$out" | sed 's/.*"bytes":\([0-9]*\).*/\1/')
+	echo "RESULT $v throughput $mibs MiB/s higher"
+	awk -v t=$((t1 - t0)) -v b="$bytes" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" \
+		'BEGIN { printf "RESULT '"$v"' cpu_per_gib %.3f s/GiB lower\n", t / hz / (b / 1073741824) }'
+}
+
+wait_tperf() {
+	local i
+	for i in $(seq 200); do
+		"${ACCEL_RUN[@]}" tperf send --connect "$1" --bytes 1 >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "no tperf server at $1" >&2
+	return 1
+}
+
+# bg CMD...: background job, killed at exit.
+bg() {
+	"$@" &
+	ACCEL_PIDS+=($!)
+}
+
+accel_bench_cleanup() {
+	local p
+	for p in "${ACCEL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${ACCEL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "${PIN:-}" ] && accelctl unload --pin "$PIN" >/dev/null 2>&1
+	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill "$p" 2>/dev/null; done
+		for p in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+	fi
+	[ -n "${NS:-}" ] && ip netns del "$NS" 2>/dev/null
+	[ -n "${WORKDIR:-}" ] && rm -rf "$WORKDIR"
+	return 0
+}
+
+accel_bench_setup() {
+	local d
+	[ "$(id -u)" -eq 0 ] || { echo "accel benchmarks need root" >&2; exit 1; }
+	for d in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && break
+	done
+	[ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] || { echo "no cgroup2 mount" >&2; exit 1; }
+	trap accel_bench_cleanup EXIT
+	CG=$d/$ACCEL_TAG
+	mkdir "$CG"
+	NS=$ACCEL_TAG
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/$ACCEL_TAG.XXXXXX")
+	PIN=$WORKDIR/bpf
+	ACCEL_RUN=(ip netns exec "$NS")
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
+# shellcheck disable=SC2016
+in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"; }
+ACCEL_RUN=()
