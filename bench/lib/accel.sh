@@ -4,13 +4,15 @@
 #
 #   busy_ticks                 CPU ticks (USER_HZ) spent by the whole machine
 #   measure VARIANT SIZE CMD.. runs `CMD... --bytes SIZE --json` (a tperf
-#                              send or recv) and prints its throughput and
+#                              send or recv, "${TPERF[@]}") and prints its throughput and
 #                              the machine's CPU seconds per GiB moved
 #   wait_tperf ADDR            until a tperf server answers at ADDR
 #   accel_bench_setup          private cgroup2 child (CG), netns (NS), pin dir
 #                              (PIN), all named with the PID; removed at exit
 #   in_ns / in_cg CMD...       as in tests/host/lib/accel.sh
 ACCEL_TAG=nek-bench-$$
+# Transfers are bounded: a stuck data path fails the run instead of hanging.
+TPERF=(timeout 600 tperf)
 ACCEL_PIDS=()
 
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
@@ -53,7 +55,12 @@ accel_bench_cleanup() {
 		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill "$p" 2>/dev/null; done
 		for p in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
 	fi
-	[ -n "${NS:-}" ] && ip netns del "$NS" 2>/dev/null
+	if [ -n "${NS:-}" ]; then
+		# Whatever still runs in our private namespace was started here.
+		for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+		for p in $(seq 50); do [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break; sleep 0.1; done
+		ip netns del "$NS" 2>/dev/null
+	fi
 	[ -n "${WORKDIR:-}" ] && rm -rf "$WORKDIR"
 	return 0
 }
@@ -76,7 +83,16 @@ accel_bench_setup() {
 	ACCEL_RUN=(ip netns exec "$NS")
 }
 
-in_ns() { ip netns exec "$NS" "$@"; }
+# In a subshell (t_bg, &, $(...)) the shell is replaced, so the PID the
+# caller records is the program's and killing it kills the program.
+in_ns() {
+	[ "$BASH_SUBSHELL" -gt 0 ] && exec ip netns exec "$NS" "$@"
+	ip netns exec "$NS" "$@"
+}
 # shellcheck disable=SC2016
-in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"; }
+in_cg() {
+	[ "$BASH_SUBSHELL" -gt 0 ] &&
+		exec sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"
+}
 ACCEL_RUN=()

@@ -30,11 +30,11 @@ for a in vsock:1:8001 tcp:127.0.0.1:8000 tcp:127.0.0.1:8010 tcp:127.0.0.1:8011 \
 	wait_tperf "$a" || exit 1
 done
 
-measure tcp2vsock/direct "$size" tperf send --connect vsock:1:8001 || exit 1
-measure tcp2vsock/copy "$size" tperf send --connect tcp:127.0.0.1:8010 || exit 1
-measure tcp2vsock/kmod "$size" tperf send --connect tcp:127.0.0.1:8011 || exit 1
-measure tcp2vsock/splice "$small" tperf send --connect tcp:127.0.0.1:8012 || exit 1
-measure vsock2tcp/direct "$size" tperf send --connect tcp:127.0.0.1:8000 || exit 1
-measure vsock2tcp/copy "$size" tperf send --connect vsock:1:8020 || exit 1
-measure vsock2tcp/kmod "$size" tperf send --connect vsock:1:8021 || exit 1
-measure vsock2tcp/splice "$size" tperf send --connect vsock:1:8022 || exit 1
+measure tcp2vsock/direct "$size" "${TPERF[@]}" send --connect vsock:1:8001 || exit 1
+measure tcp2vsock/copy "$size" "${TPERF[@]}" send --connect tcp:127.0.0.1:8010 || exit 1
+measure tcp2vsock/kmod "$size" "${TPERF[@]}" send --connect tcp:127.0.0.1:8011 || exit 1
+measure tcp2vsock/splice "$small" "${TPERF[@]}" send --connect tcp:127.0.0.1:8012 || exit 1
+measure vsock2tcp/direct "$size" "${TPERF[@]}" send --connect tcp:127.0.0.1:8000 || exit 1
+measure vsock2tcp/copy "$size" "${TPERF[@]}" send --connect vsock:1:8020 || exit 1
+measure vsock2tcp/kmod "$size" "${TPERF[@]}" send --connect vsock:1:8021 || exit 1
+measure vsock2tcp/splice "$size" "${TPERF[@]}" send --connect vsock:1:8022 || exit 1

@@ -76,14 +76,20 @@ static void reset_close(int fd)
 
 /* ---------------------------------------------------------------- copy */
 
+/* Buffers per direction: one can be received into while another is being
+ * sent, so the two sockets work in parallel (order is kept: one receive
+ * and one send in flight at most, buffers used round-robin). */
+#define NBUF 2
+
 struct cdir {
 	int *err;
-	int in, out, done;
-	char *buf;
-	size_t len, off;
-	int sending;
+	int in, out, eof, done;
+	char *buf[NBUF];
+	size_t len[NBUF];
+	unsigned head, full; /* first full buffer, how many are full */
+	size_t off;	     /* sent of buf[head] */
 	uint64_t *bytes;
-	struct ev_op op;
+	struct ev_op rop, sop;
 };
 
 struct copy {
@@ -91,18 +97,42 @@ struct copy {
 	int err;
 };
 
-static void copy_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
+static void recv_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
+static void send_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
 
-static int copy_next(struct ev_loop *l, struct cdir *d)
+/* Arms whatever can run: a send of the oldest full buffer, a receive into
+ * the next free one; passes the end of stream on when all is sent. */
+static int copy_pump(struct ev_loop *l, struct cdir *d)
 {
-	d->op.cb = copy_cb;
-	d->op.data = d;
-	if (d->sending)
-		return ev_send(l, &d->op, d->out, d->buf + d->off, d->len - d->off, 0);
-	return ev_recv(l, &d->op, d->in, d->buf, g.bufsize, 0);
+	unsigned h = d->head;
+
+	if (d->full && !d->sop.armed) {
+		d->sop.cb = send_cb;
+		d->sop.data = d;
+		if (ev_send(l, &d->sop, d->out, d->buf[h] + d->off, d->len[h] - d->off, 0) < 0)
+			return -1;
+	}
+	if (!d->eof && d->full < NBUF && !d->rop.armed) {
+		d->rop.cb = recv_cb;
+		d->rop.data = d;
+		if (ev_recv(l, &d->rop, d->in, d->buf[(h + d->full) % NBUF], g.bufsize, 0) < 0)
+			return -1;
+	}
+	if (d->eof && !d->full && !d->done) {
+		shutdown(d->out, SHUT_WR);
+		d->done = 1;
+	}
+	return 0;
 }
 
-static void copy_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+static void copy_fail(struct ev_loop *l, struct cdir *d, int err)
+{
+	if (!*d->err)
+		*d->err = err;
+	ev_stop(l);
+}
+
+static void recv_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 {
 	struct cdir *d = op->data;
 
@@ -110,60 +140,76 @@ static void copy_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags
 	if (*d->err)
 		return;
 	if (res < 0) {
-		*d->err = res;
-		ev_stop(l);
+		copy_fail(l, d, res);
 		return;
 	}
-	if (!d->sending && res == 0) {
-		shutdown(d->out, SHUT_WR);
-		d->done = 1;
+	if (res == 0)
+		d->eof = 1;
+	else
+		d->len[(d->head + d->full++) % NBUF] = (size_t)res;
+	if (copy_pump(l, d) < 0)
+		copy_fail(l, d, -EIO);
+}
+
+static void send_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct cdir *d = op->data;
+
+	(void)flags;
+	if (*d->err)
+		return;
+	if (res < 0) {
+		copy_fail(l, d, res);
 		return;
 	}
-	if (d->sending) {
-		d->off += (size_t)res;
-		*d->bytes += (uint64_t)res;
-		if (d->off == d->len)
-			d->sending = 0;
-	} else {
-		d->len = (size_t)res;
+	d->off += (size_t)res;
+	*d->bytes += (uint64_t)res;
+	if (d->off == d->len[d->head]) {
 		d->off = 0;
-		d->sending = 1;
+		d->head = (d->head + 1) % NBUF;
+		d->full--;
 	}
-	if (copy_next(l, d) < 0) {
-		*d->err = -EIO;
-		ev_stop(l);
-	}
+	if (copy_pump(l, d) < 0)
+		copy_fail(l, d, -EIO);
 }
 
 static int relay_copy(struct conn *c)
 {
 	struct copy cp = { 0 };
 	struct ev_loop *l;
-	int i, rc = 0;
+	int i, j, rc = 0;
 
 	if (ev_loop_new(&l, NULL) < 0)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		cp.d[i] = (struct cdir){ .err = &cp.err, .in = c->fd[i], .out = c->fd[1 - i],
 					 .bytes = &c->bytes[i] };
-		cp.d[i].buf = malloc(g.bufsize);
-		if (!cp.d[i].buf || copy_next(l, &cp.d[i]) < 0)
-			cp.err = -ENOMEM;
+		for (j = 0; j < NBUF; j++) {
+			cp.d[i].buf[j] = malloc(g.bufsize);
+			if (!cp.d[i].buf[j])
+				cp.err = -ENOMEM;
+		}
+		if (!cp.err && copy_pump(l, &cp.d[i]) < 0)
+			cp.err = -EIO;
 	}
 	if (!cp.err)
 		ev_run(l);
 	if (cp.err) {
 		/* Stop whatever is still armed and let it complete. */
-		for (i = 0; i < 2; i++)
-			if (cp.d[i].op.armed)
-				ev_cancel(l, &cp.d[i].op);
+		for (i = 0; i < 2; i++) {
+			if (cp.d[i].rop.armed)
+				ev_cancel(l, &cp.d[i].rop);
+			if (cp.d[i].sop.armed)
+				ev_cancel(l, &cp.d[i].sop);
+		}
 		while (ev_pending(l))
 			ev_run_once(l, 1000);
 		rc = -1;
 	}
 	ev_loop_free(l);
-	free(cp.d[0].buf);
-	free(cp.d[1].buf);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < NBUF; j++)
+			free(cp.d[i].buf[j]);
 	return rc;
 }
 

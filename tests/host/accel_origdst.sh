@@ -22,6 +22,7 @@ t_match "connect4 and connect6 on the cgroup" 'cgroup_inet4_connect.*nek_od_conn
 t_match "getpeername hooks too" 'cgroup_inet6_getpeername.*nek_od_peer6' "$cg"
 
 t_bg in_ns tperf serve --listen tcp:198.51.100.10:80
+remote=$T_LAST_PID
 t_bg in_ns tperf serve --listen "tcp:[2001:db8::10]:80"
 t_bg in_ns tperf serve --listen tcp:198.51.100.30:80
 out=$TMPDIR/proxy.out
@@ -86,9 +87,9 @@ st=$(accelctl status --pin "$PIN")
 t_match "no records left behind" 'nek_od_tuple .*0/65536 entries' "$st"
 
 ids=$(prog_ids | tr '\n' ' ')
-for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-T_PIDS=()
+# Everything but the remote server stops before the unload.
+for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || kill "$p" 2>/dev/null; done
+for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || wait "$p" 2>/dev/null; done
 t_ok "unload" accelctl unload --pin "$PIN"
 t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>&1)"
 left=

@@ -86,6 +86,16 @@ static int kick_tcp(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 }
 
+/* The kernel retries a full target one jiffy later (sk_psock_backlog), so
+ * a target passes at most half its send buffer per jiffy: give it room. */
+static void widen_sndbuf(int fd)
+{
+	int v = ACCEL_SPLICE_SNDBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 static int put_sock(int map, uint64_t key, int fd)
 {
 	__u64 v = (__u64)fd;
@@ -233,6 +243,10 @@ int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
 		errno = EINVAL;
 		return -1;
 	}
+	if (ways & ACCEL_SPLICE_AB)
+		widen_sndbuf(b);
+	if (ways & ACCEL_SPLICE_BA)
+		widen_sndbuf(a);
 	/* Targets first: a socket only in dst keeps its own receive path, so
 	 * nothing is redirected before both ends are in place. */
 	if (((ways & ACCEL_SPLICE_AB) &&

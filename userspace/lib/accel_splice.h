@@ -18,6 +18,11 @@
 
 #include "lib/accel.h"
 
+/* Send buffer given to splice targets (SO_SNDBUFFORCE when allowed). */
+#ifndef ACCEL_SPLICE_SNDBUF
+#define ACCEL_SPLICE_SNDBUF (16 << 20)
+#endif
+
 #define ACCEL_SPLICE_AB 1u /* what arrives on a leaves through b */
 #define ACCEL_SPLICE_BA 2u /* what arrives on b leaves through a */
 

@@ -35,24 +35,38 @@ accel_setup() {
 }
 
 accel_cleanup() {
+	local p
 	t_cleanup
 	[ -n "${PIN:-}" ] && [ -d "$PIN" ] && accelctl unload --pin "$PIN" >/dev/null 2>&1
 	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
 		# Anything still in the cgroup was started by this suite.
-		local p
 		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill "$p" 2>/dev/null; done
 		for p in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
 	fi
-	[ -n "${NS:-}" ] && ip netns del "$NS" 2>/dev/null
+	if [ -n "${NS:-}" ]; then
+		# Whatever still runs in our private namespace was started here.
+		for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+		for p in $(seq 50); do [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break; sleep 0.1; done
+		ip netns del "$NS" 2>/dev/null
+	fi
 	[ -n "${ACCEL_CG_MOUNT:-}" ] && umount "$ACCEL_CG_MOUNT"
 	mountpoint -q "${PIN:-/nonexistent}" && umount "$PIN"
 	return 0
 }
 
-in_ns() { ip netns exec "$NS" "$@"; }
+# In a subshell (t_bg, &, $(...)) the shell is replaced, so the PID the
+# caller records is the program's and killing it kills the program.
+in_ns() {
+	[ "$BASH_SUBSHELL" -gt 0 ] && exec ip netns exec "$NS" "$@"
+	ip netns exec "$NS" "$@"
+}
 # shellcheck disable=SC2016
 # Join first: `ip netns exec` remounts /sys, which hides the cgroup mounts.
-in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"; }
+in_cg() {
+	[ "$BASH_SUBSHELL" -gt 0 ] &&
+		exec sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"
+}
 
 snmp_tcp() {
 	in_ns awk -v f="$1" '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n[f] }' /proc/net/snmp

@@ -1,0 +1,35 @@
+#!/bin/bash
+# app -> proxy -> server on loopback (host kernel, private netns and cgroup):
+#   direct         app -> server, plain TCP (the baseline)
+#   proxy          app -> proxy (io_uring copy loop) -> server, plain TCP
+#   proxy_bypass   the same proxy with the sockops/sk_msg bypass on both
+#                  hops (app, proxy and server in the cgroup)
+#   direct_bypass  app -> server with the bypass (for reference)
+# tperf moves SIZE bytes one way; throughput and CPU of the machine per GiB.
+case "${1:-}" in
+describe)
+	echo "Loopback bypass: app -> proxy -> server with sockops/sk_msg vs the plain proxy vs direct TCP"
+	echo "BASELINE direct"
+	echo "TARGET proxy_bypass throughput >= 1.0"
+	;;
+run)
+	set -u
+	. "$NEK_ROOT/bench/lib/accel.sh"
+	accel_bench_setup
+	size=$((2 << 30))
+	[ -n "${BENCH_QUICK:-}" ] && size=$((256 << 20))
+	accelctl load --pin "$PIN" --cgroup "$CG" --objs bypass --port 9102 --port 9103 || exit 1
+	bg in_ns tperf serve --listen tcp:127.0.0.1:9100
+	bg in_ns accelproxy run --listen tcp:127.0.0.1:9101 --to tcp:127.0.0.1:9100 --tier copy
+	bg in_cg tperf serve --listen tcp:127.0.0.1:9102
+	bg in_cg accelproxy run --listen tcp:127.0.0.1:9103 --to tcp:127.0.0.1:9102 --tier copy
+	for p in 9100 9101 9102 9103; do wait_tperf tcp:127.0.0.1:$p || exit 1; done
+	measure direct "$size" in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9100 || exit 1
+	measure proxy "$size" in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9101 || exit 1
+	measure proxy_bypass "$size" in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9103 || exit 1
+	measure direct_bypass "$size" in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9102 || exit 1
+	[ "$(accelctl counter --pin "$PIN" lobypass bytes)" -ge "$size" ] ||
+		{ echo "the bypass did not carry the bypass variants" >&2; exit 1; }
+	;;
+*) echo "usage: $0 describe|run" >&2; exit 2 ;;
+esac
