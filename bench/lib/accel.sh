@@ -3,9 +3,14 @@
 # and accelctl on PATH.
 #
 #   busy_ticks                 CPU ticks (USER_HZ) spent by the whole machine
-#   measure VARIANT SIZE CMD.. runs `CMD... --bytes SIZE --json` (a tperf
-#                              send or recv, "${TPERF[@]}") and prints its throughput and
-#                              the machine's CPU seconds per GiB moved
+#   relay_ticks PID            CPU ticks of process PID (all threads) plus
+#                              every kernel worker thread (kworker,
+#                              ksoftirqd): what a relay costs wherever it runs
+#   measure VARIANT SIZE PID CMD...
+#                              runs `CMD... --bytes SIZE --json` (a tperf
+#                              send or recv, "${TPERF[@]}") and prints its
+#                              throughput, the machine's CPU seconds per GiB
+#                              moved, and with a proxy PID (not -) the relay's
 #   wait_tperf ADDR            until a tperf server answers at ADDR
 #   accel_bench_setup          private cgroup2 child (CG), netns (NS), pin dir
 #                              (PIN), all named with the PID; removed at exit
@@ -15,19 +20,48 @@ ACCEL_TAG=nek-bench-$$
 TPERF=(timeout 600 tperf)
 ACCEL_PIDS=()
 
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# user + nice + system + irq + softirq (not idle, iowait or steal)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
+relay_ticks() {
+	# Shell builtins only: forking a reader per thread would itself keep
+	# the kernel workers busy. After the ")" that ends comm, utime is the
+	# 12th field and stime the 13th.
+	local pid=$1 f c line t=0 rest
+	local -a v
+	for f in /proc/[0-9]*; do
+		{ read -r c <"$f/comm"; } 2>/dev/null || continue
+		case "$f:$c" in
+		"/proc/$pid:"* | *:kworker* | *:ksoftirqd*) ;;
+		*) continue ;;
+		esac
+		{ read -r line <"$f/stat"; } 2>/dev/null || continue
+		rest=${line##*) }
+		read -r -a v <<<"$rest"
+		t=$((t + ${v[11]} + ${v[12]}))
+	done
+	echo $t
+}
+
+per_gib() { # VARIANT METRIC TICKS BYTES
+	awk -v t="$3" -v b="$4" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" \
+		'BEGIN { printf "RESULT %s %s %.3f s/GiB lower\n", "'"$1"'", "'"$2"'", t / hz / (b / 1073741824) }'
+}
 
 measure() {
-	local v=$1 size=$2 t0 t1 out mibs bytes
-	shift 2
+	local v=$1 size=$2 pid=$3 t0 t1 r0=0 r1=0 out mibs bytes
+	shift 3
+	[ "$pid" != - ] && r0=$(relay_ticks "$pid")
 	t0=$(busy_ticks)
 	out=$("$@" --bytes "$size" --json) || { echo "$v: transfer failed" >&2; return 1; }
 	t1=$(busy_ticks)
+	[ "$pid" != - ] && r1=$(relay_ticks "$pid")
 	mibs=$(echo "$out" | sed 's/.*"mib_per_s":\([0-9.]*\).*/\1/')
 	bytes=$(echo "$out" | sed 's/.*"bytes":\([0-9]*\).*/\1/')
 	echo "RESULT $v throughput $mibs MiB/s higher"
-	awk -v t=$((t1 - t0)) -v b="$bytes" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" \
-		'BEGIN { printf "RESULT '"$v"' cpu_per_gib %.3f s/GiB lower\n", t / hz / (b / 1073741824) }'
+	per_gib "$v" cpu_per_gib $((t1 - t0)) "$bytes"
+	[ "$pid" != - ] && per_gib "$v" relay_cpu_per_gib $((r1 - r0)) "$bytes"
+	return 0
 }
 
 wait_tperf() {
@@ -40,10 +74,11 @@ wait_tperf() {
 	return 1
 }
 
-# bg CMD...: background job, killed at exit.
+# bg CMD...: background job, killed at exit; its PID is in BG_PID.
 bg() {
 	"$@" &
-	ACCEL_PIDS+=($!)
+	BG_PID=$!
+	ACCEL_PIDS+=($BG_PID)
 }
 
 accel_bench_cleanup() {

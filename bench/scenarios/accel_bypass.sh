@@ -21,13 +21,15 @@ run)
 	accelctl load --pin "$PIN" --cgroup "$CG" --objs bypass --port 9102 --port 9103 || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9100
 	bg in_ns accelproxy run --listen tcp:127.0.0.1:9101 --to tcp:127.0.0.1:9100 --tier copy
+	p1=$BG_PID
 	bg in_cg tperf serve --listen tcp:127.0.0.1:9102
 	bg in_cg accelproxy run --listen tcp:127.0.0.1:9103 --to tcp:127.0.0.1:9102 --tier copy
+	p2=$BG_PID
 	for p in 9100 9101 9102 9103; do wait_tperf tcp:127.0.0.1:$p || exit 1; done
-	measure direct "$size" in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9100 || exit 1
-	measure proxy "$size" in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9101 || exit 1
-	measure proxy_bypass "$size" in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9103 || exit 1
-	measure direct_bypass "$size" in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9102 || exit 1
+	measure direct "$size" - in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9100 || exit 1
+	measure proxy "$size" $p1 in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9101 || exit 1
+	measure proxy_bypass "$size" $p2 in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9103 || exit 1
+	measure direct_bypass "$size" - in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9102 || exit 1
 	[ "$(accelctl counter --pin "$PIN" lobypass bytes)" -ge "$size" ] ||
 		{ echo "the bypass did not carry the bypass variants" >&2; exit 1; }
 	;;
