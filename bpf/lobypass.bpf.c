@@ -54,21 +54,8 @@ int nek_bp_sockops(struct bpf_sock_ops *skops)
 
 	if (op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
-	if (skops->family == AF_INET) {
-		nek_ip_mapped(k.lip, skops->local_ip4);
-		nek_ip_mapped(k.rip, skops->remote_ip4);
-	} else if (skops->family == AF_INET6) {
-		k.lip[0] = skops->local_ip6[0];
-		k.lip[1] = skops->local_ip6[1];
-		k.lip[2] = skops->local_ip6[2];
-		k.lip[3] = skops->local_ip6[3];
-		k.rip[0] = skops->remote_ip6[0];
-		k.rip[1] = skops->remote_ip6[1];
-		k.rip[2] = skops->remote_ip6[2];
-		k.rip[3] = skops->remote_ip6[3];
-	} else {
+	if (nek_ctx_addrs(skops, k.lip, k.rip) < 0)
 		return 1;
-	}
 	k.lport = skops->local_port;
 	k.rport = bpf_ntohl(skops->remote_port);
 	server_port = op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB ? k.lport : k.rport;
@@ -86,21 +73,8 @@ int nek_bp_msg(struct sk_msg_md *msg)
 	__u32 size = msg->size;
 
 	/* The peer's key is ours mirrored. */
-	if (msg->family == AF_INET) {
-		nek_ip_mapped(peer.lip, msg->remote_ip4);
-		nek_ip_mapped(peer.rip, msg->local_ip4);
-	} else if (msg->family == AF_INET6) {
-		peer.lip[0] = msg->remote_ip6[0];
-		peer.lip[1] = msg->remote_ip6[1];
-		peer.lip[2] = msg->remote_ip6[2];
-		peer.lip[3] = msg->remote_ip6[3];
-		peer.rip[0] = msg->local_ip6[0];
-		peer.rip[1] = msg->local_ip6[1];
-		peer.rip[2] = msg->local_ip6[2];
-		peer.rip[3] = msg->local_ip6[3];
-	} else {
+	if (nek_ctx_addrs(msg, peer.rip, peer.lip) < 0)
 		return SK_PASS;
-	}
 	peer.lport = bpf_ntohl(msg->remote_port);
 	peer.rport = msg->local_port;
 	/* Without a peer in the hash the helper sets no redirect and SK_PASS

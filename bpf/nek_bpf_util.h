@@ -53,4 +53,28 @@ static __always_inline void nek_ip_copy(__u32 dst[4], const __u32 src[4])
 	dst[3] = src[3];
 }
 
+/* The local and remote address of a socket context that has family,
+ * local_ip4/6 and remote_ip4/6 (bpf_sock_ops, sk_msg_md), as 128-bit
+ * addresses. Evaluates to 0, or -1 for a family other than IPv4/IPv6. */
+#define nek_ctx_addrs(ctx, lip, rip)                                           \
+	({                                                                     \
+		int __r = 0;                                                   \
+		if ((ctx)->family == AF_INET) {                                \
+			nek_ip_mapped(lip, (ctx)->local_ip4);                  \
+			nek_ip_mapped(rip, (ctx)->remote_ip4);                 \
+		} else if ((ctx)->family == AF_INET6) {                        \
+			(lip)[0] = (ctx)->local_ip6[0];                        \
+			(lip)[1] = (ctx)->local_ip6[1];                        \
+			(lip)[2] = (ctx)->local_ip6[2];                        \
+			(lip)[3] = (ctx)->local_ip6[3];                        \
+			(rip)[0] = (ctx)->remote_ip6[0];                       \
+			(rip)[1] = (ctx)->remote_ip6[1];                       \
+			(rip)[2] = (ctx)->remote_ip6[2];                       \
+			(rip)[3] = (ctx)->remote_ip6[3];                       \
+		} else {                                                       \
+			__r = -1;                                              \
+		}                                                              \
+		__r;                                                           \
+	})
+
 #endif

@@ -245,23 +245,6 @@ int nek_od_peer6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-static __always_inline void sockops_addrs(struct bpf_sock_ops *skops, __u32 lip[4], __u32 rip[4])
-{
-	if (skops->family == AF_INET) {
-		nek_ip_mapped(lip, skops->local_ip4);
-		nek_ip_mapped(rip, skops->remote_ip4);
-		return;
-	}
-	lip[0] = skops->local_ip6[0];
-	lip[1] = skops->local_ip6[1];
-	lip[2] = skops->local_ip6[2];
-	lip[3] = skops->local_ip6[3];
-	rip[0] = skops->remote_ip6[0];
-	rip[1] = skops->remote_ip6[1];
-	rip[2] = skops->remote_ip6[2];
-	rip[3] = skops->remote_ip6[3];
-}
-
 /* App side: publish the destination under the address the proxy will see
  * as its peer. */
 static __always_inline void app_established(struct bpf_sock_ops *skops)
@@ -280,7 +263,7 @@ static __always_inline void app_established(struct bpf_sock_ops *skops)
 	od = bpf_sk_storage_get(&nek_od_sk, sk, 0, 0);
 	if (!od)
 		return;
-	sockops_addrs(skops, k.ip, rip);
+	nek_ctx_addrs(skops, k.ip, rip);
 	k.port = skops->local_port;
 	if (bpf_map_update_elem(&nek_od_tuple, &k, od, BPF_ANY))
 		nek_count(nek_od_count, NEK_ORIGDST_STORE_ERR, 1);
@@ -299,7 +282,7 @@ static __always_inline void proxy_established(struct bpf_sock_ops *skops,
 
 	if (skops->local_port != cfg->proxy_port)
 		return;
-	sockops_addrs(skops, lip, k.ip);
+	nek_ctx_addrs(skops, lip, k.ip);
 	k.port = bpf_ntohl(skops->remote_port);
 	od = bpf_map_lookup_elem(&nek_od_tuple, &k);
 	if (!od)

@@ -14,8 +14,10 @@
 #   wait_tperf ADDR            until a tperf server answers at ADDR
 #   accel_bench_setup          private cgroup2 child (CG), netns (NS), pin dir
 #                              (PIN), all named with the PID; removed at exit
-#   in_ns / in_cg CMD...       as in tests/host/lib/accel.sh
+#   in_ns / in_cg CMD...       see scripts/lib/netcg.sh
+#   bench_size DEFAULT QUICK   the transfer size (QUICK under BENCH_QUICK)
 ACCEL_TAG=nek-bench-$$
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/netcg.sh"
 # Transfers are bounded: a stuck data path fails the run instead of hanging.
 TPERF=(timeout 600 tperf)
 ACCEL_PIDS=()
@@ -86,48 +88,21 @@ accel_bench_cleanup() {
 	for p in "${ACCEL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${ACCEL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	[ -n "${PIN:-}" ] && accelctl unload --pin "$PIN" >/dev/null 2>&1
-	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill "$p" 2>/dev/null; done
-		for p in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
-	fi
-	if [ -n "${NS:-}" ]; then
-		# Whatever still runs in our private namespace was started here.
-		for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
-		for p in $(seq 50); do [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break; sleep 0.1; done
-		ip netns del "$NS" 2>/dev/null
-	fi
+	netcg_cleanup
 	[ -n "${WORKDIR:-}" ] && rm -rf "$WORKDIR"
 	return 0
 }
 
 accel_bench_setup() {
-	local d
 	[ "$(id -u)" -eq 0 ] || { echo "accel benchmarks need root" >&2; exit 1; }
-	for d in /sys/fs/cgroup/unified /sys/fs/cgroup; do
-		[ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && break
-	done
-	[ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] || { echo "no cgroup2 mount" >&2; exit 1; }
 	trap accel_bench_cleanup EXIT
-	CG=$d/$ACCEL_TAG
-	mkdir "$CG"
-	NS=$ACCEL_TAG
-	ip netns add "$NS"
-	ip -n "$NS" link set lo up
+	netcg_setup "$ACCEL_TAG" || exit 1
 	WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/$ACCEL_TAG.XXXXXX")
 	PIN=$WORKDIR/bpf
 	ACCEL_RUN=(ip netns exec "$NS")
 }
 
-# In a subshell (t_bg, &, $(...)) the shell is replaced, so the PID the
-# caller records is the program's and killing it kills the program.
-in_ns() {
-	[ "$BASH_SUBSHELL" -gt 0 ] && exec ip netns exec "$NS" "$@"
-	ip netns exec "$NS" "$@"
-}
-# shellcheck disable=SC2016
-in_cg() {
-	[ "$BASH_SUBSHELL" -gt 0 ] &&
-		exec sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG" "$NS" "$@"
-}
+# The size of one transfer: DEFAULT, or QUICK under BENCH_QUICK.
+bench_size() { if [ -n "${BENCH_QUICK:-}" ]; then echo "$2"; else echo "$1"; fi; }
+
 ACCEL_RUN=()

@@ -16,8 +16,7 @@ run)
 	set -u
 	. "$NEK_ROOT/bench/lib/accel.sh"
 	accel_bench_setup
-	size=$((2 << 30))
-	[ -n "${BENCH_QUICK:-}" ] && size=$((256 << 20))
+	size=$(bench_size $((2 << 30)) $((256 << 20)))
 	accelctl load --pin "$PIN" --cgroup "$CG" --objs bypass --port 9102 --port 9103 || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9100
 	bg in_ns accelproxy run --listen tcp:127.0.0.1:9101 --to tcp:127.0.0.1:9100 --tier copy

@@ -14,8 +14,7 @@ run)
 	set -u
 	. "$NEK_ROOT/bench/lib/accel.sh"
 	accel_bench_setup
-	size=$((2 << 30))
-	[ -n "${BENCH_QUICK:-}" ] && size=$((256 << 20))
+	size=$(bench_size $((2 << 30)) $((256 << 20)))
 	accelctl load --pin "$PIN" --objs splice || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9200
 	bg in_ns accelproxy run --listen tcp:127.0.0.1:9201 --to tcp:127.0.0.1:9200 --tier copy

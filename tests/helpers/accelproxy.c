@@ -132,17 +132,26 @@ static void copy_fail(struct ev_loop *l, struct cdir *d, int err)
 	ev_stop(l);
 }
 
+/* Common start of the callbacks: 0 to go on with res, -1 when the relay
+ * is failing (now or before). */
+static int copy_res(struct ev_loop *l, struct cdir *d, int res)
+{
+	if (*d->err)
+		return -1;
+	if (res < 0) {
+		copy_fail(l, d, res);
+		return -1;
+	}
+	return 0;
+}
+
 static void recv_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 {
 	struct cdir *d = op->data;
 
 	(void)flags;
-	if (*d->err)
+	if (copy_res(l, d, res) < 0)
 		return;
-	if (res < 0) {
-		copy_fail(l, d, res);
-		return;
-	}
 	if (res == 0)
 		d->eof = 1;
 	else
@@ -156,12 +165,8 @@ static void send_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags
 	struct cdir *d = op->data;
 
 	(void)flags;
-	if (*d->err)
+	if (copy_res(l, d, res) < 0)
 		return;
-	if (res < 0) {
-		copy_fail(l, d, res);
-		return;
-	}
 	d->off += (size_t)res;
 	*d->bytes += (uint64_t)res;
 	if (d->off == d->len[d->head]) {

@@ -5,6 +5,7 @@
 # the loopback bypass and the connect hooks work here too.
 T_NAME=accel_bpf
 . "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf
 
 CG=/sys/fs/cgroup/nek-accel-$$
 PIN=/sys/fs/bpf/nek-accel-$$
@@ -15,14 +16,11 @@ cleanup() {
 	rmdir "$CG" 2>/dev/null
 }
 trap cleanup EXIT
-in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
-up() {
-	local i
-	for i in $(seq 100); do
-		tperf send --connect "$1" --bytes 1 >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
+# No netns in the guest (the VM is private); exec in subshells as netcg.sh.
+# shellcheck disable=SC2016
+in_cg() {
+	[ "$BASH_SUBSHELL" -gt 0 ] && exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"
 }
 
 ip addr add 198.51.100.10/32 dev lo
@@ -32,7 +30,7 @@ t_ok "load everything (CO-RE on $(uname -r))" accelctl load --pin "$PIN" --cgrou
 t_bg tperf serve --listen tcp:127.0.0.1:7501
 t_bg tperf serve --listen vsock:ANY:7503
 t_wait_port 7501 20
-up vsock:1:7503 || t_fail "vsock server did not come up"
+wait_tperf vsock:1:7503 || t_fail "vsock server did not come up"
 
 # Loopback bypass.
 t_bg in_cg tperf serve --listen tcp:127.0.0.1:7502
@@ -55,7 +53,7 @@ t_ok "splice tcp<->vsock: the kernel moved the bytes" \
 	test "$(accelctl counter --pin "$PIN" splice bytes)" -ge $((b0 + (8 << 20)))
 
 t_bg accelproxy run --listen vsock:ANY:7505 --to tcp:127.0.0.1:7501 --tier splice --pin "$PIN"
-up vsock:1:7505 || t_fail "vsock proxy did not come up"
+wait_tperf vsock:1:7505 || t_fail "vsock proxy did not come up"
 b0=$(accelctl counter --pin "$PIN" splice bytes)
 t_ok "splice vsock->tcp: 16 MiB sent, verified" tperf send --connect vsock:1:7505 --bytes 16M \
 	--verify

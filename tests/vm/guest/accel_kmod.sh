@@ -7,6 +7,7 @@
 # loads and works again.
 T_NAME=accel_kmod
 . "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf
 
 KO=/lib/modules/extra/nek_relay.ko
 t_ok "nek_relay is loaded" grep -q '^nek_relay ' /proc/modules
@@ -16,19 +17,11 @@ krelay_abi
 t_eq "krelay_abi: every ABI check passed" 0 $?
 
 wait_tcp() { t_wait_port "$1" 20; }
-up() { # address: a tperf server answers there
-	local i
-	for i in $(seq 100); do
-		tperf send --connect "$1" --bytes 1 >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 t_bg tperf serve --listen tcp:127.0.0.1:7401
 t_bg tperf serve --listen vsock:ANY:7403
 wait_tcp 7401
-up vsock:1:7403 || t_fail "vsock server did not come up"
+wait_tperf vsock:1:7403 || t_fail "vsock server did not come up"
 
 t_bg accelproxy run --listen tcp:127.0.0.1:7402 --to tcp:127.0.0.1:7401 --tier kmod
 wait_tcp 7402
@@ -52,7 +45,7 @@ t_ok "tcp->vsock: odd size" tperf send --connect tcp:127.0.0.1:7404 --bytes 7777
 t_ok "tcp->vsock: round trips" tperf ping --connect tcp:127.0.0.1:7404 --count 200
 
 t_bg accelproxy run --listen vsock:ANY:7405 --to tcp:127.0.0.1:7401 --tier kmod
-up vsock:1:7405 || t_fail "vsock proxy did not come up"
+wait_tperf vsock:1:7405 || t_fail "vsock proxy did not come up"
 t_ok "vsock->tcp: 32 MiB sent, verified" tperf send --connect vsock:1:7405 --bytes 32M --verify
 t_ok "vsock->tcp: 32 MiB received, verified" tperf recv --connect vsock:1:7405 --bytes 32M \
 	--verify
