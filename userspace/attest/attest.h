@@ -4,5 +4,6 @@
 
 int attest_cmd_verify(int argc, char **argv);
 int attest_cmd_show(int argc, char **argv);
+int attest_cmd_digest(int argc, char **argv);
 
 #endif

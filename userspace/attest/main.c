@@ -25,6 +25,20 @@ static const struct cli_cmd cmds[] = {
 	  "show [--json] DOC\n"
 	  "\n"
 	  "exit status: 0 decoded, 1 not a well-formed document, 2 usage or unreadable.\n" },
+	{ "digest", attest_cmd_digest, "the chunk-tree digest of files, as attestd records it",
+	  "digest [--alg sha256|sha384] [--leaves] [--json] [--threads N] [--no-uring]\n"
+	  "              (FILE... | --files-from LIST)\n"
+	  "\n"
+	  "Prints 'SCHEME DIGEST  FILE' per file, in order (docs/file-digest.md).\n"
+	  "  --alg A           sha256 (default) or sha384\n"
+	  "  --leaves          also print every leaf digest (for chunk checks)\n"
+	  "  --json            one JSON object per file and line\n"
+	  "  --threads N       hashing threads (default: one per CPU)\n"
+	  "  --files-from L    read paths from L, one per line ('-': stdin)\n"
+	  "  --no-uring        read with pread instead of io_uring\n"
+	  "\n"
+	  "exit status: 0 all digested; 1 a file could not be read (or kept changing);\n"
+	  "2 usage error.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 
