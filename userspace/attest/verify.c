@@ -34,8 +34,8 @@ static int opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_
 	return CLI_OK;
 }
 
-/* N=HEX: an index 0-31 and 48 bytes. */
-static int opt_pcr(const char *arg, struct att_policy *pol)
+int attest_parse_pcr(const char *opt, const char *arg, unsigned max_index, unsigned *index,
+		     uint8_t value[ATT_PCR_LEN])
 {
 	char err[PARSE_ERR_MAX], num[8];
 	const char *eq = strchr(arg, '=');
@@ -43,15 +43,27 @@ static int opt_pcr(const char *arg, struct att_policy *pol)
 	size_t len;
 
 	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(num))
-		return cli_usage_error("--pcr '%s': expected N=HEX", arg);
+		return cli_usage_error("%s '%s': expected N=HEX", opt, arg);
 	memcpy(num, arg, (size_t)(eq - arg));
 	num[eq - arg] = 0;
-	if (parse_u64(num, 0, ATT_PCR_COUNT - 1, &idx, err, sizeof(err)) < 0)
-		return cli_usage_error("--pcr '%s': index %s", arg, err);
-	if (parse_hex(eq + 1, pol->pcr[idx], ATT_PCR_LEN, &len, err, sizeof(err)) < 0)
-		return cli_usage_error("--pcr %s: %s", num, err);
+	if (parse_u64(num, 0, max_index, &idx, err, sizeof(err)) < 0)
+		return cli_usage_error("%s '%s': index %s", opt, arg, err);
+	if (parse_hex(eq + 1, value, ATT_PCR_LEN, &len, err, sizeof(err)) < 0)
+		return cli_usage_error("%s %s: %s", opt, num, err);
 	if (len != ATT_PCR_LEN)
-		return cli_usage_error("--pcr %s: %zu bytes, a PCR has %d", num, len, ATT_PCR_LEN);
+		return cli_usage_error("%s %s: %zu bytes, a PCR has %d", opt, num, len, ATT_PCR_LEN);
+	*index = (unsigned)idx;
+	return CLI_OK;
+}
+
+static int opt_pcr(const char *arg, struct att_policy *pol)
+{
+	unsigned idx;
+	uint8_t v[ATT_PCR_LEN];
+
+	if (attest_parse_pcr("--pcr", arg, ATT_PCR_COUNT - 1, &idx, v) != CLI_OK)
+		return CLI_USAGE;
+	memcpy(pol->pcr[idx], v, ATT_PCR_LEN);
 	pol->pcr_mask |= 1u << idx;
 	return CLI_OK;
 }
