@@ -45,6 +45,20 @@ static int check_protected(const uint8_t *p, size_t len)
 	return cbor_rd_done(&rd) ? 0 : -1;
 }
 
+/* Reads the next item as `type`, or explains why not: the input ends (or a
+ * length runs past it) or the item is something else. */
+static int expect(struct cbor_rd *rd, enum cbor_tok_type type, struct cbor_tok *t,
+		  const char *what, const char *want, char *err, size_t errlen)
+{
+	struct cbor_rd probe = *rd;
+
+	if (cbor_rd_expect(rd, type, t) == 0)
+		return 0;
+	if (cbor_rd_next(&probe, t) < 0)
+		return perr(err, errlen, "%s: truncated or malformed CBOR", what);
+	return perr(err, errlen, "%s: not %s", what, want);
+}
+
 int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, char *err,
 		     size_t errlen)
 {
@@ -65,20 +79,24 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, cha
 	}
 	if (t.type != CT_ARRAY || t.val != 4)
 		return perr(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
-	if (cbor_rd_expect(&rd, CT_BYTES, &t) < 0)
-		return perr(err, errlen, "COSE protected header: not a byte string");
+	if (expect(&rd, CT_BYTES, &t, "COSE protected header", "a byte string", err, errlen) < 0)
+		return -1;
 	if (check_protected(t.data, t.len) < 0)
 		return perr(err, errlen, "COSE protected header is not {1: -35} (ES384 required)");
 	out->protected_hdr = t.data;
 	out->protected_len = t.len;
-	if (cbor_rd_expect(&rd, CT_MAP, &t) < 0 || t.val != 0)
+	if (expect(&rd, CT_MAP, &t, "COSE unprotected header", "a map", err, errlen) < 0)
+		return -1;
+	if (t.val != 0)
 		return perr(err, errlen, "COSE unprotected header: not an empty map");
-	if (cbor_rd_expect(&rd, CT_BYTES, &t) < 0 || t.len == 0)
-		return perr(err, errlen, "COSE payload: not a non-empty byte string");
+	if (expect(&rd, CT_BYTES, &t, "COSE payload", "a byte string", err, errlen) < 0)
+		return -1;
+	if (t.len == 0)
+		return perr(err, errlen, "COSE payload is empty");
 	out->payload = t.data;
 	out->payload_len = t.len;
-	if (cbor_rd_expect(&rd, CT_BYTES, &t) < 0)
-		return perr(err, errlen, "COSE signature: not a byte string");
+	if (expect(&rd, CT_BYTES, &t, "COSE signature", "a byte string", err, errlen) < 0)
+		return -1;
 	if (t.len != COSE_ES384_SIG_LEN)
 		return perr(err, errlen, "COSE signature is %zu bytes, ES384 needs %d", t.len,
 			    COSE_ES384_SIG_LEN);
