@@ -14,7 +14,7 @@ BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev z
   libmnl-dev libcap-dev libcriterion-dev libclang-rt-14-dev"
 TEST="socat iproute2 nftables openssl jq xxd cpio xz-utils zstd tar procps psmisc file"
 VM="qemu-system-x86 busybox-static pahole kmod"
-BENCH="iperf3 gnuplot-nox haproxy faketime time"
+BENCH="iperf3 gnuplot-nox haproxy faketime time nodejs npm"
 KERNEL="linux-source-6.12 bc bison flex"
 
 pkgs="$BUILD $TEST $VM $BENCH"
