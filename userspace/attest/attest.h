@@ -11,6 +11,10 @@
 int attest_parse_pcr(const char *opt, const char *arg, unsigned max_index, unsigned *index,
 		     uint8_t value[ATT_PCR_LEN]);
 
+/* --nonce/--user-data/--public-key HEX (at most ATT_FIELD_MAX bytes) into
+ * buf, with *field pointing at it. CLI_OK or CLI_USAGE (error printed). */
+int attest_opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field);
+
 int attest_cmd_verify(int argc, char **argv);
 int attest_cmd_show(int argc, char **argv);
 int attest_cmd_nsm(int argc, char **argv);

@@ -172,16 +172,6 @@ struct doc_opts {
 	const char *out;
 };
 
-static int doc_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *f)
-{
-	char err[PARSE_ERR_MAX];
-
-	if (parse_hex(hex, buf, ATT_FIELD_MAX, &f->len, err, sizeof(err)) < 0)
-		return cli_usage_error("%s: %s", opt, err);
-	f->ptr = buf;
-	return CLI_OK;
-}
-
 static int doc_parse(int argc, char **argv, struct doc_opts *d)
 {
 	static const struct option longopts[] = {
@@ -198,11 +188,11 @@ static int doc_parse(int argc, char **argv, struct doc_opts *d)
 	while (rc == CLI_OK &&
 	       (c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == 'n')
-			rc = doc_field("--nonce", optarg, d->nonce, &d->in.nonce);
+			rc = attest_opt_field("--nonce", optarg, d->nonce, &d->in.nonce);
 		else if (c == 'u')
-			rc = doc_field("--user-data", optarg, d->user_data, &d->in.user_data);
+			rc = attest_opt_field("--user-data", optarg, d->user_data, &d->in.user_data);
 		else if (c == 'k')
-			rc = doc_field("--public-key", optarg, d->public_key, &d->in.public_key);
+			rc = attest_opt_field("--public-key", optarg, d->public_key, &d->in.public_key);
 		else if (c == 'o')
 			d->out = optarg;
 		else

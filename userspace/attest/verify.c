@@ -23,8 +23,7 @@ struct verify_opts {
 	uint8_t nonce[ATT_FIELD_MAX], user_data[ATT_FIELD_MAX], public_key[ATT_FIELD_MAX];
 };
 
-/* --nonce/--user-data/--public-key HEX into buf, pointed to by *field. */
-static int opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field)
+int attest_opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field)
 {
 	char err[PARSE_ERR_MAX];
 
@@ -100,11 +99,11 @@ static int verify_opt(int c, struct verify_opts *o)
 		o->pol.allow_debug = true;
 		return CLI_OK;
 	case 'n':
-		return opt_field("--nonce", optarg, o->nonce, &o->pol.nonce);
+		return attest_opt_field("--nonce", optarg, o->nonce, &o->pol.nonce);
 	case 'u':
-		return opt_field("--user-data", optarg, o->user_data, &o->pol.user_data);
+		return attest_opt_field("--user-data", optarg, o->user_data, &o->pol.user_data);
 	case 'k':
-		return opt_field("--public-key", optarg, o->public_key, &o->pol.public_key);
+		return attest_opt_field("--public-key", optarg, o->public_key, &o->pol.public_key);
 	case 'm':
 		if (parse_duration_ms(optarg, 1, UINT64_MAX / 2, &o->pol.max_age_ms, err,
 				      sizeof(err)) < 0)
