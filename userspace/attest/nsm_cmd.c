@@ -10,6 +10,7 @@
 
 #include "attest/attest.h"
 #include "lib/cli.h"
+#include "lib/fdio.h"
 #include "lib/nsm.h"
 #include "lib/nsm_emu.h"
 #include "lib/parse.h"
@@ -210,7 +211,7 @@ static int write_out(const char *path, const uint8_t *p, size_t n)
 
 	if (fd < 0)
 		return cli_fail("'%s': %s", path, strerror(errno));
-	if (write(fd, p, n) != (ssize_t)n)
+	if (fd_write_all(fd, p, n) < 0)
 		rc = -1;
 	if (close(fd) < 0)
 		rc = -1;

@@ -8,7 +8,7 @@
 #include <openssl/ec.h>
 
 #include "lib/cbor_io.h"
-#include "lib/errbuf.h"
+#include "lib/errfmt.h"
 
 #define P384_SCALAR_LEN 48
 /* The only protected header we accept (and write): {1: -35}. */
@@ -40,8 +40,8 @@ static int expect(struct cbor_rd *rd, enum cbor_tok_type type, struct cbor_tok *
 	if (cbor_rd_expect(rd, type, t) == 0)
 		return 0;
 	if (cbor_rd_next(&probe, t) < 0)
-		return errbuf_set(err, errlen, "%s: truncated or malformed CBOR", what);
-	return errbuf_set(err, errlen, "%s: not %s", what, want);
+		return errfmt(err, errlen, "%s: truncated or malformed CBOR", what);
+	return errfmt(err, errlen, "%s: not %s", what, want);
 }
 
 int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, char *err,
@@ -53,42 +53,42 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, cha
 	memset(out, 0, sizeof(*out));
 	cbor_rd_init(&rd, buf, len);
 	if (cbor_rd_next(&rd, &t) < 0)
-		return errbuf_set(err, errlen, "not CBOR (empty or truncated at the start)");
+		return errfmt(err, errlen, "not CBOR (empty or truncated at the start)");
 	if (t.type == CT_TAG) {
 		if (t.val != COSE_TAG_SIGN1)
-			return errbuf_set(err, errlen, "CBOR tag %llu where COSE_Sign1 (untagged or tag 18) was expected",
+			return errfmt(err, errlen, "CBOR tag %llu where COSE_Sign1 (untagged or tag 18) was expected",
 				    (unsigned long long)t.val);
 		out->tagged = true;
 		if (cbor_rd_next(&rd, &t) < 0)
-			return errbuf_set(err, errlen, "truncated after tag 18");
+			return errfmt(err, errlen, "truncated after tag 18");
 	}
 	if (t.type != CT_ARRAY || t.val != 4)
-		return errbuf_set(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
+		return errfmt(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
 	if (expect(&rd, CT_BYTES, &t, "COSE protected header", "a byte string", err, errlen) < 0)
 		return -1;
 	if (check_protected(t.data, t.len) < 0)
-		return errbuf_set(err, errlen, "COSE protected header is not {1: -35} (ES384 required)");
+		return errfmt(err, errlen, "COSE protected header is not {1: -35} (ES384 required)");
 	out->protected_hdr = t.data;
 	out->protected_len = t.len;
 	if (expect(&rd, CT_MAP, &t, "COSE unprotected header", "a map", err, errlen) < 0)
 		return -1;
 	if (t.val != 0)
-		return errbuf_set(err, errlen, "COSE unprotected header: not an empty map");
+		return errfmt(err, errlen, "COSE unprotected header: not an empty map");
 	if (expect(&rd, CT_BYTES, &t, "COSE payload", "a byte string", err, errlen) < 0)
 		return -1;
 	if (t.len == 0)
-		return errbuf_set(err, errlen, "COSE payload is empty");
+		return errfmt(err, errlen, "COSE payload is empty");
 	out->payload = t.data;
 	out->payload_len = t.len;
 	if (expect(&rd, CT_BYTES, &t, "COSE signature", "a byte string", err, errlen) < 0)
 		return -1;
 	if (t.len != COSE_ES384_SIG_LEN)
-		return errbuf_set(err, errlen, "COSE signature is %zu bytes, ES384 needs %d", t.len,
+		return errfmt(err, errlen, "COSE signature is %zu bytes, ES384 needs %d", t.len,
 			    COSE_ES384_SIG_LEN);
 	out->signature = t.data;
 	out->signature_len = t.len;
 	if (!cbor_rd_done(&rd))
-		return errbuf_set(err, errlen, "%zu trailing bytes after the COSE_Sign1", rd.len - rd.off);
+		return errfmt(err, errlen, "%zu trailing bytes after the COSE_Sign1", rd.len - rd.off);
 	return 0;
 }
 
@@ -197,22 +197,22 @@ int cose_es384_verify(const struct cose_sign1 *msg, EVP_PKEY *key, char *err, si
 	int ok;
 
 	if (!is_p384(key) || msg->signature_len != COSE_ES384_SIG_LEN) {
-		errbuf_set(err, errlen, "ES384 needs a P-384 key and a %d-byte signature",
+		errfmt(err, errlen, "ES384 needs a P-384 key and a %d-byte signature",
 		     COSE_ES384_SIG_LEN);
 		return 0;
 	}
 	if (!md || raw_to_der(msg->signature, der, sizeof(der), &der_len) < 0)
-		return errbuf_set(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
-		return errbuf_set(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
 	     sig_structure_feed(ctx, digest_verify_update, msg->protected_hdr, msg->protected_len,
 				msg->payload, msg->payload_len) == 0 &&
 	     EVP_DigestVerifyFinal(ctx, der, der_len) == 1;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
-		errbuf_set(err, errlen, "ES384 signature does not verify with the leaf certificate's key");
+		errfmt(err, errlen, "ES384 signature does not verify with the leaf certificate's key");
 	return ok ? 1 : 0;
 }
 

@@ -16,7 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "lib/errbuf.h"
+#include "lib/errfmt.h"
 #include "lib/nsm_emu_ca.h"
 #include "lib/nsm_proto.h"
 #include "lib/parse.h"
@@ -262,28 +262,28 @@ struct nsm_emu *nsm_emu_open(const char *dir, char *err, size_t errlen)
 	struct nsm_emu *e = calloc(1, sizeof(*e));
 
 	if (!e) {
-		errbuf_set(err, errlen, "out of memory");
+		errfmt(err, errlen, "out of memory");
 		return NULL;
 	}
 	e->lock_fd = -1;
 	if (strlen(dir) >= sizeof(e->dir)) {
-		errbuf_set(err, errlen, "emulator directory name too long: '%.64s'", dir);
+		errfmt(err, errlen, "emulator directory name too long: '%.64s'", dir);
 		goto fail;
 	}
 	strcpy(e->dir, dir);
 	if (state_load(e) < 0) {
-		errbuf_set(err, errlen, "'%s/state': missing or malformed (run 'attest emu init %s')",
+		errfmt(err, errlen, "'%s/state': missing or malformed (run 'attest emu init %s')",
 			dir, dir);
 		goto fail;
 	}
 	if (load_cabundle(e) < 0 || !(e->instance_key = load_key(dir, "instance.key")) ||
 	    X509_check_private_key(e->instance, e->instance_key) != 1) {
-		errbuf_set(err, errlen, "'%s': cabundle.pem or instance.key missing or unusable", dir);
+		errfmt(err, errlen, "'%s': cabundle.pem or instance.key missing or unusable", dir);
 		goto fail;
 	}
 	e->lock_fd = open_lock(dir);
 	if (e->lock_fd < 0) {
-		errbuf_set(err, errlen, "'%s/lock': %s", dir, strerror(errno));
+		errfmt(err, errlen, "'%s/lock': %s", dir, strerror(errno));
 		goto fail;
 	}
 	return e;
@@ -513,16 +513,16 @@ static int init_state(const char *dir, const struct nsm_emu_config *cfg, const c
 	int rc = -1;
 
 	if (!e)
-		return errbuf_set(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	snprintf(e->dir, sizeof(e->dir), "%s", dir);
 	if (cfg->module_id)
 		snprintf(e->module_id, sizeof(e->module_id), "%s", cfg->module_id);
 	else if (emu_random_hex(enc, 8) == 0)
 		snprintf(e->module_id, sizeof(e->module_id), "%s-enc%s", instance_id, enc);
 	if (!e->module_id[0] || initial_pcrs(e, cfg) < 0)
-		errbuf_set(err, errlen, "cannot make the PCR state");
+		errfmt(err, errlen, "cannot make the PCR state");
 	else if (state_save(e) < 0)
-		errbuf_set(err, errlen, "'%s/state': %s", dir, strerror(errno));
+		errfmt(err, errlen, "'%s/state': %s", dir, strerror(errno));
 	else
 		rc = 0;
 	free(e);
@@ -538,16 +538,16 @@ static int prepare_dir(const char *dir, bool force, char *err, size_t errlen)
 	int i;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return errbuf_set(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
+		return errfmt(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (stat(path, &st) == 0 && !force)
-		return errbuf_set(err, errlen, "'%s' already holds an emulator (use --force to replace it)",
+		return errfmt(err, errlen, "'%s' already holds an emulator (use --force to replace it)",
 			       dir);
 	/* A leaf from an old chain would not verify under the new one. */
 	for (i = 0; old[i]; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, old[i]);
 		if (unlink(path) < 0 && errno != ENOENT)
-			return errbuf_set(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
+			return errfmt(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -559,14 +559,14 @@ int nsm_emu_init(const char *dir, const struct nsm_emu_config *cfg, char *err, s
 	int rc;
 
 	if (strlen(dir) >= sizeof(((struct nsm_emu *)0)->dir))
-		return errbuf_set(err, errlen, "directory name too long: '%.64s'", dir);
+		return errfmt(err, errlen, "directory name too long: '%.64s'", dir);
 	if (cfg->module_id && !module_id_ok(cfg->module_id))
-		return errbuf_set(err, errlen, "module id '%.64s' must be 1-128 of A-Z a-z 0-9 - _ .",
+		return errfmt(err, errlen, "module id '%.64s' must be 1-128 of A-Z a-z 0-9 - _ .",
 			       cfg->module_id);
 	if (prepare_dir(dir, cfg->force, err, errlen) < 0)
 		return -1;
 	if (emu_random_hex(hex, 9) < 0)
-		return errbuf_set(err, errlen, "no randomness");
+		return errfmt(err, errlen, "no randomness");
 	snprintf(instance_id, sizeof(instance_id), "i-%.17s", hex);
 	if (emu_ca_create(dir, instance_id, err, errlen) < 0 ||
 	    init_state(dir, cfg, instance_id, err, errlen) < 0)
@@ -577,7 +577,7 @@ int nsm_emu_init(const char *dir, const struct nsm_emu_config *cfg, char *err, s
 		return -1;
 	rc = flock(e->lock_fd, LOCK_EX) == 0 ? current_leaf(e, (int64_t)time(NULL)) : -1;
 	if (rc < 0)
-		errbuf_set(err, errlen, "cannot issue the enclave certificate in '%s'", dir);
+		errfmt(err, errlen, "cannot issue the enclave certificate in '%s'", dir);
 	nsm_emu_close(e);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "lib/fdio.h"
 #include "lib/parse.h"
 #include <stdbool.h>
 #include <time.h>
@@ -41,7 +42,7 @@ int emu_write_file(const char *dir, const char *name, const void *data, size_t l
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
+	if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0)
 		rc = -1;
 	if (close(fd) < 0)
 		rc = -1;

@@ -1,10 +1,10 @@
-/* See errbuf.h. */
-#include "lib/errbuf.h"
+/* See errfmt.h. */
+#include "lib/errfmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-int errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+int errfmt(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
