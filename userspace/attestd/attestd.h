@@ -43,7 +43,8 @@ struct ad_config {
 	bool have_listen, have_control;
 	struct addr listen, control;
 	unsigned http_threads;
-	const char *nsm_spec;
+	const char *nsm_spec; /* NULL: /dev/nsm if it exists */
+	bool have_nsm;	      /* decided at start: an NSM is used */
 	bool docs;
 	bool enforce;
 	uint64_t enforce_timeout_ms;

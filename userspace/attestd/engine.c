@@ -13,16 +13,21 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "attestd/api.h"
+#include "attestd/attester.h"
 #include "attestd/ctl.h"
 #include "attestd/db.h"
 #include "attestd/index.h"
 #include "attestd/metrics.h"
+#include "attestd/http.h"
 #include "attestd/monitor.h"
+#include "attestd/ratelimit.h"
 #include "attestd/scan.h"
 #include "attestd/work.h"
 #include "lib/errfmt.h"
 #include "lib/hashpool.h"
 #include "lib/log.h"
+#include "lib/nsm.h"
 
 #define EVENTS_PER_TURN 4096
 #define SCAN_PER_TURN 512
@@ -39,6 +44,9 @@ struct engine {
 	struct monitor *mon;
 	struct scanner *scan;
 	struct ctl *ctl;
+	struct api_shared shared;
+	struct http_srv *http;
+	struct attester *att;
 
 	struct rec *uq_head, *uq_tail, *q_head, *q_tail; /* urgent and normal FIFOs */
 	size_t nqueued;
@@ -83,6 +91,14 @@ static struct rec *rec_new(const char *path, size_t len)
 
 static void gauges(struct engine *e)
 {
+	struct mon_stats ms;
+
+	if (e->mon) {
+		mon_get_stats(e->mon, &ms);
+		atomic_store(&ad_metrics.events, ms.events);
+		atomic_store(&ad_metrics.overflows, ms.overflows);
+		atomic_store(&ad_metrics.unresolved, ms.unresolved);
+	}
 	atomic_store(&ad_metrics.dirty, e->nqueued);
 	atomic_store(&ad_metrics.inflight, e->inflight);
 	atomic_store(&ad_metrics.settling, e->nsettle);
@@ -697,6 +713,8 @@ static void take_commits(struct engine *e)
 		log_debug("database eventfd: %m");
 	e->committed = db_committed(e->db);
 	atomic_store(&ad_metrics.committed, e->committed);
+	if (e->att)
+		attester_kick(e->att);
 }
 
 /* ---- what ctl.c and enforce.c ask ---- */
@@ -788,7 +806,7 @@ void engine_status(struct engine *e, char *buf, size_t len)
 void engine_metrics(struct engine *e, FILE *f)
 {
 	gauges(e);
-	metrics_write(f, e->db, e->mon, e->pool);
+	metrics_write(f, e->db, e->pool);
 }
 
 /* ---- the loop ---- */
@@ -1007,8 +1025,12 @@ static void engine_free(struct engine *e)
 	if (e->loop)
 		ev_loop_free(e->loop);
 	ctl_close(e->ctl);
+	http_stop(e->http);
+	attester_stop(e->att);
 	hpool_free(e->pool);
 	db_close(e->db);
+	tls_id_free(&e->shared.tls);
+	rl_free(e->shared.rl);
 	mon_close(e->mon);
 	scan_free(e->scan);
 	for (w = e->w_free; w; w = next) {
@@ -1024,6 +1046,32 @@ static void engine_free(struct engine *e)
 		free(e->db_files[i]);
 	pthread_mutex_destroy(&e->cmu);
 	free(e);
+}
+
+/* The NSM, the TLS identity, the attester and the API. */
+static int start_serving(struct engine *e, char *err, size_t errlen)
+{
+	struct ad_config *cfg = e->cfg;
+
+	cfg->have_nsm = cfg->nsm_spec || access(NSM_DEV_DEFAULT, F_OK) == 0;
+	if (!cfg->have_listen && !(cfg->have_nsm && cfg->docs))
+		return 0;
+	e->shared.cfg = cfg;
+	e->shared.db = e->db;
+	e->shared.pool = e->pool;
+	if (tls_id_new(&e->shared.tls, err, errlen) < 0)
+		return -1;
+	e->shared.rl = rl_new(cfg->rate, cfg->burst);
+	if (!e->shared.rl)
+		return errfmt(err, errlen, "out of memory");
+	if (cfg->have_nsm && cfg->docs && !(e->att = attester_start(&e->shared, e->db, err, errlen)))
+		return -1;
+	if (cfg->have_listen && !(e->http = http_start(&e->shared, err, errlen)))
+		return -1;
+	if (!cfg->have_nsm)
+		log_warn("no NSM (%s missing, no --nsm): records are kept, fresh documents are not "
+			 "served", NSM_DEV_DEFAULT);
+	return 0;
 }
 
 static int setup(struct engine *e, char *err, size_t errlen)
@@ -1056,6 +1104,8 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	if (rc < 0)
 		return errfmt(err, errlen, "database thread: %s", strerror(-rc));
 	if (e->cfg->have_control && !(e->ctl = ctl_open(e, &e->cfg->control, err, errlen)))
+		return -1;
+	if (start_serving(e, err, errlen) < 0)
 		return -1;
 	arm(e, &e->op_fan, mon_fd(e->mon), on_fan);
 	arm(e, &e->op_c, e->cfd, on_completion);

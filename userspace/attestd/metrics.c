@@ -4,7 +4,6 @@
 #include <inttypes.h>
 
 #include "attestd/db.h"
-#include "attestd/monitor.h"
 #include "lib/hashpool.h"
 
 struct ad_metrics ad_metrics;
@@ -102,23 +101,18 @@ static void db_metrics(FILE *f, struct db *db)
 		st.lat_count, st.lat_sum, st.lat_count);
 }
 
-void metrics_write(FILE *f, struct db *db, const struct monitor *mon, struct hpool *pool)
+void metrics_write(FILE *f, struct db *db, struct hpool *pool)
 {
-	struct mon_stats ms;
 	struct hpool_stats hs;
 
 	engine_metrics(f);
 	attest_metrics(f);
 	if (db)
 		db_metrics(f, db);
-	if (mon) {
-		mon_get_stats(mon, &ms);
-		metric(f, "attestd_events_total", "counter", "fanotify events read.", ms.events);
-		metric(f, "attestd_overflows_total", "counter", "fanotify queue overflows.",
-		       ms.overflows);
-		metric(f, "attestd_events_unresolved_total", "counter",
-		       "Events whose directory was already gone.", ms.unresolved);
-	}
+	metric(f, "attestd_events_total", "counter", "fanotify events read.", LD(events));
+	metric(f, "attestd_overflows_total", "counter", "fanotify queue overflows.", LD(overflows));
+	metric(f, "attestd_events_unresolved_total", "counter",
+	       "Events whose directory was already gone.", LD(unresolved));
 	if (pool) {
 		hpool_get_stats(pool, &hs);
 		metric(f, "attestd_hashed_files_total", "counter", "Files digested.", hs.files);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 
 struct db;
-struct monitor;
 struct hpool;
 
 #define HTTP_CODES 8 /* 200 400 404 405 413 429 500 503 */
@@ -19,6 +18,7 @@ struct ad_metrics {
 	atomic_uint_fast64_t files, dirty, inflight, settling, scanning;
 	atomic_uint_fast64_t scans, rehash, unstable, read_errors, seq, committed;
 	atomic_uint_fast64_t versions_present, versions_deleted;
+	atomic_uint_fast64_t events, overflows, unresolved; /* copied from the monitor */
 	/* enforcement */
 	atomic_uint_fast64_t perm_events, denials, holds;
 	/* attestation */
@@ -33,7 +33,7 @@ extern struct ad_metrics ad_metrics;
 /* Index into http_requests for a status code. */
 unsigned metrics_code_slot(int code);
 
-/* Writes the whole Prometheus text; db, mon and pool may be NULL. */
-void metrics_write(FILE *f, struct db *db, const struct monitor *mon, struct hpool *pool);
+/* Writes the whole Prometheus text; db and pool may be NULL. */
+void metrics_write(FILE *f, struct db *db, struct hpool *pool);
 
 #endif

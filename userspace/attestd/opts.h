@@ -20,6 +20,14 @@
 	"  --control ADDR        control socket, e.g. unix:/run/attestd.sock\n"            \
 	"  --settle D            hash a file modified but not closed after D (default 1s)\n" \
 	"  --rescan-interval D   also rescan every D (default: only at start and overflow)\n" \
+	"  --listen ADDR         serve the HTTPS API (tcp:HOST:PORT, vsock:CID:PORT, unix:PATH)\n" \
+	"  --http-threads N      API threads (default: CPUs, at most 4)\n"                 \
+	"  --nsm SPEC            /dev/nsm (default, if present) or emu:DIR (the emulator)\n" \
+	"  --no-docs             no stored document per version (fresh ones still served)\n" \
+	"  --max-conns N         API connections at once (default 256)\n"                 \
+	"  --rate N, --burst N   requests per second per client (50) and burst (100)\n"    \
+	"  --deadline D          a request must arrive within D (default 10s)\n"          \
+	"  --idle D              idle connections close after D (default 30s)\n"          \
 	"\n"                                                                               \
 	"SIGTERM/SIGINT finish work in flight and exit 0. Exit status 1: the database,\n"  \
 	"a root or fanotify is unusable; 2: usage error.\n"
