@@ -295,3 +295,36 @@ int attest_cmd_digest(int argc, char **argv)
 		fclose(list);
 	return rc;
 }
+
+int attest_digest_path(const char *path, enum fdig_alg alg, uint8_t *digest, uint64_t *size,
+		       char *err, size_t errlen)
+{
+	struct dctx c = { .alg = alg };
+	struct dtask d = { .t.run = digest_run, .ctx = &c, .path = (char *)path };
+	struct hpool *pool;
+	int rc = hpool_new(&pool, 0, true);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "hash pool: %s", strerror(-rc));
+		return -1;
+	}
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	hpool_submit(pool, &d.t, false);
+	pthread_mutex_lock(&c.mu);
+	while (!d.done)
+		pthread_cond_wait(&c.cond, &c.mu);
+	pthread_mutex_unlock(&c.mu);
+	hpool_free(pool);
+	pthread_mutex_destroy(&c.mu);
+	pthread_cond_destroy(&c.cond);
+	if (d.rc < 0) {
+		snprintf(err, errlen, "'%s': %s", path,
+			 d.rc == -EAGAIN ? "kept changing while it was read" :
+			 d.rc == -EINVAL ? "not a regular file" : strerror(-d.rc));
+		return -1;
+	}
+	memcpy(digest, d.digest, fdig_alg_len(alg));
+	*size = d.size;
+	return 0;
+}
