@@ -127,6 +127,9 @@ static int take_document(const struct https_resp *r, uint8_t **doc, size_t *len,
 	blen = json_string_length(d);
 	*doc = malloc(blen / 4 * 3 + 3);
 	n = *doc ? EVP_DecodeBlock(*doc, (const unsigned char *)b64, (int)blen) : -1;
+	if (n >= 0 && blen % 4 == 0) /* EVP_DecodeBlock counts the padding as bytes */
+		*len = (size_t)n - (blen >= 1 && b64[blen - 1] == '=') -
+		       (blen >= 2 && b64[blen - 2] == '=');
 	json_decref(root);
 	if (n < 0 || blen % 4) {
 		snprintf(err, errlen, "the document is not base64");
@@ -134,8 +137,6 @@ static int take_document(const struct https_resp *r, uint8_t **doc, size_t *len,
 		*doc = NULL;
 		return -1;
 	}
-	/* EVP_DecodeBlock counts the padding as bytes. */
-	*len = (size_t)n - (blen >= 1 && b64[blen - 1] == '=') - (blen >= 2 && b64[blen - 2] == '=');
 	return 0;
 }
 
@@ -270,7 +271,7 @@ int attest_cmd_file(int argc, char **argv)
 	struct file_opts *o = calloc(1, sizeof(*o));
 	struct https_resp r = { 0 };
 	uint8_t *doc = NULL;
-	size_t len;
+	size_t len = 0;
 	int c, rc = CLI_USAGE;
 
 	if (!o)

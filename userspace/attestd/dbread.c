@@ -39,7 +39,8 @@ static const char *const queries[Q_COUNT] = {
 		       " ORDER BY c.path LIMIT ?3",
 	/* the same with an upper bound ?4 so the primary key range is used */
 	[Q_LIST_RANGE] = "SELECT " VCOLS " FROM current c JOIN versions v ON v.seq = c.seq"
-			 " WHERE c.path > ?2 AND c.path < ?4 ORDER BY c.path LIMIT ?3",
+			 " WHERE c.path >= ?1 AND c.path > ?2 AND c.path < ?4"
+			 " ORDER BY c.path LIMIT ?3",
 	[Q_AFTER] = "SELECT " VCOLS " FROM versions v WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2",
 	[Q_IS_CURRENT] = "SELECT seq FROM current WHERE path = ?1",
 	[Q_LEAVES] = "SELECT leaves FROM leaves WHERE seq = ?1",

@@ -24,16 +24,25 @@ struct get {
 	size_t errlen;
 };
 
-static void capture_key(struct get *g)
+/* The server's key, taken when the handshake completes (by the time the
+ * answer is in, libevent may have closed the connection). */
+static void on_info(const SSL *ssl, int where, int ret)
 {
-	X509 *cert = SSL_get1_peer_certificate(g->ssl);
-	EVP_PKEY *key = cert ? X509_get0_pubkey(cert) : NULL;
-	uint8_t *p = g->out->spki;
-	int n = key ? i2d_PUBKEY(key, NULL) : -1;
+	struct get *g = SSL_get_app_data(ssl);
+	X509 *cert;
+	EVP_PKEY *key;
+	uint8_t *p;
+	int n;
 
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE) || !g || g->out->spki_len)
+		return;
+	cert = SSL_get0_peer_certificate(ssl);
+	key = cert ? X509_get0_pubkey(cert) : NULL;
+	n = key ? i2d_PUBKEY(key, NULL) : -1;
+	p = g->out->spki;
 	if (n > 0 && n <= HTTPS_SPKI_MAX && i2d_PUBKEY(key, &p) == n)
 		g->out->spki_len = (size_t)n;
-	X509_free(cert);
 }
 
 static void on_done(struct evhttp_request *req, void *arg)
@@ -49,7 +58,6 @@ static void on_done(struct evhttp_request *req, void *arg)
 		errfmt(g->err, g->errlen, "no answer (connection refused, TLS failure or timeout)");
 		return;
 	}
-	capture_key(g);
 	g->out->status = evhttp_request_get_response_code(req);
 	in = evhttp_request_get_input_buffer(req);
 	n = evbuffer_get_length(in);
@@ -97,6 +105,8 @@ static int connect_to(struct conn *c, struct get *g, const char *url, unsigned t
 	/* No certificate check here: see https_get.h. */
 	SSL_set_verify(g->ssl, SSL_VERIFY_NONE, NULL);
 	SSL_set_tlsext_host_name(g->ssl, host);
+	SSL_set_app_data(g->ssl, g);
+	SSL_set_info_callback(g->ssl, on_info);
 	bev = bufferevent_openssl_socket_new(g->base, -1, g->ssl, BUFFEREVENT_SSL_CONNECTING,
 					     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (!bev) {
