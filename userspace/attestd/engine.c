@@ -17,6 +17,7 @@
 #include "attestd/attester.h"
 #include "attestd/ctl.h"
 #include "attestd/db.h"
+#include "attestd/enforce.h"
 #include "attestd/index.h"
 #include "attestd/metrics.h"
 #include "attestd/http.h"
@@ -47,6 +48,7 @@ struct engine {
 	struct api_shared shared;
 	struct http_srv *http;
 	struct attester *att;
+	struct enforcer *enf;
 
 	struct rec *uq_head, *uq_tail, *q_head, *q_tail; /* urgent and normal FIFOs */
 	size_t nqueued;
@@ -66,7 +68,7 @@ struct engine {
 	char *db_files[4]; /* the database and its companions: never records */
 
 	int cfd, dbfd, sigfd, wakefd;
-	struct ev_op op_fan, op_c, op_db, op_sig, op_wake;
+	struct ev_op op_fan, op_c, op_db, op_sig, op_wake, op_enf;
 	bool fan_armed;
 };
 
@@ -719,6 +721,11 @@ static void take_commits(struct engine *e)
 
 /* ---- what ctl.c and enforce.c ask ---- */
 
+bool engine_recordable(const struct engine *e, const char *path, size_t len)
+{
+	return recordable(e, path, len, false) != NULL;
+}
+
 bool engine_scanning(const struct engine *e)
 {
 	return scan_busy(e->scan) || e->full_running;
@@ -853,6 +860,15 @@ static void on_wake(struct ev_loop *l, struct ev_op *op, int res, unsigned flags
 	arm(e, op, e->wakefd, on_wake);
 }
 
+static void on_enforce(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct engine *e = op->data;
+
+	(void)l, (void)res, (void)flags;
+	enforce_take(e->enf);
+	arm(e, op, enforce_fd(e->enf), on_enforce);
+}
+
 static void on_signal(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 {
 	struct engine *e = op->data;
@@ -902,6 +918,12 @@ static int next_timeout(struct engine *e)
 		if (c < ms)
 			ms = c;
 	}
+	if (e->enf) {
+		uint64_t h = enforce_next_ms(e->enf);
+
+		if (h < ms)
+			ms = h;
+	}
 	if ((e->uq_head || e->q_head) && ms > 10)
 		ms = 10; /* the database is behind: look again soon */
 	return ms > 1000 ? 1000 : (int)ms;
@@ -938,6 +960,8 @@ static int run_loop(struct engine *e)
 			turn(e);
 		if (e->ctl)
 			ctl_check(e->ctl);
+		if (e->enf)
+			enforce_tick(e->enf);
 		gauges(e);
 	}
 	return rc;
@@ -1020,6 +1044,8 @@ static void engine_free(struct engine *e)
 	struct work *w, *next;
 	unsigned i;
 
+	/* Held opens are allowed before anything they refer to goes. */
+	enforce_stop(e->enf);
 	/* The loop first: armed ops never complete after it, so their owners
 	 * (the control clients) can be freed with their fds. */
 	if (e->loop)
@@ -1112,6 +1138,11 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	arm(e, &e->op_db, e->dbfd, on_commit);
 	arm(e, &e->op_sig, e->sigfd, on_signal);
 	arm(e, &e->op_wake, e->wakefd, on_wake);
+	if (e->cfg->enforce) {
+		if (!(e->enf = enforce_start(e, e->cfg, err, errlen)))
+			return -1;
+		arm(e, &e->op_enf, enforce_fd(e->enf), on_enforce);
+	}
 	return 0;
 }
 

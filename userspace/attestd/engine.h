@@ -24,6 +24,9 @@ void engine_drain_events(struct engine *e);
 /* Nothing dirty, settling, in flight, scanning or uncommitted. */
 bool engine_idle(const struct engine *e);
 bool engine_scanning(const struct engine *e);
+/* Whether path is one attestd records (under a root, not ignored, not its
+ * own database). Uses only what is fixed at start: any thread may ask. */
+bool engine_recordable(const struct engine *e, const char *path, size_t len);
 /* The rec of path, NULL if none. */
 struct rec *engine_rec(struct engine *e, const char *path, size_t len);
 /* Whether rec's newest version is committed and no look is pending. */

@@ -27,6 +27,8 @@ const struct option ad_run_longopts[] = {
 	{ "burst", required_argument, NULL, 'b' },
 	{ "deadline", required_argument, NULL, 'd' },
 	{ "idle", required_argument, NULL, 'I' },
+	{ "enforce", no_argument, NULL, 'E' },
+	{ "enforce-timeout", required_argument, NULL, 'e' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -46,6 +48,7 @@ void ad_config_defaults(struct ad_config *cfg)
 	cfg->burst = 100;
 	cfg->deadline_ms = 10000;
 	cfg->idle_ms = 30000;
+	cfg->enforce_timeout_ms = 2000;
 }
 
 static int opt_duration(const char *name, uint64_t min, uint64_t *out)
@@ -143,6 +146,11 @@ int ad_run_opt(int c, struct ad_config *cfg)
 		return opt_duration("deadline", 100, &cfg->deadline_ms);
 	case 'I':
 		return opt_duration("idle", 100, &cfg->idle_ms);
+	case 'E':
+		cfg->enforce = true;
+		return CLI_OK;
+	case 'e':
+		return opt_duration("enforce-timeout", 1, &cfg->enforce_timeout_ms);
 	default:
 		return cli_common_opt(c);
 	}

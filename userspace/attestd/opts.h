@@ -28,6 +28,8 @@
 	"  --rate N, --burst N   requests per second per client (50) and burst (100)\n"    \
 	"  --deadline D          a request must arrive within D (default 10s)\n"          \
 	"  --idle D              idle connections close after D (default 30s)\n"          \
+	"  --enforce             refuse open/exec of files without a current record\n"     \
+	"  --enforce-timeout D   how long such an open may wait for it (default 2s)\n"     \
 	"\n"                                                                               \
 	"SIGTERM/SIGINT finish work in flight and exit 0. Exit status 1: the database,\n"  \
 	"a root or fanotify is unusable; 2: usage error.\n"
