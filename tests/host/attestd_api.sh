@@ -16,7 +16,7 @@ head -c $((2 * 1048576 + 99)) /dev/urandom >"$ROOT/apps/model.bin"
 printf 'x' >"$ROOT/apps/$(printf 'bad\377name')"
 PORT=$(t_free_port)
 URL=https://127.0.0.1:$PORT
-ad_start --listen "tcp:127.0.0.1:$PORT" --nsm "emu:$EMU"
+ad_start --listen "tcp:127.0.0.1:$PORT" --nsm "emu:$EMU" --rate 10000 --burst 10000
 t_wait_port "$PORT" 20 || t_fail "API port $PORT"
 ad_ctl sync >/dev/null
 get() { httpsget "$URL" "$1" | tail -n +2; }

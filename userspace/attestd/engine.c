@@ -53,7 +53,7 @@ struct engine {
 	struct rec *uq_head, *uq_tail, *q_head, *q_tail; /* urgent and normal FIFOs */
 	size_t nqueued;
 	struct rec *d_head, *d_tail; /* settle list */
-	size_t nsettle;
+	size_t nsettle;		     /* entries still wanted (rec->settle) */
 
 	pthread_mutex_t cmu;
 	struct work *c_head; /* finished looks, from the workers */
@@ -171,6 +171,17 @@ static struct rec *dequeue(struct engine *e)
 	return r;
 }
 
+static void want_settle(struct engine *e, struct rec *r, bool on)
+{
+	if (r->settle == on)
+		return;
+	r->settle = on;
+	if (on)
+		e->nsettle++;
+	else
+		e->nsettle--;
+}
+
 /* Marks r dirty with cause (and a rename source). */
 static void mark(struct engine *e, struct rec *r, enum ad_cause cause, const char *from)
 {
@@ -179,7 +190,7 @@ static void mark(struct engine *e, struct rec *r, enum ad_cause cause, const cha
 		r->from_path = strdup(from);
 	}
 	r->cause = (uint8_t)cause;
-	r->settle = 0;
+	want_settle(e, r, false);
 	if (!r->t_event_ns)
 		r->t_event_ns = ad_mono_ns();
 	if (r->inflight) {
@@ -232,7 +243,7 @@ static void settle(struct engine *e, const char *path, size_t len)
 	}
 	if (r->queued || r->settle)
 		return;
-	r->settle = 1;
+	want_settle(e, r, true);
 	if (r->in_dlist)
 		return;
 	r->in_dlist = 1;
@@ -243,7 +254,6 @@ static void settle(struct engine *e, const char *path, size_t len)
 	else
 		e->d_head = r;
 	e->d_tail = r;
-	e->nsettle++;
 }
 
 static void settle_due(struct engine *e)
@@ -255,12 +265,9 @@ static void settle_due(struct engine *e)
 		e->d_head = r->dnext;
 		if (!e->d_head)
 			e->d_tail = NULL;
-		e->nsettle--;
 		r->in_dlist = 0;
-		if (r->settle) {
-			r->settle = 0;
+		if (r->settle)
 			mark(e, r, r->state == AD_PRESENT ? CAUSE_WRITE : CAUSE_CREATE, NULL);
-		}
 		maybe_free(e, r);
 	}
 }
