@@ -45,5 +45,14 @@ ab_stop() {
 	wait "$AB_PID" 2>/dev/null
 }
 
+# A TCP port nobody listens on (best effort), as tests/lib.sh does.
+ab_free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		grep -q ":$(printf '%04X' $p) " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo $p; return; }
+	done
+}
+
 ab_now() { date +%s%N; }
 ab_rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.6g\n", n / (t / 1e9) }'; }

@@ -20,7 +20,7 @@ run() {
 	ab_setup attestd_attest 64m
 	attest emu init "$W/emu" >/dev/null || exit 1
 	echo hello >"$FS/file"
-	port=$((20000 + RANDOM % 30000))
+	port=$(ab_free_port)
 	ab_start --root "$FS" --listen "tcp:127.0.0.1:$port" --nsm "emu:$W/emu" --no-docs \
 		--rate 1000000 --burst 1000000
 	attestd ctl --control "$W/ctl" sync >/dev/null

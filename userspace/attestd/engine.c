@@ -450,10 +450,11 @@ static void on_event(void *arg, const struct mon_event *ev)
 	if (!ev->path)
 		return;
 	if (ondir) {
+		/* A directory created here is empty: whatever appears in it has its
+		 * own events (the mark covers the whole file system). Only a
+		 * directory moved in (FAN_RENAME above) brings content to scan. */
 		if (ev->mask & FAN_DELETE)
 			path_gone(e, ev->path, ev->len, true, CAUSE_DELETE);
-		if (ev->mask & FAN_CREATE)
-			path_appeared(e, ev->path, ev->len, true, CAUSE_CREATE, NULL);
 		return;
 	}
 	if (ev->mask & (FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_DELETE))
@@ -520,13 +521,14 @@ static void work_put(struct engine *e, struct work *w)
 	e->w_free = w;
 }
 
-static void dispatch(struct engine *e, struct rec *r)
+/* Prepares a look at r; NULL (r queued again) when out of memory. */
+static struct work *dispatch(struct engine *e, struct rec *r)
 {
 	struct work *w = work_get(e);
 
 	if (!w) {
 		enqueue(e, r);
-		return;
+		return NULL;
 	}
 	w->t.run = work_run;
 	w->rec = r;
@@ -544,17 +546,38 @@ static void dispatch(struct engine *e, struct rec *r)
 	r->inflight = 1;
 	r->again = 0;
 	e->inflight++;
-	hpool_submit(e->pool, &w->t, r->urgent);
+	return w;
 }
 
+/* Hands queued paths to the workers, in batches (one lock and one wake-up
+ * per batch instead of per file). */
 static void pump(struct engine *e)
 {
+	struct hpool_task *batch[64];
+	unsigned n = 0;
+	bool urgent = false;
 	struct rec *r;
+	struct work *w;
 
-	while (e->inflight < e->max_inflight && db_backlog(e->db) < DB_BACKLOG_MAX &&
-	       (r = dequeue(e)) != NULL) {
-		dispatch(e, r);
+	if (db_backlog(e->db) >= DB_BACKLOG_MAX)
+		return;
+	while (e->inflight < e->max_inflight && (r = dequeue(e)) != NULL) {
+		if (n && r->urgent != urgent) {
+			hpool_submit_many(e->pool, batch, n, urgent);
+			n = 0;
+		}
+		urgent = r->urgent;
+		w = dispatch(e, r);
+		if (!w)
+			break;
+		batch[n++] = &w->t;
+		if (n == 64) {
+			hpool_submit_many(e->pool, batch, n, urgent);
+			n = 0;
+		}
 	}
+	if (n)
+		hpool_submit_many(e->pool, batch, n, urgent);
 }
 
 static struct ad_version *new_version(struct engine *e, struct rec *r, enum ad_state state,
@@ -1129,7 +1152,9 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	rc = hpool_new(&e->pool, e->cfg->workers, e->cfg->uring);
 	if (rc < 0)
 		return errfmt(err, errlen, "hash workers: %s", strerror(-rc));
-	e->max_inflight = 4 * hpool_workers(e->pool);
+	/* Deep enough that workers never wait for the main thread between
+	 * small files; each look in flight costs one struct work. */
+	e->max_inflight = 64 * hpool_workers(e->pool);
 	rc = ev_loop_new(&e->loop, NULL);
 	if (rc < 0)
 		return errfmt(err, errlen, "event loop: %s", strerror(-rc));

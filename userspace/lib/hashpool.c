@@ -467,9 +467,9 @@ unsigned hpool_worker_index(const struct hpool_worker *w)
 	return w->idx;
 }
 
-void hpool_submit(struct hpool *p, struct hpool_task *t, bool urgent)
+/* Called with the mutex held. */
+static void push(struct hpool *p, struct hpool_task *t, bool urgent)
 {
-	pthread_mutex_lock(&p->mu);
 	if (urgent || !p->head) {
 		t->next = p->head;
 		p->head = t;
@@ -480,7 +480,31 @@ void hpool_submit(struct hpool *p, struct hpool_task *t, bool urgent)
 		p->tail->next = t;
 		p->tail = t;
 	}
+}
+
+void hpool_submit(struct hpool *p, struct hpool_task *t, bool urgent)
+{
+	pthread_mutex_lock(&p->mu);
+	push(p, t, urgent);
 	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void hpool_submit_many(struct hpool *p, struct hpool_task **t, unsigned n, bool urgent)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&p->mu);
+	/* Urgent ones go to the front in their own order. */
+	for (i = n; urgent && i-- > 0;)
+		push(p, t[i], true);
+	for (i = 0; !urgent && i < n; i++)
+		push(p, t[i], false);
+	if (n >= p->n)
+		pthread_cond_broadcast(&p->work);
+	else
+		for (i = 0; i < n; i++)
+			pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
 }
 

@@ -46,6 +46,8 @@ bool hpool_uses_uring(const struct hpool *p);
 
 /* Queues a task (FIFO), or at the front when urgent. */
 void hpool_submit(struct hpool *p, struct hpool_task *t, bool urgent);
+/* Queues n tasks in order under one lock, waking as many workers. */
+void hpool_submit_many(struct hpool *p, struct hpool_task **t, unsigned n, bool urgent);
 
 /* From a task's run(): digests the first size bytes of fd, which must not
  * end earlier (-EAGAIN: the file shrank while it was read). On success
