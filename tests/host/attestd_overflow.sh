@@ -28,4 +28,15 @@ t_eq "change lost in the overflow is recorded" 2 \
 	"$(ad_sql "SELECT count(*) FROM versions WHERE CAST(path AS TEXT) = '$ROOT/x/old.30'")"
 ad_stop
 t_eq "clean stop" 0 "$AD_RC"
+
+# Another digest scheme after a restart: every record is digested again.
+ad_start --alg sha384 --rescan-interval 1s
+t_eq "sync with sha384" ok "$(ad_ctl sync 300000)"
+AD_ALG=sha384 ad_consistent "every record now sha384"
+t_eq "no sha256 record left" 0 "$(ad_sql "SELECT count(*) FROM current c JOIN versions v ON v.seq = c.seq WHERE v.state = 'present' AND v.scheme <> 'sha384-t20'")"
+scans=$(ad_metric attestd_scans_total)
+sleep 2.5
+t_match "--rescan-interval rescans" "^$((scans + 1))$|^$((scans + 2))$|^$((scans + 3))$" "$(ad_metric attestd_scans_total)"
+ad_stop
+t_eq "clean stop after sha384" 0 "$AD_RC"
 t_done

@@ -350,7 +350,9 @@ static void on_scan_file(void *arg, const struct ad_root *root, const char *path
 	ad_stat_from(&s, st);
 	if (r) {
 		r->scan_epoch = e->epoch;
-		if (r->state == AD_PRESENT && ad_stat_equal(&r->st, &s) && !from)
+		/* Unchanged and digested with today's scheme: nothing to do. */
+		if (r->state == AD_PRESENT && r->alg == e->cfg->alg && ad_stat_equal(&r->st, &s) &&
+		    !from)
 			return;
 	}
 	if (!r && !(r = get_rec(e, path, len)))

@@ -8,7 +8,8 @@
 #   ad_ctl REQUEST...   attestd ctl on $CTL
 #   ad_sql SQL          sqlite3 on $DB
 #   ad_consistent NAME [MANIFEST]   checks records == files (with digests),
-#                       leaving out what $AD_IGNORE (an ignore file) ignores
+#                       leaving out what $AD_IGNORE (an ignore file) ignores;
+#                       digests with $AD_ALG (default sha256)
 AD_PIDS=()
 
 ad_cleanup() {
@@ -68,7 +69,8 @@ ad_consistent() {
 			awk -F'\t' -v r="$ROOT/" '$1 != "ignored" { print r $2 }' >"$AD/fs.kept"
 		mv "$AD/fs.kept" "$AD/fs.list"
 	fi
-	attest digest --files-from "$AD/fs.list" | awk '{ print $3 "\t" $2 }' | LC_ALL=C sort >"$AD/fs.dig"
+	attest digest --alg "${AD_ALG:-sha256}" --files-from "$AD/fs.list" |
+		awk '{ print $3 "\t" $2 }' | LC_ALL=C sort >"$AD/fs.dig"
 	ad_present >"$AD/db.dig"
 	diffs=$(diff "$AD/fs.dig" "$AD/db.dig" | grep -c '^[<>]')
 	if [ "$diffs" -eq 0 ]; then
