@@ -98,12 +98,15 @@ static int check_schema(sqlite3 *h, char *err, size_t errlen)
 
 static int prepare_all(struct db *db, char *err, size_t errlen)
 {
-	static const char *const sql[4] = {
+	static const char ins_version[] =
 		"INSERT INTO versions (seq, path, state, cause, scheme, digest, size, mtime_ns,"
 		" ctime_ns, ino, gen, from_path, time_ms)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-		"INSERT INTO current (path, seq) VALUES (?1, ?2)"
-		" ON CONFLICT (path) DO UPDATE SET seq = excluded.seq",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+	static const char up_current[] = "INSERT INTO current (path, seq) VALUES (?1, ?2)"
+					 " ON CONFLICT (path) DO UPDATE SET seq = excluded.seq";
+	static const char *const sql[4] = {
+		ins_version,
+		up_current,
 		"INSERT INTO leaves (seq, leaves) VALUES (?1, ?2)",
 		"INSERT OR IGNORE INTO docs (seq, doc, time_ms) VALUES (?1, ?2, ?3)",
 	};
