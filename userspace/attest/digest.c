@@ -33,6 +33,7 @@ struct dtask {
 struct dctx {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
+	struct dtask *waiting; /* the task the printer waits for */
 	enum fdig_alg alg;
 	bool want_leaves, json;
 };
@@ -77,7 +78,10 @@ static void digest_run(struct hpool_worker *w, struct hpool_task *t)
 	pthread_mutex_lock(&d->ctx->mu);
 	d->rc = rc;
 	d->done = true;
-	pthread_cond_broadcast(&d->ctx->cond);
+	/* Only the task printed next wakes the printer: one switch per
+	 * wait, not per file. */
+	if (d->ctx->waiting == d)
+		pthread_cond_signal(&d->ctx->cond);
 	pthread_mutex_unlock(&d->ctx->mu);
 }
 
@@ -167,7 +171,8 @@ static char *next_path(FILE *list, char **argv, int argc, int *ai)
 /* Keeps a window of tasks in flight and prints results in input order. */
 static int digest_all(struct hpool *pool, struct dctx *c, FILE *list, char **argv, int argc)
 {
-	unsigned win = 4 * hpool_workers(pool), head = 0, used = 0, i;
+	/* Wide enough that workers never wait for the printer on small files. */
+	unsigned win = 64 * hpool_workers(pool), head = 0, used = 0, i;
 	struct dtask *ring = calloc(win, sizeof(*ring));
 	int ai = optind, rc = CLI_OK;
 	bool eof = false;
@@ -194,8 +199,10 @@ static int digest_all(struct hpool *pool, struct dctx *c, FILE *list, char **arg
 			break;
 		i = head;
 		pthread_mutex_lock(&c->mu);
+		c->waiting = &ring[i];
 		while (!ring[i].done)
 			pthread_cond_wait(&c->cond, &c->mu);
+		c->waiting = NULL;
 		pthread_mutex_unlock(&c->mu);
 		if (report(c, &ring[i]) != CLI_OK)
 			rc = CLI_FAIL;
@@ -312,6 +319,7 @@ int attest_digest_path(const char *path, enum fdig_alg alg, uint8_t *digest, uin
 	pthread_cond_init(&c.cond, NULL);
 	hpool_submit(pool, &d.t, false);
 	pthread_mutex_lock(&c.mu);
+	c.waiting = &d;
 	while (!d.done)
 		pthread_cond_wait(&c.cond, &c.mu);
 	pthread_mutex_unlock(&c.mu);

@@ -67,8 +67,8 @@ struct engine {
 	uint64_t next_rescan_ns;
 	char *db_files[4]; /* the database and its companions: never records */
 
-	int cfd, dbfd, sigfd, wakefd;
-	struct ev_op op_fan, op_c, op_db, op_sig, op_wake, op_enf;
+	int cfd, dbfd, sigfd;
+	struct ev_op op_fan, op_c, op_db, op_sig, op_enf;
 	bool fan_armed;
 };
 
@@ -810,22 +810,9 @@ void engine_release(struct engine *e, struct rec *r)
 	maybe_free(e, r);
 }
 
-const struct ad_config *engine_config(const struct engine *e)
-{
-	return e->cfg;
-}
-
 struct ev_loop *engine_loop(struct engine *e)
 {
 	return e->loop;
-}
-
-void engine_wake(struct engine *e)
-{
-	uint64_t one = 1;
-
-	if (write(e->wakefd, &one, sizeof(one)) < 0)
-		log_debug("wake: %m");
 }
 
 void engine_status(struct engine *e, char *buf, size_t len)
@@ -879,17 +866,6 @@ static void on_commit(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 	(void)l, (void)res, (void)flags;
 	take_commits(e);
 	arm(e, op, e->dbfd, on_commit);
-}
-
-static void on_wake(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
-{
-	struct engine *e = op->data;
-	uint64_t n;
-
-	(void)l, (void)res, (void)flags;
-	if (read(e->wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_debug("wake eventfd: %m");
-	arm(e, op, e->wakefd, on_wake);
 }
 
 static void on_enforce(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
@@ -1061,8 +1037,7 @@ static int open_fds(struct engine *e)
 	e->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	e->cfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->dbfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return e->sigfd < 0 || e->cfd < 0 || e->dbfd < 0 || e->wakefd < 0 ? -1 : 0;
+	return e->sigfd < 0 || e->cfd < 0 || e->dbfd < 0 ? -1 : 0;
 }
 
 static void close_fd(int fd)
@@ -1099,7 +1074,6 @@ static void engine_free(struct engine *e)
 	close_fd(e->sigfd);
 	close_fd(e->cfd);
 	close_fd(e->dbfd);
-	close_fd(e->wakefd);
 	for (i = 0; i < 4; i++)
 		free(e->db_files[i]);
 	pthread_mutex_destroy(&e->cmu);
@@ -1171,7 +1145,6 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	arm(e, &e->op_c, e->cfd, on_completion);
 	arm(e, &e->op_db, e->dbfd, on_commit);
 	arm(e, &e->op_sig, e->sigfd, on_signal);
-	arm(e, &e->op_wake, e->wakefd, on_wake);
 	if (e->cfg->enforce) {
 		if (!(e->enf = enforce_start(e, e->cfg, err, errlen)))
 			return -1;
@@ -1191,7 +1164,7 @@ int engine_main(struct ad_config *cfg)
 		return 1;
 	}
 	e->cfg = cfg;
-	e->sigfd = e->cfd = e->dbfd = e->wakefd = -1;
+	e->sigfd = e->cfd = e->dbfd = -1;
 	pthread_mutex_init(&e->cmu, NULL);
 	if (setup(e, err, sizeof(err)) < 0) {
 		log_error("%s", err);

@@ -38,9 +38,6 @@ struct rec *engine_urgent(struct engine *e, const char *path, size_t len);
 void engine_release(struct engine *e, struct rec *r);
 void engine_status(struct engine *e, char *buf, size_t len);
 void engine_metrics(struct engine *e, FILE *f);
-const struct ad_config *engine_config(const struct engine *e);
 struct ev_loop *engine_loop(struct engine *e);
-/* Wakes the main loop from another thread. */
-void engine_wake(struct engine *e);
 
 #endif

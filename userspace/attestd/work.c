@@ -64,6 +64,7 @@ static uint32_t inode_gen(const struct ad_root *r, int fd)
 static void digest(struct hpool_worker *hw, struct work *w, int fd)
 {
 	struct stat before, after;
+	struct ad_stat a;
 	int rc;
 
 	for (w->rereads = 0; w->rereads < WORK_RETRIES; w->rereads++) {
@@ -89,8 +90,8 @@ static void digest(struct hpool_worker *hw, struct work *w, int fd)
 			return;
 		}
 		ad_stat_from(&w->st, &before);
-		ad_stat_from(&w->old, &after); /* scratch */
-		if (ad_stat_equal(&w->st, &w->old)) {
+		ad_stat_from(&a, &after);
+		if (ad_stat_equal(&w->st, &a)) {
 			w->st.gen = inode_gen(w->root, fd);
 			w->res = W_HASHED;
 			return;
@@ -140,7 +141,13 @@ static void look(struct hpool_worker *hw, struct work *w)
 		w->res = errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? W_GONE : W_ERROR;
 		return;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		w->err = errno;
+		w->res = W_ERROR;
+		close(fd);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) { /* swapped since the first look */
 		w->res = S_ISDIR(st.st_mode) ? W_DIR : W_OTHER;
 		close(fd);
 		return;
