@@ -21,6 +21,7 @@
 #include "lib/errfmt.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/utf8.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -131,34 +132,6 @@ void api_error(struct evhttp_request *req, int code, const char *fmt, ...)
 
 /* ---- JSON pieces ---- */
 
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t need, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		need = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		need = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		need = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (need > n)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return need;
-}
-
 json_t *api_hex(const uint8_t *p, size_t n)
 {
 	char *h = malloc(2 * n + 1);
@@ -189,7 +162,7 @@ void api_set_path(json_t *o, const char *key, const char *key_hex, const char *p
 	if (!fixed)
 		return;
 	while (i < n) {
-		k = s[i] ? utf8_seq(s + i, n - i) : 0;
+		k = s[i] ? utf8_seq_len(s + i, n - i) : 0;
 		if (k == 0) {
 			memcpy(fixed + o_len, "\xef\xbf\xbd", 3);
 			o_len += 3;

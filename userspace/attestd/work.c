@@ -102,57 +102,59 @@ static void digest(struct hpool_worker *hw, struct work *w, int fd)
 	w->res = W_UNSTABLE;
 }
 
-static void look(struct hpool_worker *hw, struct work *w)
+/* Opens path beneath its root and stats it; -1 with the result set when
+ * it is gone (a symlink or another mount on the way counts as gone) or
+ * cannot be looked at. */
+static int open_stat(struct work *w, int flags, struct stat *st)
 {
-	struct stat st;
-	int fd = open_beneath(w->root, w->path, O_PATH);
+	int fd = open_beneath(w->root, w->path, flags);
 
 	if (fd < 0) {
 		w->err = errno;
 		w->res = errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV ?
 				 W_GONE : W_ERROR;
-		return;
+		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		w->err = errno;
 		w->res = W_ERROR;
 		close(fd);
-		return;
+		return -1;
 	}
+	return fd;
+}
+
+/* True for a regular file; otherwise the result says what it is. */
+static bool regular(struct work *w, const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return true;
+	w->res = S_ISDIR(st->st_mode) ? W_DIR : W_OTHER;
+	return false;
+}
+
+static void look(struct hpool_worker *hw, struct work *w)
+{
+	struct stat st;
+	int fd = open_stat(w, O_PATH, &st);
+
+	if (fd < 0)
+		return;
 	close(fd);
 	ad_stat_from(&w->st, &st);
-	if (S_ISDIR(st.st_mode)) {
-		w->res = W_DIR;
+	if (!regular(w, &st))
 		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		w->res = W_OTHER;
-		return;
-	}
 	if (w->have_old && !w->force && ad_stat_equal(&w->old, &w->st)) {
 		w->res = W_SAME;
 		return;
 	}
 	/* Non-blocking, so a fifo swapped in meanwhile cannot hang the worker;
-	 * the fstat in digest() sees what was really opened. */
-	fd = open_beneath(w->root, w->path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		w->err = errno;
-		w->res = errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? W_GONE : W_ERROR;
+	 * the second stat sees what was really opened. */
+	fd = open_stat(w, O_RDONLY | O_NONBLOCK | O_NOCTTY, &st);
+	if (fd < 0)
 		return;
-	}
-	if (fstat(fd, &st) < 0) {
-		w->err = errno;
-		w->res = W_ERROR;
-		close(fd);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) { /* swapped since the first look */
-		w->res = S_ISDIR(st.st_mode) ? W_DIR : W_OTHER;
-		close(fd);
-		return;
-	}
-	digest(hw, w, fd);
+	if (regular(w, &st))
+		digest(hw, w, fd);
 	close(fd);
 }
 
