@@ -69,7 +69,7 @@ peer_rate() {
 ROOTARG=()
 
 nek_rate() { # CACHE_ENTRIES
-	"${ONE[@]}" "$B/bin/attbench" verify "${ROOTARG[@]}" --allow-debug --at "$AT" --cache "$1" \
+	"${ONE[@]}" "$B/tests/helpers/attbench" verify "${ROOTARG[@]}" --allow-debug --at "$AT" --cache "$1" \
 		--duration "${SECS}s" "$DOC" | awk '$1 == "docs_per_sec" { print $2 }'
 }
 
@@ -92,7 +92,7 @@ use_emulator() {
 
 run() {
 	local bound unc cached peer=
-	[ -x "$B/bin/attbench" ] || { echo "attest_verify: build first ($B/bin/attbench)" >&2; exit 1; }
+	[ -x "$B/tests/helpers/attbench" ] || { echo "attest_verify: build first ($B/tests/helpers/attbench)" >&2; exit 1; }
 	mkdir -p "$WORK"
 	if [ -f "$DOC" ]; then
 		peer_install && command -v faketime >/dev/null && peer=yes
