@@ -163,14 +163,13 @@ static void run_until(struct ev_loop *l, struct pairrun **ps, int n)
 	} while (!all);
 }
 
-static void transfer(enum ev_backend be, enum relay_tier_id tier, unsigned nbufs, size_t bufsz,
-		     int npairs)
+static void transfer_sized(enum ev_backend be, enum relay_tier_id tier, unsigned nbufs,
+			   size_t bufsz, int npairs, size_t up, size_t down, enum relay_tier_id want_end)
 {
 	struct ev_config cfg = { .backend = be };
 	struct pairrun runs[4], *ps[4];
 	struct relay_ctx ctx;
 	struct ev_loop *l;
-	size_t up = 5u << 20, down = (3u << 20) + 7;
 	int i;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -181,13 +180,13 @@ static void transfer(enum ev_backend be, enum relay_tier_id tier, unsigned nbufs
 		setup_pair(&runs[i], &ctx, up + (size_t)i, down);
 		start_ends(&runs[i]);
 		cr_assert_eq(relay_start(&runs[i].r, tier), 0);
-		cr_assert_eq(runs[i].r.tier, tier);
 	}
 	run_until(l, ps, npairs);
 	for (i = 0; i < npairs; i++) {
 		struct pairrun *p = &runs[i];
 
 		cr_assert_eq(p->r.err, 0, "relay error %d", p->r.err);
+		cr_assert_eq(p->r.tier, want_end, "tier %d at the end", p->r.tier);
 		cr_assert_eq(p->r.h[0].bytes, up + (size_t)i);
 		cr_assert_eq(p->r.h[1].bytes, down);
 		finish_pair(p);
@@ -199,6 +198,29 @@ static void transfer(enum ev_backend be, enum relay_tier_id tier, unsigned nbufs
 	cr_assert_eq(ev_bufgroup_in_use(ctx.bg), 0, "every buffer came back");
 	relay_ctx_free(&ctx);
 	ev_loop_free(l);
+}
+
+static void transfer(enum ev_backend be, enum relay_tier_id tier, unsigned nbufs, size_t bufsz,
+		     int npairs)
+{
+	transfer_sized(be, tier, nbufs, bufsz, npairs, 5u << 20, (3u << 20) + 7, tier);
+}
+
+/* auto: small exchanges stay in the copy loop, bulk moves to splice with
+ * every byte in order across the switch. */
+Test(relay, auto_small_stays_copy)
+{
+	transfer_sized(EV_URING, RELAY_AUTO, 64, 262144, 1, 1000, 3000, RELAY_COPY);
+}
+
+Test(relay, auto_bulk_moves_to_splice_uring)
+{
+	transfer_sized(EV_URING, RELAY_AUTO, 64, 262144, 2, 48u << 20, 40u << 20, RELAY_SPLICE);
+}
+
+Test(relay, auto_bulk_moves_to_splice_epoll)
+{
+	transfer_sized(EV_EPOLL, RELAY_AUTO, 64, 262144, 1, 48u << 20, 40u << 20, RELAY_SPLICE);
 }
 
 Test(relay, copy_uring)

@@ -206,6 +206,7 @@ static void on_tick(struct ev_loop *l, struct ev_op *op, int res, unsigned flags
 	(void)flags;
 	fw->now_ms = fw_now_ms();
 	poll_killswitch(fw);
+	relay_ctx_trim(&fw->rctx);
 	for (i = 0; i < fw->npx; i++)
 		fw_sess_tick(&fw->px[i], fw->now_ms);
 	if (fw->ctl)

@@ -78,6 +78,24 @@ static void unstarve(struct relay_half *h)
 	h->starving = 0;
 }
 
+/* An empty pipe goes back to the pool; one still holding data (an
+ * aborted direction) is closed, its pages with it. */
+static void pipe_put(struct relay_ctx *c, struct relay_half *h)
+{
+	if (h->pipe[0] < 0)
+		return;
+	if (!h->inpipe && c->npool < RELAY_PIPE_POOL) {
+		c->pool[c->npool][0] = h->pipe[0];
+		c->pool[c->npool][1] = h->pipe[1];
+		c->npool++;
+	} else {
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+	}
+	h->pipe[0] = h->pipe[1] = -1;
+	h->inpipe = 0;
+}
+
 static void half_release(struct relay_half *h)
 {
 	struct relay_ctx *c = ctx_of(h);
@@ -91,11 +109,7 @@ static void half_release(struct relay_half *h)
 	free(h->q);
 	h->q = NULL;
 	h->qcap = 0;
-	if (h->pipe[0] >= 0) {
-		close(h->pipe[0]);
-		close(h->pipe[1]);
-		h->pipe[0] = h->pipe[1] = -1;
-	}
+	pipe_put(c, h);
 }
 
 void relay_finished(struct relay *r)
@@ -207,12 +221,17 @@ static int q_push(struct relay_half *h, unsigned bid, unsigned len)
 	return 0;
 }
 
+static void splice_pump(struct relay_half *h);
+static void splice_on_ready(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
+static int make_pipe(struct relay_half *h);
+
 static void copy_arm_recv(struct relay_half *h)
 {
 	struct relay_ctx *c = ctx_of(h);
 	int e;
 
-	if (h->eof || h->rd.armed || h->r->aborting || h->qlen >= RELAY_HOLD || h->starving)
+	if (h->eof || h->rd.armed || h->r->aborting || h->qlen >= RELAY_HOLD || h->starving ||
+	    h->upgrade)
 		return;
 	e = ev_recv_buf(c->l, &h->rd, h->in, c->bg, 1);
 	if (e < 0)
@@ -245,6 +264,35 @@ static void copy_kick_send(struct relay_half *h)
 		fail(h, r);
 }
 
+static void splice_half_begin(struct relay_half *h)
+{
+	h->splice = 1;
+	h->rd.cb = h->wr.cb = splice_on_ready;
+	h->rd.data = h->wr.data = h;
+	splice_pump(h);
+}
+
+/* The copy loop of a direction marked for splice has gone quiet (nothing
+ * armed, nothing queued): the order of bytes is safe, switch. */
+static void copy_maybe_upgrade(struct relay_half *h)
+{
+	struct relay *r = h->r;
+	int e;
+
+	if (!h->upgrade || h->rd.armed || h->wr.armed || h->qlen || h->eof || h->done ||
+	    r->aborting)
+		return;
+	h->upgrade = 0;
+	h->can_splice = 0;
+	e = make_pipe(h);
+	if (e < 0) {
+		fail(h, e);
+		return;
+	}
+	r->tier = RELAY_SPLICE;
+	splice_half_begin(h);
+}
+
 static void copy_on_recv(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 {
 	struct relay_half *h = op->data;
@@ -264,11 +312,15 @@ static void copy_on_recv(struct ev_loop *l, struct ev_op *op, int res, unsigned 
 		h->bytes += (uint64_t)res;
 		r->active = 1;
 		copy_kick_send(h);
-		/* Enough queued: hold the sender back until the queue drains. */
-		if ((flags & EV_MORE) && h->qlen >= RELAY_HOLD && !r->aborting)
+		/* Bulk data: finish what is queued, then splice this direction. */
+		if (h->can_splice && (unsigned)res >= RELAY_BULK)
+			h->upgrade = 1;
+		/* Enough queued, or moving to splice: stop receiving here. */
+		if ((flags & EV_MORE) && (h->qlen >= RELAY_HOLD || h->upgrade) && !r->aborting)
 			ev_cancel(c->l, &h->rd);
 		if (!(flags & EV_MORE))
 			copy_arm_recv(h);
+		copy_maybe_upgrade(h);
 		goto out;
 	}
 	if (flags & EV_MORE)
@@ -290,6 +342,7 @@ static void copy_on_recv(struct ev_loop *l, struct ev_op *op, int res, unsigned 
 		}
 	} else if (res == -ECANCELED) {
 		copy_arm_recv(h);
+		copy_maybe_upgrade(h);
 	} else {
 		fail(h, res);
 	}
@@ -324,6 +377,7 @@ static void copy_on_send(struct ev_loop *l, struct ev_op *op, int res, unsigned 
 	copy_arm_recv(h);
 	if (h->eof && !h->qlen && !h->wr.armed && !h->done)
 		shut_out(h);
+	copy_maybe_upgrade(h);
 out:
 	check_finish(r);
 }
@@ -365,8 +419,17 @@ static int splice_can_source(enum addr_kind k)
 
 static int make_pipe(struct relay_half *h)
 {
-	size_t sz = ctx_of(h)->pipe_size;
+	struct relay_ctx *c = ctx_of(h);
+	size_t sz = c->pipe_size;
 
+	h->inpipe = 0;
+	if (c->npool) {
+		c->npool--;
+		h->pipe[0] = c->pool[c->npool][0];
+		h->pipe[1] = c->pool[c->npool][1];
+		c->pool_used = 1;
+		return 0;
+	}
 	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
 	/* A larger pipe moves more per call; without the privilege for it
@@ -410,9 +473,8 @@ static int splice_out(struct relay_half *h)
 static void splice_fallback(struct relay_half *h)
 {
 	log_debug("relay: splice refused on fd %d, copying that direction", h->in);
-	close(h->pipe[0]);
-	close(h->pipe[1]);
-	h->pipe[0] = h->pipe[1] = -1;
+	pipe_put(ctx_of(h), h);
+	h->can_splice = 0;
 	copy_half_start(h);
 }
 
@@ -504,6 +566,16 @@ static int user_start(struct relay *r, int use_splice)
 		return -EOPNOTSUPP;
 	for (i = 0; i < 2; i++)
 		half_init(r, i);
+	if (r->adaptive && use_splice) {
+		/* Copy first; directions that carry bulk data move to splice. */
+		r->tier = RELAY_COPY;
+		for (i = 0; i < 2; i++) {
+			r->h[i].can_splice = (uint8_t)can[i];
+			if (!r->aborting)
+				copy_half_start(&r->h[i]);
+		}
+		return 0;
+	}
 	/* Pipes first, so a failure leaves nothing armed. */
 	for (i = 0; i < 2; i++) {
 		if (!can[i])
@@ -516,16 +588,10 @@ static int user_start(struct relay *r, int use_splice)
 		}
 	}
 	for (i = 0; i < 2 && !r->aborting; i++) {
-		struct relay_half *h = &r->h[i];
-
-		if (can[i]) {
-			h->splice = 1;
-			h->rd.cb = h->wr.cb = splice_on_ready;
-			h->rd.data = h->wr.data = h;
-			splice_pump(h);
-		} else {
-			copy_half_start(h);
-		}
+		if (can[i])
+			splice_half_begin(&r->h[i]);
+		else
+			copy_half_start(&r->h[i]);
 	}
 	return 0;
 }
@@ -562,6 +628,7 @@ int relay_ctx_init(struct relay_ctx *c, struct ev_loop *l, unsigned nbufs, size_
 {
 	memset(c, 0, sizeof(*c));
 	c->l = l;
+	c->bufsize = bufsize;
 	c->pipe_size = 1u << 20;
 	c->nbufs = nbufs;
 	c->bg = ev_bufgroup_new(l, nbufs, bufsize);
@@ -574,8 +641,22 @@ int relay_ctx_init(struct relay_ctx *c, struct ev_loop *l, unsigned nbufs, size_
 	return 0;
 }
 
+void relay_ctx_trim(struct relay_ctx *c)
+{
+	if (!c->pool_used) {
+		while (c->npool) {
+			c->npool--;
+			close(c->pool[c->npool][0]);
+			close(c->pool[c->npool][1]);
+		}
+	}
+	c->pool_used = 0;
+}
+
 void relay_ctx_free(struct relay_ctx *c)
 {
+	c->pool_used = 0;
+	relay_ctx_trim(c);
 	ev_bufgroup_free(c->bg);
 	c->bg = NULL;
 }
@@ -587,6 +668,7 @@ int relay_start(struct relay *r, enum relay_tier_id want)
 	r->aborting = r->finished = 0;
 	r->err = 0;
 	r->active = 1;
+	r->adaptive = want == RELAY_AUTO;
 	memset(&r->fin_op, 0, sizeof(r->fin_op));
 	for (; id > RELAY_AUTO; id--) {
 		if (!tiers[id])

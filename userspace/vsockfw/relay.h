@@ -39,17 +39,27 @@ struct relay_tier_ops {
 	void (*abort)(struct relay *r);
 };
 
+/* Empty pipes kept for the next connection (tier 2). */
+#define RELAY_PIPE_POOL 64
+
 /* Shared by every relay of one event loop. */
 struct relay_ctx {
 	struct ev_loop *l;
 	struct ev_bufgroup *bg;	     /* tier 1 buffers */
 	unsigned nbufs;
+	size_t bufsize;
 	struct relay_half *starved;  /* halves waiting for a free buffer */
 	size_t pipe_size;	     /* tier 2 */
+	int pool[RELAY_PIPE_POOL][2];
+	unsigned npool;
+	uint8_t pool_used;	     /* a pooled pipe was taken since the last trim */
 };
 
 /* Copy-loop buffers held per direction before receiving pauses. */
 #define RELAY_HOLD 4
+/* Under RELAY_AUTO a direction moves from copy to splice once one receive
+ * brings this much: bulk data, where splice pays for its extra calls. */
+#define RELAY_BULK (64u << 10)
 
 struct relay_qent {
 	uint16_t bid;
@@ -65,6 +75,8 @@ struct relay_half {
 	uint8_t done;	    /* out was shut down: direction finished */
 	uint8_t starving;   /* on ctx->starved */
 	uint8_t spliced;    /* a splice ever moved data (fallback only before) */
+	uint8_t can_splice; /* RELAY_AUTO: may move to splice on bulk data */
+	uint8_t upgrade;    /* moving to splice once the copy loop is idle */
 	struct ev_op rd, wr;
 	/* tier 2 */
 	int pipe[2];
@@ -82,9 +94,10 @@ struct relay {
 	enum addr_kind kind[2];
 	/* h[0]: fd[0] -> fd[1] ("up"), h[1]: fd[1] -> fd[0] ("down"). */
 	struct relay_half h[2];
-	enum relay_tier_id tier;
+	enum relay_tier_id tier; /* the tier carrying it (splice once a direction spliced) */
 	void *tier_priv;
 	uint8_t active;	  /* traffic since the flag was last cleared (idle timer) */
+	uint8_t adaptive; /* started as RELAY_AUTO */
 	uint8_t aborting;
 	uint8_t finished;
 	struct ev_op fin_op; /* defers relay_finished() to a loop callback */
@@ -96,10 +109,15 @@ struct relay {
 
 int relay_ctx_init(struct relay_ctx *c, struct ev_loop *l, unsigned nbufs, size_t bufsize);
 void relay_ctx_free(struct relay_ctx *c);
+/* Closes pooled pipes nobody took since the last call (call it every few
+ * seconds, so an idle process holds no spare descriptors). */
+void relay_ctx_trim(struct relay_ctx *c);
 
-/* r->ctx, fd, kind, done and data must be set. Tries `want` (RELAY_AUTO:
- * the highest registered tier) and then every lower tier. Returns 0, or a
- * negative errno when no tier took the pair (done is not called then). */
+/* r->ctx, fd, kind, done and data must be set; both fds non-blocking.
+ * Tries `want` and then every lower tier. RELAY_AUTO tries the highest
+ * registered tier first; in tier 2 it starts each direction in the copy loop
+ * and splices once the direction carries bulk data. Returns 0, or a negative
+ * errno when no tier took the pair (done is not called then). */
 int relay_start(struct relay *r, enum relay_tier_id want);
 /* Stops the relay with err (0 for a plain stop); done follows, always from
  * a later event-loop callback, never from inside this call. */

@@ -138,6 +138,7 @@ static void on_relay_done(struct relay *r)
 
 	st->bytes_up += r->h[0].bytes;
 	st->bytes_down += r->h[1].bytes;
+	st->tiers[r->tier]++;
 	if (r->err && r->err != -ECONNRESET && r->err != -EPIPE && r->err != -ECANCELED &&
 	    r->err != -ETIMEDOUT)
 		st->errors++;
@@ -185,9 +186,7 @@ static void start_relay(struct fw_sess *s)
 			 strerror(-e));
 		p->st.errors++;
 		sess_close(s, 1);
-		return;
 	}
-	p->st.tiers[r->tier]++;
 }
 
 /* ---------------------------------------------------------------- set-up */
