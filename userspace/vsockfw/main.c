@@ -6,6 +6,7 @@
 
 #include "lib/cli.h"
 #include "lib/log.h"
+#include "vsockfw/cmds.h"
 #include "vsockfw/control.h"
 #include "vsockfw/fw.h"
 #include "vsockfw/opts.h"
@@ -122,8 +123,25 @@ static const struct cli_cmd cmds[] = {
 	  "tpp2vs -i IP:PORT -v CID | --listen ADDR --to ADDR [OPTIONS]\n"
 	  "  --to takes vsock:CID:0, tcp:HOST:0 or unix:PATH with %p for the port\n"
 	  "  --ports LO-HI        original ports allowed\n" COMMON_USAGE },
+	{ "run", cmd_run, "a whole setup from a config file, in one process",
+	  "run -c CONFIG [--keep-rules] [--check]\n"
+	  "  --check        read the config, print what it sets up, exit\n"
+	  "  --keep-rules   leave the config's rules in place at exit\n"
+	  "The format is in docs/vsockfw.md (one command per line).\n" },
 	{ "stats", cmd_stats, "live counters of a running vsockfw",
 	  "stats --control ADDR [--json]\n" },
+	{ "rules", cmd_rules, "show | apply | remove the nftables table owned by vsockfw",
+	  "rules show [--table T] [--json]\n"
+	  "       vsockfw rules apply [--table T] [--redirect-port PORT] [--exclude CIDR]...\n"
+	  "                   [--mark N] [--allow SPEC]... [--deny SPEC]... [--inbound PORTS:PORT]...\n"
+	  "       vsockfw rules apply -c CONFIG\n"
+	  "       vsockfw rules remove [--table T]\n"
+	  "One inet table, replaced or removed in one transaction; see docs/vsockfw.md.\n" },
+	{ "killswitch", cmd_killswitch, "on | off | status: drop all egress at once",
+	  "killswitch on [--latch] | off | status [--json]\n"
+	  "  [--table T] [--state-dir DIR] [--control ADDR]\n"
+	  "  --latch   one-way until reboot\n"
+	  "status exits 1 when the kernel and the state file disagree.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 
