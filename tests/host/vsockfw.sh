@@ -10,8 +10,14 @@ T_NAME=vsockfw
 
 D=$(t_tmpdir)
 
-# wait_fds PID WANT: the fd count settles at WANT (connections close
-# asynchronously after the client sees its answer).
+# idle_fds PID: the fd count of an idle proxy (spare pipes are closed after
+# ~0.5 s idle). wait_fds PID WANT: the fd count comes back down to WANT
+# (connections close asynchronously after the client sees its answer).
+idle_fds() {
+	sleep 0.8
+	t_fdcount "$1"
+}
+
 wait_fds() {
 	local i n
 	for i in $(seq 1 100); do
@@ -97,9 +103,8 @@ kill "$T_LAST_PID"
 # checked, then the descriptors return to where they were.
 start_pair load auto auto "$echo_port"
 connperf run --connect "tcp:127.0.0.1:$PORT" --count 50 --concurrency 10 >/dev/null
-sleep 0.2
-base1=$(t_fdcount "$P1")
-base2=$(t_fdcount "$P2")
+base1=$(idle_fds "$P1")
+base2=$(idle_fds "$P2")
 t_ok "1000 concurrent connections, each echoed" \
 	timeout 60 connperf run --connect "tcp:127.0.0.1:$PORT" --count 1000 --concurrency 1000 --size 512
 t_ok "3000 more, 64 at a time" \
@@ -123,8 +128,8 @@ vsrv=$T_LAST_PID
 t_wait_port "$vport"
 stop_pair load
 start_pair vanish auto auto "$vport"
-base1=$(t_fdcount "$P1")
-base2=$(t_fdcount "$P2")
+base1=$(idle_fds "$P1")
+base2=$(idle_fds "$P2")
 tperf send --connect "tcp:127.0.0.1:$PORT" --bytes 8G >"$D/vanish.out" 2>&1 &
 c=$!
 sleep 0.3
@@ -162,7 +167,7 @@ t_bg vsockfw vs2ip-tp --listen "unix:$D/tp.sock" --header-timeout 600ms --contro
 	--allow-loopback
 TP=$T_LAST_PID
 t_wait_sock "$D/tp.sock"
-base=$(t_fdcount "$TP")
+base=$(idle_fds "$TP")
 ans=$(printf 'GET / HTTP/1.1\r\n\r\n' | socat -t 2 - "UNIX-CONNECT:$D/tp.sock" | xxd -p)
 t_eq "garbage: answered EPROTO (71) and closed" "4e4b50520200" "${ans:0:12}"
 t_eq "garbage: status" "0047" "${ans:12:4}"

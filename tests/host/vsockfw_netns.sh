@@ -41,6 +41,22 @@ t_fails() {
 	if "$@" >/dev/null 2>&1; then t_fail "$name (it succeeded)"; else t_pass "$name"; fi
 }
 
+# The fd count of an idle proxy (spare pipes are closed after ~0.5 s idle),
+# and waiting for it to come back down after load.
+idle_fds() {
+	sleep 0.8
+	t_fdcount "$1"
+}
+wait_fds() {
+	local i n
+	for i in $(seq 1 100); do
+		n=$(t_fdcount "$1")
+		[ "$n" -le "$2" ] && break
+		sleep 0.05
+	done
+	echo "$n"
+}
+
 in_app() { ip netns exec "$APP" "$@"; }
 in_host() { ip netns exec "$HOST" "$@"; }
 in_srv() { ip netns exec "$SRV" "$@"; }
@@ -122,8 +138,8 @@ t_exit "enclave policy (ip2vs-tp --deny): refused" 1 \
 t_match "ip2vs-tp counted it, with the 3 the host refused" '"denied":4,' "$(vsockfw stats --control "unix:$D/app.c" --json)"
 out=$(in_app connperf run --connect tcp:198.51.100.2:5099 --count 1 2>&1)
 t_match "egress rules: connect() itself is refused" "Connection refused" "$out"
-base_app=$(t_fdcount "$APPP")
-base_host=$(t_fdcount "$HOSTP")
+base_app=$(idle_fds "$APPP")
+base_host=$(idle_fds "$HOSTP")
 
 # ---------------------------------------------------------------- kill-switch
 in_app tperf send --connect tcp:198.51.100.2:5001 --bytes 64G >"$D/long.out" 2>&1 &
@@ -153,7 +169,7 @@ sleep 1.2 # the daemon polls the state file
 t_match "the daemon saw the latch through the state file" '"killswitch":"latched"' \
 	"$(vsockfw stats --control "unix:$D/app.c" --json)"
 t_exit "egress stays refused" 1 in_app connperf run --connect tcp:198.51.100.2:5002 --count 1
-t_eq "ip2vs-tp fds back to baseline" "$base_app" "$(t_fdcount "$APPP")"
+t_eq "ip2vs-tp fds back to baseline" "$base_app" "$(wait_fds "$APPP" "$base_app")"
 kill "$APPP"
 wait "$APPP"
 t_eq "ip2vs-tp exits 0 on SIGTERM" 0 $?
@@ -175,7 +191,7 @@ t_exit "  ... and the table is gone" 1 in_app vsockfw rules show
 t_ok "rules remove again (idempotent)" in_app vsockfw rules remove
 t_fails "without rules the app is cut off again" \
 	in_app timeout 3 tperf send --connect tcp:198.51.100.2:5001 --bytes 1M
-t_eq "vs2ip-tp fds back to baseline" "$base_host" "$(t_fdcount "$HOSTP")"
+t_eq "vs2ip-tp fds back to baseline" "$base_host" "$(wait_fds "$HOSTP" "$base_host")"
 kill "$APPP"
 wait "$APPP"
 

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -151,15 +153,38 @@ static void finish_pair(struct pairrun *p)
 	close(p->a.fd);
 }
 
+static void dump(struct pairrun *p)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct relay_half *h = &p->r.h[i];
+
+		fprintf(stderr,
+			"half %d: eof %d done %d splice %d upgrade %d can %d q %u rd %d wr %d "
+			"inpipe %zu bytes %llu starving %d\n",
+			i, h->eof, h->done, h->splice, h->upgrade, h->can_splice, h->qlen,
+			h->rd.armed, h->wr.armed, h->inpipe, (unsigned long long)h->bytes,
+			h->starving);
+	}
+}
+
+/* Runs the loop until every relay finished; a relay that spins (a
+ * completion that keeps firing without progress) or stalls fails. */
 static void run_until(struct ev_loop *l, struct pairrun **ps, int n)
 {
+	time_t deadline = time(NULL) + 20;
 	int i, all, rounds = 0;
 
 	do {
 		cr_assert_geq(ev_run_once(l, 1000), 0);
 		for (i = 0, all = 1; i < n; i++)
 			all &= ps[i]->finished;
-		cr_assert_lt(++rounds, 200000, "relay never finished");
+		if (!all && (++rounds >= 200000 || time(NULL) > deadline)) {
+			for (i = 0; i < n; i++)
+				dump(ps[i]);
+			cr_assert_fail("relay never finished (%d rounds)", rounds);
+		}
 	} while (!all);
 }
 

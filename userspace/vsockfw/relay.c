@@ -109,6 +109,8 @@ static void half_release(struct relay_half *h)
 	free(h->q);
 	h->q = NULL;
 	h->qcap = 0;
+	free(h->bounce);
+	h->bounce = NULL;
 	pipe_put(c, h);
 }
 
@@ -395,6 +397,62 @@ static void copy_half_start(struct relay_half *h)
 
 static void splice_pump(struct relay_half *h);
 
+#define BOUNCE_MAX (64u << 10)
+
+static void splice_on_bounce(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct relay_half *h = op->data;
+	struct relay *r = h->r;
+	int e;
+
+	(void)l;
+	(void)flags;
+	if (r->aborting) {
+		;
+	} else if (res <= 0) {
+		fail(h, res < 0 ? res : -EPIPE);
+	} else {
+		h->boff += (size_t)res;
+		h->bytes += (uint64_t)res;
+		r->active = 1;
+		if (h->boff < h->blen) {
+			e = ev_send(ctx_of(h)->l, &h->wr, h->out, h->bounce + h->boff,
+				    h->blen - h->boff, 0);
+			if (e < 0)
+				fail(h, e);
+		} else {
+			h->wr.cb = splice_on_ready;
+			splice_pump(h);
+		}
+	}
+	check_finish(r);
+}
+
+/* Moves the head of the pipe through a send (see relay_half.bounce). */
+static void splice_bounce(struct relay_half *h)
+{
+	size_t want = h->inpipe < BOUNCE_MAX ? h->inpipe : BOUNCE_MAX;
+	ssize_t n;
+	int e;
+
+	if (!h->bounce && !(h->bounce = malloc(BOUNCE_MAX))) {
+		fail(h, -ENOMEM);
+		return;
+	}
+	n = read(h->pipe[0], h->bounce, want);
+	if (n <= 0) {
+		fail(h, n < 0 ? -errno : -EIO);
+		return;
+	}
+	h->inpipe -= (size_t)n;
+	h->blen = (size_t)n;
+	h->boff = 0;
+	h->wr.cb = splice_on_bounce;
+	e = ev_send(ctx_of(h)->l, &h->wr, h->out, h->bounce, h->blen, 0);
+	if (e < 0)
+		fail(h, e);
+}
+
 static void splice_on_ready(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 {
 	struct relay_half *h = op->data;
@@ -406,6 +464,8 @@ static void splice_on_ready(struct ev_loop *l, struct ev_op *op, int res, unsign
 		;
 	else if (res < 0)
 		fail(h, res);
+	else if (op == &h->wr && !(res & (POLLOUT | POLLERR | POLLHUP)) && h->inpipe)
+		splice_bounce(h);
 	else
 		splice_pump(h);
 	check_finish(r);
@@ -492,12 +552,11 @@ static void splice_arm(struct relay_half *h, struct ev_op *op, int fd, unsigned 
 static void splice_pump(struct relay_half *h)
 {
 	size_t cap = ctx_of(h)->pipe_size ? ctx_of(h)->pipe_size : 65536;
-	int budget = SPLICE_BUDGET, rd_block = 0, wr_block = 0, any = 0, e;
+	int budget = SPLICE_BUDGET, any = 0, e;
 
 	while (budget-- > 0) {
 		int moved = 0;
 
-		rd_block = wr_block = 0;
 		if (!h->eof && h->inpipe < cap) {
 			e = splice_in(h, cap - h->inpipe);
 			if (e == -EINVAL && !h->spliced && !h->inpipe) {
@@ -508,7 +567,6 @@ static void splice_pump(struct relay_half *h)
 				fail(h, e);
 				return;
 			}
-			rd_block = e == 0;
 			moved |= e;
 		}
 		if (h->inpipe) {
@@ -517,7 +575,6 @@ static void splice_pump(struct relay_half *h)
 				fail(h, e);
 				return;
 			}
-			wr_block = e == 0;
 			moved |= e;
 		}
 		any |= moved;
@@ -531,16 +588,17 @@ static void splice_pump(struct relay_half *h)
 			shut_out(h);
 		return;
 	}
-	if (!rd_block && !wr_block) {
-		/* Out of budget while data still flows: yield to the other
-		 * connections and come back through the loop. */
-		rd_block = !h->eof && h->inpipe < cap;
-		wr_block = !rd_block;
-	}
-	if (rd_block && !h->eof && h->inpipe < cap)
-		splice_arm(h, &h->rd, h->in, POLLIN);
-	if (wr_block && h->inpipe && !h->r->aborting)
+	/* Blocked, or out of budget (then the poll fires at once and other
+	 * connections get their turn first). EAGAIN from splice_in cannot
+	 * tell an empty socket from a full pipe (a pipe fills by slots, not
+	 * bytes), so wait for the socket only with an empty pipe, and
+	 * otherwise for room on the way out, which empties it. */
+	if (h->r->aborting)
+		return;
+	if (h->inpipe)
 		splice_arm(h, &h->wr, h->out, POLLOUT);
+	else
+		splice_arm(h, &h->rd, h->in, POLLIN);
 }
 
 /* ---------------------------------------------------------------- tiers */

@@ -81,6 +81,11 @@ struct relay_half {
 	/* tier 2 */
 	int pipe[2];
 	size_t inpipe;
+	/* io_uring reports a POLLOUT poll ready as soon as the peer half-closed
+	 * (POLLRDHUP is always armed there), writable or not: then the head of
+	 * the pipe goes out through a send, which waits properly. */
+	uint8_t *bounce;
+	size_t blen, boff;
 	/* tier 1: received buffers not yet fully sent */
 	struct relay_qent *q;
 	unsigned qhead, qlen, qcap;
