@@ -200,6 +200,41 @@ out=$(vsockfw stats --control "unix:$D/tp.c" --json)
 t_match "bad preambles and timeouts counted" '"bad_preamble":[1-9][0-9]*,"timeouts":[1-9]' "$out"
 kill "$TP"
 
+# ---------------------------------------------------------------- DNS
+# stub (UDP + TCP) -> unix -> host end -> dnstest resolver on loopback.
+rport=$(t_free_port)
+t_bg dnstest serve --udp "127.0.0.1:$rport" --tcp "127.0.0.1:$rport"
+sport=$(t_free_port)
+t_bg vsockfw dns host --listen "unix:$D/dns.sock" --resolver "127.0.0.1:$rport" \
+	--control "unix:$D/dnsh.c" --query-timeout 1s
+DH=$T_LAST_PID
+t_bg vsockfw dns stub --listen "127.0.0.1:$sport" --to "unix:$D/dns.sock" \
+	--control "unix:$D/dnss.c" --query-timeout 1s
+DS=$T_LAST_PID
+t_wait_sock "$D/dnss.c" && t_wait_port "$sport" || t_fail "dns ends did not start"
+t_eq "dns over UDP through the stub" "1 198.18.0.5" "$(dnstest query --udp "127.0.0.1:$sport" n5.test)"
+t_eq "dns over TCP through the stub" "1 198.18.0.6" "$(dnstest query --tcp "127.0.0.1:$sport" n6.test)"
+t_eq "the resolver truncates big.test over UDP" "-2 0.0.0.0" \
+	"$(dnstest query --udp "127.0.0.1:$rport" big.test)"
+t_eq "  ... the host end fetches it over TCP: the client gets all 100" "100 198.18.0.7" \
+	"$(dnstest query --udp "127.0.0.1:$sport" big.test)"
+t_ok "200 UDP clients with the same query ID each get their own answer" \
+	dnstest query --udp "127.0.0.1:$sport" x --clients 200
+t_exit "an unanswered query times out" 1 dnstest query --udp "127.0.0.1:$sport" drop.test
+sleep 1.3
+t_match "stub counted the timeout" '"timeouts":1,' "$(vsockfw stats --control "unix:$D/dnss.c" --json)"
+t_match "host end counted it too" '"timeouts":1,' "$(vsockfw stats --control "unix:$D/dnsh.c" --json)"
+# The host end refuses what is not a DNS stream, and survives it.
+printf '\000\003abc' | socat -t 1 - "UNIX-CONNECT:$D/dns.sock" >/dev/null 2>&1
+printf 'GET / HTTP/1.1\r\n\r\n' | socat -t 1 - "UNIX-CONNECT:$D/dns.sock" >/dev/null 2>&1
+t_match "bad frames counted" '"bad_preamble":[1-9]' "$(vsockfw stats --control "unix:$D/dnsh.c" --json)"
+t_eq "host end still answers" "1 198.18.0.9" "$(dnstest query --udp "127.0.0.1:$sport" n9.test)"
+kill "$DS" "$DH"
+wait "$DS"
+r1=$?
+wait "$DH"
+t_eq "dns ends exit 0 on SIGTERM" "0 0" "$r1 $?"
+
 # ---------------------------------------------------------------- SIGTERM
 start_pair drain auto auto
 tperf send --connect "tcp:127.0.0.1:$PORT" --bytes 2G --verify >"$D/drain.out" 2>&1 &

@@ -221,4 +221,52 @@ t_ok "host port 9005 reaches the service behind vsock port 9005" \
 t_exit "a port without a service: refused" 1 \
 	in_host tperf send --connect tcp:198.51.100.1:9006 --bytes 1
 t_ok "host rules removed" in_host vsockfw rules remove
+
+# ---------------------------------------------------------------- run -c
+# The whole enclave side and the whole host side, each from one config:
+# transparent outbound, DNS (resolver in the server namespace), rules
+# applied at start and removed at exit.
+t_bg ip netns exec "$SRV" dnstest serve --udp 198.51.100.2:53 --tcp 198.51.100.2:53
+cat >"$D/host.conf" <<CONF
+# parent instance
+global --control unix:$D/run-host.c --idle-timeout 1h
+vs2ip-tp --listen unix:$D/run-tp.sock
+dns host --listen unix:$D/run-dns.sock --resolver 198.51.100.2:53 --query-timeout 1s
+CONF
+cat >"$D/app.conf" <<CONF
+# enclave
+global --control unix:$D/run-app.c
+rules --redirect-port 8890 --deny "[2001:db8:1::3]"
+ip2vs-tp --listen tcp:[::]:8890 --to unix:$D/run-tp.sock --allow 0.0.0.0/0 --allow [::/0]
+dns stub --listen 127.0.0.1:53 --to unix:$D/run-dns.sock
+CONF
+t_match "run --check prints the setup" "dns stub +tcp:127.0.0.1:53 -> unix:" \
+	"$(vsockfw run -c "$D/app.conf" --check)"
+t_bg ip netns exec "$HOST" vsockfw run -c "$D/host.conf"
+RH=$T_LAST_PID
+t_wait_sock "$D/run-host.c"
+t_bg ip netns exec "$APP" vsockfw run -c "$D/app.conf"
+RA=$T_LAST_PID
+t_wait_sock "$D/run-app.c" || t_fail "run -c did not start"
+sleep 0.3
+t_match "run -c applied its rules" "redirect to :8890" "$(in_app vsockfw rules show)"
+t_ok "transparent outbound through run -c" \
+	in_app tperf send --connect tcp:198.51.100.2:5001 --bytes 16M --verify
+t_eq "DNS over UDP from the enclave" "1 198.18.0.3" "$(in_app dnstest query --udp 127.0.0.1:53 n3.test)"
+t_eq "DNS over TCP from the enclave" "1 198.18.0.4" "$(in_app dnstest query --tcp 127.0.0.1:53 n4.test)"
+t_eq "a truncated answer arrives whole" "100 198.18.0.7" \
+	"$(in_app dnstest query --udp 127.0.0.1:53 big.test)"
+out=$(vsockfw stats --control "unix:$D/run-app.c" --json)
+t_match "one process, both forwarders in its stats" '"mode":"ip2vs-tp".*"mode":"dns stub"' "$out"
+t_ok "killswitch on" in_app vsockfw killswitch on --control "unix:$D/run-app.c"
+t_exit "the kill-switch stops DNS too" 1 in_app dnstest query --udp 127.0.0.1:53 n5.test
+t_ok "killswitch off" in_app vsockfw killswitch off --control "unix:$D/run-app.c"
+t_eq "DNS back" "1 198.18.0.5" "$(in_app dnstest query --udp 127.0.0.1:53 n5.test)"
+kill "$RA"
+wait "$RA"
+t_eq "run -c exits 0 on SIGTERM" 0 $?
+t_exit "  ... and removed its rules" 1 in_app vsockfw rules show
+kill "$RH"
+wait "$RH"
+t_eq "host run -c exits 0 on SIGTERM" 0 $?
 t_done

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/sock.h"
 #include "vsockfw/control.h"
+#include "vsockfw/dns.h"
 #include "vsockfw/ksstate.h"
 #include "vsockfw/session.h"
 
@@ -104,6 +105,12 @@ static int proxy_start(struct fw_proxy *p)
 	char err[SOCK_ERR_MAX], text[ADDR_TEXT_MAX], to[ADDR_TEXT_MAX];
 
 	p->egress = p->o.egress || p->o.mode == FW_IP2VS_TP || p->o.mode == FW_DNS_STUB;
+	/* DNS: the host end is all its own; the stub's UDP side too, while
+	 * its TCP side is an ordinary forwarder to the same far end. */
+	if ((p->o.mode == FW_DNS_STUB || p->o.mode == FW_DNS_HOST) && dns_start(p) < 0)
+		return -1;
+	if (p->o.mode == FW_DNS_HOST)
+		return 0;
 	p->lfd = sock_listen(&p->o.listen, 4096, 0, err, sizeof(err));
 	if (p->lfd < 0) {
 		log_error("%s: %s", fw_mode_name(p->o.mode), err);
@@ -119,6 +126,7 @@ static int proxy_start(struct fw_proxy *p)
 /* Stops accepting; the listener closes once its accept op is gone. */
 static void proxy_stop_accepting(struct fw_proxy *p)
 {
+	dns_stop(p);
 	if (p->accept_op.armed)
 		ev_cancel(p->fw->l, &p->accept_op);
 	if (p->retry_op.armed)
@@ -146,6 +154,7 @@ void fw_set_killswitch(struct fw *fw, int on, int latched)
 		if (!p->egress)
 			continue;
 		fw_sess_abort_all(p);
+		dns_reset(p);
 	}
 }
 
@@ -168,7 +177,7 @@ static unsigned live_sessions(const struct fw *fw)
 	unsigned i, n = 0;
 
 	for (i = 0; i < fw->npx; i++)
-		n += fw->px[i].active;
+		n += fw->px[i].active + dns_active(&fw->px[i]);
 	return n;
 }
 
@@ -182,7 +191,7 @@ static void drain_check(struct fw *fw)
 		/* Wait for the cancelled accepts too: an io_uring torn down with
 		 * an accept armed keeps the listener alive for a while. */
 		for (i = 0; i < fw->npx; i++)
-			if (fw->px[i].accepting || fw->px[i].lfd >= 0)
+			if (fw->px[i].accepting || fw->px[i].lfd >= 0 || !dns_idle(&fw->px[i]))
 				return;
 		if (fw->ctl && !ctl_idle(fw->ctl))
 			return;
@@ -192,8 +201,10 @@ static void drain_check(struct fw *fw)
 	if (fw->now_ms >= fw->drain_deadline_ms && fw->stopping == 1) {
 		log_warn("drain time over: resetting %u connections", live_sessions(fw));
 		fw->stopping = 2;
-		for (i = 0; i < fw->npx; i++)
+		for (i = 0; i < fw->npx; i++) {
 			fw_sess_abort_all(&fw->px[i]);
+			dns_reset(&fw->px[i]);
+		}
 	}
 }
 
@@ -207,8 +218,10 @@ static void on_tick(struct ev_loop *l, struct ev_op *op, int res, unsigned flags
 	fw->now_ms = fw_now_ms();
 	poll_killswitch(fw);
 	relay_ctx_trim(&fw->rctx);
-	for (i = 0; i < fw->npx; i++)
+	for (i = 0; i < fw->npx; i++) {
 		fw_sess_tick(&fw->px[i], fw->now_ms);
+		dns_tick(&fw->px[i], fw->now_ms);
+	}
 	if (fw->ctl)
 		ctl_tick(fw->ctl, fw->now_ms);
 	drain_check(fw);
@@ -307,8 +320,10 @@ static void fw_teardown(struct fw *fw)
 	/* Armed ops never complete once the loop is gone: close what they held. */
 	if (fw->ctl)
 		ctl_free(fw->ctl);
-	for (i = 0; i < fw->npx; i++)
+	for (i = 0; i < fw->npx; i++) {
+		dns_free(&fw->px[i]);
 		close_listener(&fw->px[i]);
+	}
 	if (fw->rctx.bg)
 		relay_ctx_free(&fw->rctx);
 	ev_loop_free(fw->l);

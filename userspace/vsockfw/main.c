@@ -67,6 +67,19 @@ static int cmd_tpp2vs(int argc, char **argv)
 	return run_mode(argc, argv, FW_TPP2VS);
 }
 
+static int cmd_dns(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "stub") == 0)
+		return run_mode(argc - 1, argv + 1, FW_DNS_STUB);
+	if (argc >= 2 && strcmp(argv[1], "host") == 0)
+		return run_mode(argc - 1, argv + 1, FW_DNS_HOST);
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		printf("usage: vsockfw %s", cli_current()->usage);
+		return CLI_OK;
+	}
+	return cli_usage_error("stub or host?");
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -123,6 +136,13 @@ static const struct cli_cmd cmds[] = {
 	  "tpp2vs -i IP:PORT -v CID | --listen ADDR --to ADDR [OPTIONS]\n"
 	  "  --to takes vsock:CID:0, tcp:HOST:0 or unix:PATH with %p for the port\n"
 	  "  --ports LO-HI        original ports allowed\n" COMMON_USAGE },
+	{ "dns", cmd_dns, "DNS over vsock: the enclave stub and its host end",
+	  "dns stub --listen IP:PORT --to ADDR [OPTIONS]\n"
+	  "       vsockfw dns host --listen ADDR [--resolver IP:PORT] [OPTIONS]\n"
+	  "  stub: UDP and TCP on IP:PORT (usually 127.0.0.1:53), carried to ADDR\n"
+	  "        (usually vsock:3:8053) with DNS-over-TCP framing\n"
+	  "  host: asks --resolver (default: the first nameserver of /etc/resolv.conf)\n"
+	  "  --query-timeout D    drop a query without an answer (default 5s)\n" COMMON_USAGE },
 	{ "run", cmd_run, "a whole setup from a config file, in one process",
 	  "run -c CONFIG [--keep-rules] [--check]\n"
 	  "  --check        read the config, print what it sets up, exit\n"

@@ -22,6 +22,10 @@ static void proxy_json(struct strbuf *sb, const struct fw_proxy *p)
 		sb_printf(sb, ",\"to\":");
 		sb_json_str(sb, addr_format(&p->o.to, text, sizeof(text)));
 	}
+	if (p->o.resolver.kind != ADDR_NONE) {
+		sb_printf(sb, ",\"resolver\":");
+		sb_json_str(sb, addr_format(&p->o.resolver, text, sizeof(text)));
+	}
 	sb_printf(sb, ",\"tier\":\"%s\",\"active\":%u", relay_tier_name(p->o.tier), p->active);
 #define X(f) sb_printf(sb, ",\"" #f "\":%llu", (unsigned long long)st->f);
 	COUNTERS(X)
@@ -47,7 +51,9 @@ static void proxy_text(struct strbuf *sb, const struct fw_proxy *p)
 
 	sb_printf(sb, "%s %s -> %s\n", fw_mode_name(p->o.mode),
 		  addr_format(&p->o.listen, text, sizeof(text)),
-		  p->o.to.kind != ADDR_NONE ? addr_format(&p->o.to, to, sizeof(to)) : "(preamble)");
+		  p->o.to.kind != ADDR_NONE	  ? addr_format(&p->o.to, to, sizeof(to))
+		  : p->o.resolver.kind != ADDR_NONE ? addr_format(&p->o.resolver, to, sizeof(to))
+						    : "(preamble)");
 	sb_printf(sb, "  connections: %u active, %llu accepted, %llu closed\n", p->active,
 		  (unsigned long long)st->accepted, (unsigned long long)st->closed);
 	sb_printf(sb, "  bytes: %llu up, %llu down\n", (unsigned long long)st->bytes_up,
