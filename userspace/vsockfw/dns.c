@@ -13,6 +13,7 @@
 
 #include "lib/log.h"
 #include "lib/sock.h"
+#include "vsockfw/dial.h"
 
 #define RBUF_CAP (2 + DNS_MSG_MAX + 65536)
 #define UDP_BATCH 64
@@ -279,6 +280,12 @@ static void fs_handle(struct fstream *s, struct ev_op *op, int res)
 	struct fw_stats *st = &s->d->p->st;
 
 	if (op == &s->wr && s->connecting) {
+		res = dial_result(s->fd, res);
+		if (res == -EINPROGRESS) {
+			if (dial_wait(fw_of(s->d)->l, &s->wr, s->fd) < 0)
+				fs_close(s);
+			return;
+		}
 		s->connecting = 0;
 		if (res < 0) {
 			log_info("dns: connect: %s", strerror(-res));
@@ -373,7 +380,7 @@ static struct fstream *stub_upstream(struct dns_end *d)
 	}
 	s->connecting = 1;
 	s->deadline_ms = fw_of(d)->now_ms + p->o.connect_timeout_ms;
-	if (ev_connect(fw_of(d)->l, &s->wr, fd, &p->o.to.u.sa, p->o.to.len) < 0) {
+	if (dial_start(fw_of(d)->l, &s->wr, fd, &p->o.to) < 0) {
 		close(fd);
 		free(s->rbuf);
 		free(s);
@@ -548,8 +555,7 @@ static int hq_tcp(struct hq *q)
 	if (q->fd < 0)
 		return -errno;
 	q->phase = HQ_TCP_CONNECT;
-	return ev_connect(fw_of(q->s->d)->l, &q->op, q->fd, &p->o.resolver.u.sa,
-			  p->o.resolver.len);
+	return dial_start(fw_of(q->s->d)->l, &q->op, q->fd, &p->o.resolver);
 }
 
 /* The resolver's answer must match the query's ID and be an answer. */
@@ -579,6 +585,9 @@ static int hq_step(struct hq *q, int res)
 			return hq_tcp(q);
 		return 1;
 	case HQ_TCP_CONNECT:
+		res = dial_result(q->fd, res);
+		if (res == -EINPROGRESS)
+			return dial_wait(l, &q->op, q->fd);
 		if (res < 0)
 			return res;
 		q->phase = HQ_TCP_SEND;

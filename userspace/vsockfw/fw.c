@@ -141,7 +141,7 @@ void fw_set_killswitch(struct fw *fw, int on, int latched)
 
 	if (fw->ks_latched && !on)
 		return;
-	fw->ks_latched = latched;
+	fw->ks_latched = fw->ks_latched || latched;
 	if (fw->killswitch == on)
 		return;
 	fw->killswitch = on;
@@ -158,16 +158,21 @@ void fw_set_killswitch(struct fw *fw, int on, int latched)
 	}
 }
 
-/* The state file is the shared truth between `vsockfw killswitch` and
- * every running vsockfw: read it each tick. */
+/* The state file is how `vsockfw killswitch` reaches every running
+ * vsockfw, control socket or not: read it each tick and follow its
+ * changes (a switch made through the control socket stays as it is until
+ * the file changes or the control socket says otherwise). */
 static void poll_killswitch(struct fw *fw)
 {
 	struct ks_state st;
 
 	if (ks_read(fw->g.state_dir, &st) < 0)
 		return;
-	if (st.on != fw->killswitch || (st.on && st.latched != fw->ks_latched))
-		fw_set_killswitch(fw, st.on, st.latched);
+	if (st.on == fw->ks_file_on && st.latched == fw->ks_file_latched)
+		return;
+	fw->ks_file_on = st.on;
+	fw->ks_file_latched = st.latched;
+	fw_set_killswitch(fw, st.on, st.latched);
 }
 
 /* ---------------------------------------------------------------- loop */

@@ -46,6 +46,7 @@ struct fw {
 	int stopping;
 	uint64_t drain_deadline_ms;
 	int killswitch, ks_latched;
+	int ks_file_on, ks_file_latched; /* the state file as last read */
 	int rc;
 };
 

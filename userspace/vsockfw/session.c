@@ -15,6 +15,7 @@
 
 #include "lib/log.h"
 #include "lib/sock.h"
+#include "vsockfw/dial.h"
 #include "vsockfw/origdst.h"
 #include "vsockfw/preamble.h"
 
@@ -207,6 +208,7 @@ static int dial(struct fw_sess *s)
 	s->ufd = sock_socket(&s->dial, SOCK_NONBLOCK, err, sizeof(err));
 	if (s->ufd < 0) {
 		log_warn("%s", err);
+		p->st.upstream_failed++;
 		return -errno;
 	}
 	if (p->o.mark &&
@@ -215,7 +217,14 @@ static int dial(struct fw_sess *s)
 	sock_tune(s->ufd, s->dial.kind, p->o.vsock_buf);
 	s->state = SS_DIAL;
 	s->deadline_ms = p->fw->now_ms + p->o.connect_timeout_ms;
-	e = ev_connect(p->fw->l, &s->op, s->ufd, &s->dial.u.sa, s->dial.len);
+	e = dial_start(p->fw->l, &s->op, s->ufd, &s->dial);
+	if (e < 0) {
+		char text[ADDR_TEXT_MAX];
+
+		log_info("%s: connect %s: %s", fw_mode_name(p->o.mode),
+			 addr_format(&s->dial, text, sizeof(text)), strerror(-e));
+		p->st.upstream_failed++;
+	}
 	return e;
 }
 
@@ -304,7 +313,6 @@ static void on_preamble(struct fw_sess *s, const struct sockaddr_storage *dst)
 			   &s->dial);
 	e = dial(s);
 	if (e < 0) {
-		p->st.upstream_failed++;
 		if (!s->compat)
 			send_reply(s->cfd, e);
 		sess_close(s, 1);
@@ -408,6 +416,12 @@ static void sess_step(struct fw_sess *s, int res)
 
 	switch (s->state) {
 	case SS_DIAL:
+		res = s->timed_out ? -ETIMEDOUT : dial_result(s->ufd, res);
+		if (res == -EINPROGRESS) {
+			if (dial_wait(p->fw->l, &s->op, s->ufd) < 0)
+				sess_close(s, 1);
+			return;
+		}
 		if (res < 0) {
 			fail_setup(s, res);
 			return;
@@ -543,8 +557,11 @@ static int sess_begin(struct fw_sess *s)
 	switch (p->o.mode) {
 	case FW_IP2VS_TP:
 		e = origdst_get(s->cfd, &s->dst);
-		if (e < 0)
+		if (e < 0) {
+			/* Not redirected: someone dialled the proxy port itself. */
+			p->st.denied++;
 			return e;
+		}
 		if (s->peer.kind == ADDR_TCP)
 			memcpy(&s->src, &s->peer.u.ss, sizeof(s->src));
 		pol_unmap(&s->src);
@@ -562,15 +579,22 @@ static int sess_begin(struct fw_sess *s)
 		s->have = 0;
 		s->deadline_ms = p->fw->now_ms + p->o.header_timeout_ms;
 		/* Exact reads: never consume payload that follows the preamble. */
-		return arm_recv(s, s->cfd, p->o.compat ? 1 : PX_FIXED_LEN);
+		e = arm_recv(s, s->cfd, p->o.compat ? 1 : PX_FIXED_LEN);
+		if (e < 0)
+			p->st.errors++;
+		return e;
 	case FW_TPP2VS:
 		e = origdst_get(s->cfd, &s->dst);
-		if (e < 0)
+		if (e == 0)
+			e = tpp_target(s);
+		if (e < 0) {
+			if (e == -EACCES || e == -ENOENT)
+				p->st.denied++;
+			else
+				p->st.errors++;
 			return e;
-		e = tpp_target(s);
-		if (e == -EACCES)
-			p->st.denied++;
-		return e < 0 ? e : dial(s);
+		}
+		return dial(s);
 	default:
 		s->dial = p->o.to;
 		return dial(s);
@@ -623,14 +647,11 @@ void fw_sess_accept(struct fw_proxy *p, int fd)
 	p->sessions = s;
 	p->active++;
 	sock_tune(fd, p->o.listen.kind, p->o.vsock_buf);
+	/* sess_begin counts its own refusals. */
 	e = sess_begin(s);
 	if (e < 0) {
 		if (p->o.mode == FW_VS2IP_TP && !p->o.compat)
 			send_reply(fd, e);
-		if (e != -EACCES && e != -ENOENT)
-			p->st.errors++;
-		else if (e == -ENOENT)
-			p->st.denied++;
 		sess_close(s, 1);
 	}
 }
