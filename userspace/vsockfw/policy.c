@@ -227,20 +227,6 @@ static const struct prot_range *find_protected(int fam, const uint8_t *addr)
 	return NULL;
 }
 
-unsigned pol_protected_class(const struct sockaddr_storage *dst)
-{
-	struct sockaddr_storage d = *dst;
-	const struct prot_range *pr;
-	uint8_t addr[16];
-	uint16_t port;
-	int fam;
-
-	pol_unmap(&d);
-	fam = split(&d, addr, &port);
-	pr = fam ? find_protected(fam, addr) : NULL;
-	return pr ? pr->cls : 0;
-}
-
 /* An allow entry opens a protected range only if it lies inside it. */
 static int opened_by_allow(const struct policy *p, const struct prot_range *pr, int fam,
 			   const uint8_t *addr, uint16_t port)

@@ -39,8 +39,6 @@ int pol_add(struct policy *p, int allow, const struct pol_entry *e, char *err, s
 /* 0 to allow, -EACCES to refuse. dst is AF_INET or AF_INET6 (port in network
  * order); an IPv4-mapped IPv6 address is judged as IPv4. */
 int pol_check(const struct policy *p, const struct sockaddr_storage *dst);
-/* Which protected range holds dst (POL_* bit), 0 for none. */
-unsigned pol_protected_class(const struct sockaddr_storage *dst);
 
 /* Rewrites an IPv4-mapped IPv6 sockaddr as AF_INET in place. */
 void pol_unmap(struct sockaddr_storage *ss);
