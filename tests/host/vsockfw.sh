@@ -257,6 +257,9 @@ t_eq "bad port exits 2" 2 $?
 t_match "bad port is named" "70000" "$out"
 t_exit "missing --to exits 2" 2 vsockfw ip2vs --listen tcp:127.0.0.1:1
 t_exit "unknown tier exits 2" 2 vsockfw ip2vs --listen tcp:127.0.0.1:1 --to unix:/x --tier warp
+out=$(vsockfw ip2vs --listen "tcp:127.0.0.1:$(t_free_port)" --to unix:/x --tier kmod 2>&1)
+t_eq "a forced tier that is not loaded: exit 1" 1 $?
+t_match "  ... saying so" "tier kmod is not available" "$out"
 t_exit "option of another mode exits 2" 2 vsockfw ip2vs -i 127.0.0.1:1 -v 3:1 --dial-ip 1.2.3.4
 out=$(vsockfw ip2vs --help)
 t_match "help of ip2vs names the upstream flags" "-i IP:PORT -v CID:PORT" "$out"

@@ -105,6 +105,11 @@ static int proxy_start(struct fw_proxy *p)
 	char err[SOCK_ERR_MAX], text[ADDR_TEXT_MAX], to[ADDR_TEXT_MAX];
 
 	p->egress = p->o.egress || p->o.mode == FW_IP2VS_TP || p->o.mode == FW_DNS_STUB;
+	if (!relay_tier_available((enum relay_tier_id)p->o.tier)) {
+		log_error("%s: tier %s is not available here", fw_mode_name(p->o.mode),
+			  relay_tier_name((enum relay_tier_id)p->o.tier));
+		return -1;
+	}
 	/* DNS: the host end is all its own; the stub's UDP side too, while
 	 * its TCP side is an ordinary forwarder to the same far end. */
 	if ((p->o.mode == FW_DNS_STUB || p->o.mode == FW_DNS_HOST) && dns_start(p) < 0)

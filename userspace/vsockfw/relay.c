@@ -42,6 +42,12 @@ const char *relay_tier_list(void)
 	return "auto, copy, splice, sockmap, kmod";
 }
 
+int relay_tier_available(enum relay_tier_id id)
+{
+	return id == RELAY_AUTO || id == RELAY_COPY || id == RELAY_SPLICE ||
+	       ((unsigned)id < RELAY_NTIERS && tiers[id]);
+}
+
 int relay_tier_register(enum relay_tier_id id, const struct relay_tier_ops *ops)
 {
 	if (id <= RELAY_AUTO || id >= RELAY_NTIERS)
@@ -729,6 +735,8 @@ int relay_start(struct relay *r, enum relay_tier_id want)
 	r->adaptive = want == RELAY_AUTO;
 	memset(&r->fin_op, 0, sizeof(r->fin_op));
 	for (; id > RELAY_AUTO; id--) {
+		if (want != RELAY_AUTO && id != (int)want)
+			break;
 		if (!tiers[id])
 			continue;
 		r->tier = (enum relay_tier_id)id;

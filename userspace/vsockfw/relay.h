@@ -119,10 +119,11 @@ void relay_ctx_free(struct relay_ctx *c);
 void relay_ctx_trim(struct relay_ctx *c);
 
 /* r->ctx, fd, kind, done and data must be set; both fds non-blocking.
- * Tries `want` and then every lower tier. RELAY_AUTO tries the highest
- * registered tier first; in tier 2 it starts each direction in the copy loop
- * and splices once the direction carries bulk data. Returns 0, or a negative
- * errno when no tier took the pair (done is not called then). */
+ * A forced tier (`want` other than RELAY_AUTO) is the only one tried.
+ * RELAY_AUTO tries every registered tier from the highest down; in tier 2 it
+ * starts each direction in the copy loop and splices once the direction
+ * carries bulk data. Returns 0, or a negative errno when no tier took the
+ * pair (done is not called then). */
 int relay_start(struct relay *r, enum relay_tier_id want);
 /* Stops the relay with err (0 for a plain stop); done follows, always from
  * a later event-loop callback, never from inside this call. */
@@ -132,6 +133,8 @@ void relay_abort(struct relay *r, int err);
 void relay_finished(struct relay *r);
 
 int relay_tier_register(enum relay_tier_id id, const struct relay_tier_ops *ops);
+/* 1 when the tier can be asked for (always for auto, copy and splice). */
+int relay_tier_available(enum relay_tier_id id);
 const char *relay_tier_name(enum relay_tier_id id);
 /* "auto", "copy", "splice", ... -> id, or -1. */
 int relay_tier_parse(const char *s);
