@@ -12,16 +12,15 @@ int dial_wait(struct ev_loop *l, struct ev_op *op, int fd)
 
 int dial_start(struct ev_loop *l, struct ev_op *op, int fd, const struct addr *a)
 {
-	if (connect(fd, &a->u.sa, a->len) < 0 && errno != EINPROGRESS && errno != EAGAIN)
+	if (connect(fd, &a->u.sa, a->len) == 0)
+		return 1;
+	if (errno != EINPROGRESS && errno != EAGAIN)
 		return -errno;
-	/* Connected at once (unix) or in progress: either way the answer
-	 * comes through the loop, never inside this call. */
 	return dial_wait(l, op, fd);
 }
 
 int dial_result(int fd, int poll_res)
 {
-	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(int);
 	int err = 0;
 
@@ -31,9 +30,9 @@ int dial_result(int fd, int poll_res)
 		return -errno;
 	if (err)
 		return -err;
-	/* Woken but not connected yet (a spurious wake-up): wait on. */
-	sl = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return errno == ENOTCONN ? -EINPROGRESS : -errno;
-	return 0;
+	/* Writable means connected; woken without it (io_uring also reports
+	 * POLLRDHUP and the like) means not yet: wait on. */
+	if (poll_res & POLLOUT)
+		return 0;
+	return (poll_res & (POLLHUP | POLLERR)) ? -ECONNRESET : -EINPROGRESS;
 }

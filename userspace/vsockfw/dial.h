@@ -9,8 +9,9 @@
 #include "lib/addr.h"
 #include "lib/evloop.h"
 
-/* Starts connecting fd (non-blocking) to a; op completes when it is worth
- * asking dial_result(). Returns 0 or -errno (then op is not armed). */
+/* Starts connecting fd (non-blocking) to a. Returns 1 when it connected at
+ * once (unix; op not armed), 0 when op will complete once it is worth asking
+ * dial_result(), or -errno (op not armed). */
 int dial_start(struct ev_loop *l, struct ev_op *op, int fd, const struct addr *a);
 /* After op completed: 0 connected, -EINPROGRESS to wait again
  * (dial_wait), or the connect error. */

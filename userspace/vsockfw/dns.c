@@ -362,7 +362,7 @@ static struct fstream *stub_upstream(struct dns_end *d)
 	struct fw_proxy *p = d->p;
 	char err[SOCK_ERR_MAX];
 	struct fstream *s;
-	int fd;
+	int fd, e;
 
 	if (d->up)
 		return d->up;
@@ -380,7 +380,11 @@ static struct fstream *stub_upstream(struct dns_end *d)
 	}
 	s->connecting = 1;
 	s->deadline_ms = fw_of(d)->now_ms + p->o.connect_timeout_ms;
-	if (dial_start(fw_of(d)->l, &s->wr, fd, &p->o.to) < 0) {
+	/* Connected at once or not, the answer comes through the loop. */
+	e = dial_start(fw_of(d)->l, &s->wr, fd, &p->o.to);
+	if (e == 1)
+		e = dial_wait(fw_of(d)->l, &s->wr, fd);
+	if (e < 0) {
 		close(fd);
 		free(s->rbuf);
 		free(s);
@@ -549,13 +553,15 @@ static int hq_tcp(struct hq *q)
 {
 	struct fw_proxy *p = q->s->d->p;
 	char err[SOCK_ERR_MAX];
+	int e;
 
 	close(q->fd);
 	q->fd = sock_socket(&p->o.resolver, SOCK_NONBLOCK, err, sizeof(err));
 	if (q->fd < 0)
 		return -errno;
 	q->phase = HQ_TCP_CONNECT;
-	return dial_start(fw_of(q->s->d)->l, &q->op, q->fd, &p->o.resolver);
+	e = dial_start(fw_of(q->s->d)->l, &q->op, q->fd, &p->o.resolver);
+	return e == 1 ? dial_wait(fw_of(q->s->d)->l, &q->op, q->fd) : e;
 }
 
 /* The resolver's answer must match the query's ID and be an answer. */

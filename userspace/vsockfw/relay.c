@@ -196,8 +196,12 @@ static void fail(struct relay_half *h, int err)
 
 static void shut_out(struct relay_half *h)
 {
-	/* End of stream in one direction is passed on as a half-close. */
-	if (shutdown(h->out, SHUT_WR) < 0 && errno != ENOTCONN)
+	const struct relay_half *other = &h->r->h[h == &h->r->h[0]];
+
+	/* End of stream in one direction is passed on as a half-close. When
+	 * the other direction has ended too, the relay is over and the close
+	 * that follows sends the same end of stream: one call less. */
+	if (!other->done && shutdown(h->out, SHUT_WR) < 0 && errno != ENOTCONN)
 		log_debug("relay: shutdown: %s", strerror(errno));
 	h->done = 1;
 }

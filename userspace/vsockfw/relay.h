@@ -107,7 +107,9 @@ struct relay {
 	uint8_t finished;
 	struct ev_op fin_op; /* defers relay_finished() to a loop callback */
 	int err;	  /* first error (negative errno), 0 for a clean end */
-	/* Called once, from relay_finished(); the fds are still open. */
+	/* Called once, from relay_finished(); the fds are still open and the
+	 * caller closes them at once (when both directions ended, the second
+	 * end of stream is left to that close). */
 	void (*done)(struct relay *r);
 	void *data;
 };

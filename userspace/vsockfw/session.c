@@ -150,11 +150,11 @@ static void on_relay_done(struct relay *r)
 	sess_free(s);
 }
 
+/* F_SETFL only changes the status flags, and a socket has no other one
+ * set that matters here: one call instead of two on the connection path. */
 static int set_nonblock(int fd)
 {
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+	return fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
 }
 
 static void start_relay(struct fw_sess *s)
@@ -176,7 +176,7 @@ static void start_relay(struct fw_sess *s)
 	r->done = on_relay_done;
 	r->data = s;
 	/* splice needs non-blocking sockets; the other tiers do not mind. */
-	if (set_nonblock(s->cfd) < 0 || set_nonblock(s->ufd) < 0) {
+	if (set_nonblock(s->cfd) < 0) {
 		p->st.errors++;
 		sess_close(s, 1);
 		return;
@@ -217,6 +217,7 @@ static int dial(struct fw_sess *s)
 	sock_tune(s->ufd, s->dial.kind, p->o.vsock_buf);
 	s->state = SS_DIAL;
 	s->deadline_ms = p->fw->now_ms + p->o.connect_timeout_ms;
+	/* 1: connected at once (unix), the caller goes on directly. */
 	e = dial_start(p->fw->l, &s->op, s->ufd, &s->dial);
 	if (e < 0) {
 		char text[ADDR_TEXT_MAX];
@@ -312,6 +313,11 @@ static void on_preamble(struct fw_sess *s, const struct sockaddr_storage *dst)
 						       : sizeof(struct sockaddr_in6),
 			   &s->dial);
 	e = dial(s);
+	if (e == 1) {
+		e = on_dialled(s);
+		if (e < 0)
+			p->st.errors++;
+	}
 	if (e < 0) {
 		if (!s->compat)
 			send_reply(s->cfd, e);
@@ -547,6 +553,19 @@ static int tpp_target(struct fw_sess *s)
 	return 0;
 }
 
+/* Dials and, when that connected at once, carries on at once. */
+static int dial_then(struct fw_sess *s)
+{
+	int e = dial(s);
+
+	if (e != 1)
+		return e;
+	e = on_dialled(s);
+	if (e < 0)
+		s->p->st.errors++;
+	return e;
+}
+
 /* Mode-specific start of a session; <0 refuses it (status for the peer). */
 static int sess_begin(struct fw_sess *s)
 {
@@ -573,7 +592,7 @@ static int sess_begin(struct fw_sess *s)
 		}
 		s->compat = p->o.compat != 0;
 		s->dial = p->o.to;
-		return dial(s);
+		return dial_then(s);
 	case FW_VS2IP_TP:
 		s->state = SS_HDR;
 		s->have = 0;
@@ -594,10 +613,10 @@ static int sess_begin(struct fw_sess *s)
 				p->st.errors++;
 			return e;
 		}
-		return dial(s);
+		return dial_then(s);
 	default:
 		s->dial = p->o.to;
-		return dial(s);
+		return dial_then(s);
 	}
 }
 
@@ -610,7 +629,10 @@ void fw_sess_accept(struct fw_proxy *p, int fd)
 	struct addr peer = { 0 };
 	int e;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+	/* The peer is needed for the CID allow-list and the preamble's
+	 * source only: spare the call on every other connection. */
+	if (((p->o.npeer && p->o.listen.kind == ADDR_VSOCK) || p->o.send_source) &&
+	    getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		addr_from_sockaddr((struct sockaddr *)&ss, sl, &peer);
 	p->st.accepted++;
 	if (!peer_cid_ok(p, &peer)) {
