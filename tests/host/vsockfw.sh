@@ -160,6 +160,17 @@ exec 7>&- 8>&-
 out=$(vsockfw stats --control "unix:$D/lim.c1" --json)
 t_match "stats: limited and idle timeouts counted" '"limited":1,.*"timeouts":2' "$out"
 stop_pair lim
+# --rate 5: a burst of 30 connections, most of them over the rate.
+port=$(t_free_port)
+t_bg vsockfw ip2vs --listen "tcp:127.0.0.1:$port" --to "tcp:127.0.0.1:$echo_port" --rate 5 \
+	--control "unix:$D/rate.c"
+t_wait_port "$port"
+connperf run --connect "tcp:127.0.0.1:$port" --count 30 --concurrency 30 >/dev/null 2>&1
+out=$(vsockfw stats --control "unix:$D/rate.c" --json)
+limited=$(echo "$out" | sed 's/.*"limited":\([0-9]*\).*/\1/')
+[ "$limited" -ge 20 ] && [ "$limited" -le 25 ] && t_pass "--rate 5 lets a burst of 5 through ($limited of 30 limited)" ||
+	t_fail "--rate 5: $limited of 30 limited"
+kill "$T_LAST_PID"
 
 # ---------------------------------------------------------------- preamble
 # vs2ip-tp on a unix socket: garbage, slow and truncated preambles.
