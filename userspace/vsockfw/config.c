@@ -3,12 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "lib/errfmt.h"
 
 
 int config_split(char *line, char **tok, int max, char *err, size_t errlen)
@@ -22,7 +23,7 @@ int config_split(char *line, char **tok, int max, char *err, size_t errlen)
 		if (!*r || *r == '#')
 			return n;
 		if (n >= max)
-			return fw_err(err, errlen, "more than %d words", max);
+			return errfmt(err, errlen, "more than %d words", max);
 		tok[n++] = w;
 		while (*r && *r != ' ' && *r != '\t' && *r != '\r') {
 			if (*r != '"') {
@@ -31,7 +32,7 @@ int config_split(char *line, char **tok, int max, char *err, size_t errlen)
 			}
 			for (r++; *r != '"'; r++) {
 				if (!*r)
-					return fw_err(err, errlen, "unterminated quote");
+					return errfmt(err, errlen, "unterminated quote");
 				if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
 					r++;
 				*w++ = *r;
@@ -58,11 +59,11 @@ static char *slurp(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fw_err(err, errlen, "%s: %s", path, strerror(errno));
+		errfmt(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_BYTES) {
-		fw_err(err, errlen, "%s: not a regular file of at most %u bytes", path,
+		errfmt(err, errlen, "%s: not a regular file of at most %u bytes", path,
 		     CONFIG_MAX_BYTES);
 		close(fd);
 		return NULL;
@@ -70,20 +71,20 @@ static char *slurp(const char *path, char *err, size_t errlen)
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
-		fw_err(err, errlen, "%s: out of memory", path);
+		errfmt(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
 	n = read(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (n != st.st_size) {
 		free(buf);
-		fw_err(err, errlen, "%s: short read", path);
+		errfmt(err, errlen, "%s: short read", path);
 		return NULL;
 	}
 	buf[n] = '\0';
 	if (strlen(buf) != (size_t)n) {
 		free(buf);
-		fw_err(err, errlen, "%s: contains a NUL byte", path);
+		errfmt(err, errlen, "%s: contains a NUL byte", path);
 		return NULL;
 	}
 	return buf;
@@ -136,31 +137,31 @@ static int do_line(struct parser *ps, char **tok, int n, char *err, size_t errle
 	if (strcmp(tok[0], "global") == 0) {
 		/* Forwarder options here become defaults for the lines below. */
 		r = fw_parse(n, tok, FW_NONE, &ps->dflt, &c->g, err, errlen);
-		return r == 1 ? fw_err(err, errlen, "--help in a config") : r;
+		return r == 1 ? errfmt(err, errlen, "--help in a config") : r;
 	}
 	if (strcmp(tok[0], "rules") == 0) {
 		if (c->has_rules)
-			return fw_err(err, errlen, "a second 'rules' line");
+			return errfmt(err, errlen, "a second 'rules' line");
 		c->has_rules = 1;
 		r = rules_parse(n, tok, &c->rules, err, errlen);
-		return r == 1 ? fw_err(err, errlen, "--help in a config") : r;
+		return r == 1 ? errfmt(err, errlen, "--help in a config") : r;
 	}
 	if (mode_of(tok, n, &m, &skip) < 0)
-		return fw_err(err, errlen, "unknown command '%s'", tok[0]);
+		return errfmt(err, errlen, "unknown command '%s'", tok[0]);
 	if (ps->only_rules)
 		return 0;
 	if (c->nfw >= CONFIG_MAX_FW)
-		return fw_err(err, errlen, "more than %d forwarders", CONFIG_MAX_FW);
+		return errfmt(err, errlen, "more than %d forwarders", CONFIG_MAX_FW);
 	c->fw[c->nfw] = ps->dflt;
 	/* Process-wide options belong on the global line. */
 	g2 = c->g;
 	r = fw_parse(n - skip, tok + skip, m, &c->fw[c->nfw], &g2, err, errlen);
 	if (r == 1)
-		return fw_err(err, errlen, "--help in a config");
+		return errfmt(err, errlen, "--help in a config");
 	if (r < 0)
 		return -1;
 	if (memcmp(&g2, &c->g, sizeof(g2)) != 0)
-		return fw_err(err, errlen, "process-wide options go on the 'global' line");
+		return errfmt(err, errlen, "process-wide options go on the 'global' line");
 	c->nfw++;
 	return 0;
 }
@@ -181,7 +182,7 @@ static int parse_text(struct parser *ps, char *text, char *err, size_t errlen)
 		if (!len)
 			first = lineno;
 		if (len + l + 1 > sizeof(line))
-			return fw_err(err, errlen, "%s:%u: line too long", ps->path, lineno);
+			return errfmt(err, errlen, "%s:%u: line too long", ps->path, lineno);
 		memcpy(line + len, p, l);
 		len += l;
 		line[len] = '\0';
@@ -195,7 +196,7 @@ static int parse_text(struct parser *ps, char *text, char *err, size_t errlen)
 		len = 0;
 		n = config_split(line, tok, CONFIG_MAX_TOKENS, lerr, sizeof(lerr));
 		if (n < 0 || (n > 0 && do_line(ps, tok, n, lerr, sizeof(lerr)) < 0))
-			return fw_err(err, errlen, "%s:%u: %s", ps->path, first, lerr);
+			return errfmt(err, errlen, "%s:%u: %s", ps->path, first, lerr);
 	}
 	return 0;
 }
@@ -213,7 +214,7 @@ static int load(const char *path, struct config *c, int only_rules, char *err, s
 	if (!only_rules) {
 		c->fw = calloc(CONFIG_MAX_FW, sizeof(*c->fw));
 		if (!c->fw)
-			return fw_err(err, errlen, "out of memory");
+			return errfmt(err, errlen, "out of memory");
 	}
 	text = slurp(path, err, errlen);
 	if (!text) {
@@ -223,7 +224,7 @@ static int load(const char *path, struct config *c, int only_rules, char *err, s
 	r = parse_text(&ps, text, err, errlen);
 	free(text);
 	if (r == 0 && !only_rules && !c->nfw)
-		r = fw_err(err, errlen, "%s: no forwarder in the file", path);
+		r = errfmt(err, errlen, "%s: no forwarder in the file", path);
 	if (r < 0)
 		config_free(c);
 	return r;
@@ -249,7 +250,7 @@ int config_rules(const char *path, struct rules_cfg *r, struct fw_global *g, cha
 	if (load(path, &c, 1, err, errlen) < 0)
 		return -1;
 	if (!c.has_rules)
-		return fw_err(err, errlen, "%s: no 'rules' line", path);
+		return errfmt(err, errlen, "%s: no 'rules' line", path);
 	*r = c.rules;
 	*g = c.g;
 	return 0;

@@ -3,11 +3,11 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/errfmt.h"
 #include "lib/evloop.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -175,15 +175,6 @@ void fw_global_defaults(struct fw_global *g)
 	g->drain_timeout_ms = 10000;
 }
 
-int fw_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static const char *opt_name(int id)
 {
@@ -203,7 +194,7 @@ static int parse_addr_opt(const char *s, enum addr_kind deflt, struct addr *a, c
 	char aerr[ADDR_ERR_MAX];
 
 	if (addr_parse_as(s, deflt, a, aerr, sizeof(aerr)) < 0)
-		return fw_err(err, errlen, "%s", aerr);
+		return errfmt(err, errlen, "%s", aerr);
 	return 0;
 }
 
@@ -212,7 +203,7 @@ static int parse_ms(const char *name, const char *s, uint64_t *out, char *err, s
 	char perr[PARSE_ERR_MAX];
 
 	if (parse_duration_ms(s, 0, 7ull * 24 * 3600 * 1000, out, perr, sizeof(perr)) < 0)
-		return fw_err(err, errlen, "--%s: %s", name, perr);
+		return errfmt(err, errlen, "--%s: %s", name, perr);
 	return 0;
 }
 
@@ -222,7 +213,7 @@ static int parse_uint(const char *name, const char *s, uint64_t min, uint64_t ma
 	char perr[PARSE_ERR_MAX];
 
 	if (parse_u64(s, min, max, out, perr, sizeof(perr)) < 0)
-		return fw_err(err, errlen, "--%s: %s", name, perr);
+		return errfmt(err, errlen, "--%s: %s", name, perr);
 	return 0;
 }
 
@@ -232,11 +223,11 @@ static int parse_peer_cids(const char *s, struct fw_opts *o, char *err, size_t e
 	uint64_t v;
 
 	if (strlen(s) >= sizeof(buf))
-		return fw_err(err, errlen, "--peer-cid: list too long");
+		return errfmt(err, errlen, "--peer-cid: list too long");
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->npeer >= FW_MAX_PEER_CIDS)
-			return fw_err(err, errlen, "--peer-cid: at most %d CIDs", FW_MAX_PEER_CIDS);
+			return errfmt(err, errlen, "--peer-cid: at most %d CIDs", FW_MAX_PEER_CIDS);
 		if (parse_uint("peer-cid", tok, 0, 0xfffffffeu, &v, err, errlen) < 0)
 			return -1;
 		o->peer_cids[o->npeer++] = (uint32_t)v;
@@ -258,7 +249,7 @@ static int parse_ip(const char *s, struct sockaddr_storage *ss, char *err, size_
 		in6->sin6_family = AF_INET6;
 		return 0;
 	}
-	return fw_err(err, errlen, "--dial-ip: '%s' is not an IP address", s);
+	return errfmt(err, errlen, "--dial-ip: '%s' is not an IP address", s);
 }
 
 static int parse_ports(const char *s, struct fw_opts *o, char *err, size_t errlen)
@@ -269,7 +260,7 @@ static int parse_ports(const char *s, struct fw_opts *o, char *err, size_t errle
 	/* Reuse the policy's port syntax through a dummy address. */
 	snprintf(text, sizeof(text), "0.0.0.0/0:%s", s);
 	if (strlen(s) > 16 || pol_parse_entry(text, &e, perr, sizeof(perr)) < 0)
-		return fw_err(err, errlen, "--ports: '%s' is not PORT or LO-HI", s);
+		return errfmt(err, errlen, "--ports: '%s' is not PORT or LO-HI", s);
 	o->port_lo = e.port_lo;
 	o->port_hi = e.port_hi;
 	return 0;
@@ -287,7 +278,7 @@ static int parse_tpp_to(const char *s, struct fw_opts *o, int cid_only, char *er
 	}
 	if (strncmp(s, "unix:", 5) == 0 && strstr(s, "%p")) {
 		if (strlen(s + 5) >= sizeof(o->to_unix_template) - 8)
-			return fw_err(err, errlen, "--to: path too long in '%s'", s);
+			return errfmt(err, errlen, "--to: path too long in '%s'", s);
 		snprintf(o->to_unix_template, sizeof(o->to_unix_template), "%s", s + 5);
 		/* Parsed with a sample port, to check the rest of the address. */
 		snprintf(text, sizeof(text), "unix:%s", s + 5);
@@ -329,19 +320,19 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 	case O_BACKEND:
 		b = ev_backend_parse(arg);
 		if (b < 0)
-			return fw_err(err, errlen, "--backend: '%s' is not auto, uring or epoll", arg);
+			return errfmt(err, errlen, "--backend: '%s' is not auto, uring or epoll", arg);
 		g->backend = b;
 		return 0;
 	case O_BUFSIZE:
 		if (parse_size(arg, 16 << 10, 4 << 20, &v, err, errlen) < 0)
-			return fw_err(err, errlen, "--buffer-size: '%s' must be 16K-4M", arg);
+			return errfmt(err, errlen, "--buffer-size: '%s' must be 16K-4M", arg);
 		g->buffer_size = (size_t)v;
 		return 0;
 	case O_BUFFERS:
 		if (parse_uint("buffers", arg, 8, 32768, &v, err, errlen) < 0)
 			return -1;
 		if (v & (v - 1))
-			return fw_err(err, errlen, "--buffers: %s is not a power of two", arg);
+			return errfmt(err, errlen, "--buffers: %s is not a power of two", arg);
 		g->buffers = (unsigned)v;
 		return 0;
 	case O_DRAINTO:
@@ -350,7 +341,7 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 		return parse_addr_opt(arg, ADDR_UNIX, &g->control, err, errlen);
 	case O_STATEDIR:
 		if (strlen(arg) >= sizeof(g->state_dir) || arg[0] != '/')
-			return fw_err(err, errlen, "--state-dir: '%s' must be an absolute path", arg);
+			return errfmt(err, errlen, "--state-dir: '%s' must be an absolute path", arg);
 		snprintf(g->state_dir, sizeof(g->state_dir), "%s", arg);
 		return 0;
 	}
@@ -388,13 +379,13 @@ static int mode_opt(int c, const char *arg, struct fw_opts *o, char *err, size_t
 	case O_TIER:
 		t = relay_tier_parse(arg);
 		if (t < 0)
-			return fw_err(err, errlen, "--tier: unknown tier '%s' (%s)", arg,
+			return errfmt(err, errlen, "--tier: unknown tier '%s' (%s)", arg,
 				    relay_tier_list());
 		o->tier = t;
 		return 0;
 	case O_VSOCKBUF:
 		if (parse_size(arg, 0, 64 << 20, &v, err, errlen) < 0)
-			return fw_err(err, errlen, "--vsock-buffer: '%s' must be 0-64M", arg);
+			return errfmt(err, errlen, "--vsock-buffer: '%s' must be 0-64M", arg);
 		o->vsock_buf = (size_t)v;
 		return 0;
 	case O_MAXCONNS:
@@ -459,24 +450,24 @@ static int check_complete(const struct fw_opts *o, char *err, size_t errlen)
 	if (m == FW_NONE)
 		return 0;
 	if (o->listen.kind == ADDR_NONE)
-		return fw_err(err, errlen, "%s: a listen address is required (--listen ADDR%s)",
+		return errfmt(err, errlen, "%s: a listen address is required (--listen ADDR%s)",
 			    fw_mode_name(m),
 			    m == FW_IP2VS || m == FW_IP2VS_TP || m == FW_TPP2VS ? " or -i IP:PORT"
 			    : m == FW_DNS_STUB				       ? ""
 									       : " or -v CID:PORT");
 	if (m == FW_DNS_STUB && o->listen.kind != ADDR_TCP)
-		return fw_err(err, errlen, "dns stub: --listen must be IP:PORT (UDP and TCP)");
+		return errfmt(err, errlen, "dns stub: --listen must be IP:PORT (UDP and TCP)");
 	if (m == FW_DNS_HOST && o->resolver.kind == ADDR_NONE)
 		return 0; /* filled from /etc/resolv.conf when it starts */
 	if (m != FW_VS2IP_TP && m != FW_DNS_HOST && o->to.kind == ADDR_NONE)
-		return fw_err(err, errlen, "%s: a destination is required (--to ADDR%s)",
+		return errfmt(err, errlen, "%s: a destination is required (--to ADDR%s)",
 			    fw_mode_name(m),
 			    m == FW_TPP2VS ? " or -v CID"
 			    : m == FW_VS2IP ? " or -i IP:PORT"
 			    : m == FW_DNS_STUB ? ""
 					       : " or -v CID:PORT");
 	if (m == FW_TPP2VS && o->to.kind == ADDR_UNIX && !o->to_unix_template[0])
-		return fw_err(err, errlen, "tpp2vs: a unix --to needs %%p in its path for the port");
+		return errfmt(err, errlen, "tpp2vs: a unix --to needs %%p in its path for the port");
 	return 0;
 }
 
@@ -497,13 +488,13 @@ int fw_parse(int argc, char **argv, enum fw_mode mode, struct fw_opts *o, struct
 		const char *bad = argv[optind - 1];
 
 		if (c == '?' && optopt)
-			return fw_err(err, errlen, "unknown option '-%c'", optopt);
+			return errfmt(err, errlen, "unknown option '-%c'", optopt);
 		if (c == '?')
-			return fw_err(err, errlen, "unknown option '%s'", bad);
+			return errfmt(err, errlen, "unknown option '%s'", bad);
 		if (c == ':')
-			return fw_err(err, errlen, "option '%s' needs a value", bad);
+			return errfmt(err, errlen, "option '%s' needs a value", bad);
 		if (!(allowed_modes(c) & M(mode)))
-			return fw_err(err, errlen, "--%s does not apply to %s", opt_name(c),
+			return errfmt(err, errlen, "--%s does not apply to %s", opt_name(c),
 				    fw_mode_name(mode));
 		if (c == O_HELP)
 			return 1;
@@ -522,6 +513,6 @@ int fw_parse(int argc, char **argv, enum fw_mode mode, struct fw_opts *o, struct
 			return -1;
 	}
 	if (optind < argc)
-		return fw_err(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return errfmt(err, errlen, "unexpected argument '%s'", argv[optind]);
 	return check_complete(o, err, errlen);
 }

@@ -57,9 +57,6 @@ struct fw_global {
 	uint64_t drain_timeout_ms;
 };
 
-/* Formats a one-line reason into err; returns -1 (for `return fw_err(...)`). */
-int fw_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Defaults (docs/vsockfw.md). */
 void fw_opts_defaults(struct fw_opts *o, enum fw_mode mode);
 void fw_global_defaults(struct fw_global *g);

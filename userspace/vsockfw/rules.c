@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <nftables/libnftables.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/errfmt.h"
 #include "lib/log.h"
 #include "vsockfw/opts.h"
 #include "lib/parse.h"
@@ -39,7 +39,7 @@ static int parse_port(const char *s, uint64_t *v, char *err, size_t errlen)
 	char perr[PARSE_ERR_MAX];
 
 	if (parse_u64(s, 1, 65535, v, perr, sizeof(perr)) < 0)
-		return fw_err(err, errlen, "bad port '%s': %s", s, perr);
+		return errfmt(err, errlen, "bad port '%s': %s", s, perr);
 	return 0;
 }
 
@@ -50,9 +50,9 @@ static int parse_inbound(const char *s, struct rules_cfg *c, char *err, size_t e
 	uint64_t lo, hi, to;
 
 	if (c->ninbound >= RULES_INBOUND_MAX)
-		return fw_err(err, errlen, "--inbound: at most %d", RULES_INBOUND_MAX);
+		return errfmt(err, errlen, "--inbound: at most %d", RULES_INBOUND_MAX);
 	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':')))
-		return fw_err(err, errlen, "--inbound: '%s' is not PORTS:PORT", s);
+		return errfmt(err, errlen, "--inbound: '%s' is not PORTS:PORT", s);
 	*colon = '\0';
 	dash = strchr(buf, '-');
 	if (dash)
@@ -62,9 +62,9 @@ static int parse_inbound(const char *s, struct rules_cfg *c, char *err, size_t e
 	    parse_port(colon + 1, &to, err, errlen) < 0)
 		return -1;
 	if (hi < lo)
-		return fw_err(err, errlen, "--inbound: empty range in '%s'", s);
+		return errfmt(err, errlen, "--inbound: empty range in '%s'", s);
 	if (to >= lo && to <= hi)
-		return fw_err(err, errlen, "--inbound: target port %llu inside its own range '%s'",
+		return errfmt(err, errlen, "--inbound: target port %llu inside its own range '%s'",
 			    (unsigned long long)to, s);
 	c->inbound[c->ninbound].lo = (uint16_t)lo;
 	c->inbound[c->ninbound].hi = (uint16_t)hi;
@@ -100,7 +100,7 @@ int rules_parse(int argc, char **argv, struct rules_cfg *c, char *err, size_t er
 		switch (o) {
 		case 't':
 			if (!table_name_ok(optarg))
-				return fw_err(err, errlen, "--table: '%s' is not a table name", optarg);
+				return errfmt(err, errlen, "--table: '%s' is not a table name", optarg);
 			snprintf(c->table, sizeof(c->table), "%s", optarg);
 			break;
 		case 'r':
@@ -110,14 +110,14 @@ int rules_parse(int argc, char **argv, struct rules_cfg *c, char *err, size_t er
 			break;
 		case 'x':
 			if (c->nexclude >= POL_MAX)
-				return fw_err(err, errlen, "--exclude: at most %d", POL_MAX);
+				return errfmt(err, errlen, "--exclude: at most %d", POL_MAX);
 			if (pol_parse_entry(optarg, &c->exclude[c->nexclude], err, errlen) < 0)
 				return -1;
 			c->nexclude++;
 			break;
 		case 'm':
 			if (parse_u64(optarg, 1, 0xffffffffu, &v, perr, sizeof(perr)) < 0)
-				return fw_err(err, errlen, "--mark: %s", perr);
+				return errfmt(err, errlen, "--mark: %s", perr);
 			c->mark = (uint32_t)v;
 			break;
 		case 'a':
@@ -132,7 +132,7 @@ int rules_parse(int argc, char **argv, struct rules_cfg *c, char *err, size_t er
 			break;
 		case 's':
 			if (optarg[0] != '/' || strlen(optarg) >= sizeof(c->state_dir))
-				return fw_err(err, errlen, "--state-dir: '%s' must be an absolute path",
+				return errfmt(err, errlen, "--state-dir: '%s' must be an absolute path",
 					    optarg);
 			snprintf(c->state_dir, sizeof(c->state_dir), "%s", optarg);
 			break;
@@ -145,13 +145,13 @@ int rules_parse(int argc, char **argv, struct rules_cfg *c, char *err, size_t er
 			log_set_level(LOG_ERROR);
 			break;
 		case ':':
-			return fw_err(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return errfmt(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return fw_err(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return errfmt(err, errlen, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fw_err(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return errfmt(err, errlen, "unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
@@ -298,7 +298,7 @@ static int nft_run(const char *cmds, int json, struct strbuf *out, char *err, si
 	int r;
 
 	if (!ctx)
-		return fw_err(err, errlen, "nftables: cannot create a context");
+		return errfmt(err, errlen, "nftables: cannot create a context");
 	if (json)
 		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
 	nft_ctx_buffer_output(ctx);
@@ -306,7 +306,7 @@ static int nft_run(const char *cmds, int json, struct strbuf *out, char *err, si
 	r = nft_run_cmd_from_buffer(ctx, cmds);
 	if (r != 0) {
 		e = nft_ctx_get_error_buffer(ctx);
-		fw_err(err, errlen, "nftables: %s", e && *e ? e : "command failed");
+		errfmt(err, errlen, "nftables: %s", e && *e ? e : "command failed");
 		/* One line: nft's caret diagnostics span several. */
 		err[strcspn(err, "\n")] = '\0';
 		log_debug("nft input was:\n%s", cmds);
@@ -325,7 +325,7 @@ int rules_apply(const struct rules_cfg *c, int killswitch, char *err, size_t err
 	rules_render(c, killswitch, &sb);
 	if (sb.oom) {
 		sb_free(&sb);
-		return fw_err(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	}
 	r = nft_run(sb.s, 0, NULL, err, errlen);
 	sb_free(&sb);
@@ -337,7 +337,7 @@ int rules_remove(const char *table, char *err, size_t errlen)
 	char cmds[128];
 
 	if (!table_name_ok(table))
-		return fw_err(err, errlen, "'%s' is not a table name", table);
+		return errfmt(err, errlen, "'%s' is not a table name", table);
 	snprintf(cmds, sizeof(cmds), "table inet %s\ndelete table inet %s\n", table, table);
 	return nft_run(cmds, 0, NULL, err, errlen);
 }
@@ -347,7 +347,7 @@ int rules_list(const char *table, int json, struct strbuf *out, char *err, size_
 	char cmds[128];
 
 	if (!table_name_ok(table))
-		return fw_err(err, errlen, "'%s' is not a table name", table);
+		return errfmt(err, errlen, "'%s' is not a table name", table);
 	if (rules_has_chain(table, NULL) == 0)
 		return -ENOENT;
 	snprintf(cmds, sizeof(cmds), "list table inet %s\n", table);
@@ -375,7 +375,7 @@ int rules_killswitch(const char *table, int on, char *err, size_t errlen)
 	int r;
 
 	if (!table_name_ok(table))
-		return fw_err(err, errlen, "'%s' is not a table name", table);
+		return errfmt(err, errlen, "'%s' is not a table name", table);
 	if (!on) {
 		if (rules_has_chain(table, RULES_KS_CHAIN) != 1)
 			return 0;
@@ -391,7 +391,7 @@ int rules_killswitch(const char *table, int on, char *err, size_t errlen)
 		for (i = 0; i < sizeof(ks_rules) / sizeof(ks_rules[0]); i++)
 			sb_printf(&sb, "add rule inet %s " RULES_KS_CHAIN " %s\n", table, ks_rules[i]);
 	}
-	r = sb.oom ? fw_err(err, errlen, "out of memory") : nft_run(sb.s, 0, NULL, err, errlen);
+	r = sb.oom ? errfmt(err, errlen, "out of memory") : nft_run(sb.s, 0, NULL, err, errlen);
 	sb_free(&sb);
 	return r;
 }
