@@ -253,22 +253,35 @@ static void stub_answer(struct fstream *s, uint8_t *m, size_t len);
 static void host_query(struct fstream *s, uint8_t *m, size_t len);
 
 /* Every complete message in rbuf; <0 for a stream to drop. */
+int dns_frame(const uint8_t *buf, size_t len, size_t *msglen)
+{
+	size_t n;
+
+	if (len < 2)
+		return 0;
+	n = be16(buf);
+	if (n < DNS_HDR_LEN)
+		return -1;
+	if (len < 2 + n)
+		return 0;
+	*msglen = n;
+	return (int)(2 + n);
+}
+
 static int fs_parse(struct fstream *s)
 {
 	struct dns_end *d = s->d;
-	size_t off = 0, n;
+	size_t off = 0, n = 0;
+	int r;
 
-	while (s->rlen - off >= 2 && !s->closing) {
-		n = be16(s->rbuf + off);
-		if (n < DNS_HDR_LEN)
+	while (!s->closing && (r = dns_frame(s->rbuf + off, s->rlen - off, &n)) != 0) {
+		if (r < 0)
 			return -1;
-		if (s->rlen - off < 2 + n)
-			break;
 		if (d->up == s)
 			stub_answer(s, s->rbuf + off + 2, n);
 		else
 			host_query(s, s->rbuf + off + 2, n);
-		off += 2 + n;
+		off += (size_t)r;
 	}
 	memmove(s->rbuf, s->rbuf + off, s->rlen - off);
 	s->rlen -= off;

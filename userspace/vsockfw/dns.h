@@ -28,6 +28,10 @@ int dns_idle(const struct fw_proxy *p);
 /* After the loop is gone. */
 void dns_free(struct fw_proxy *p);
 
+/* The next frame of a stream: its total length (2 + message) with *msglen
+ * set, 0 when more bytes are needed, -1 for a frame shorter than a DNS
+ * header (the stream is not DNS). Bytes from the other side: fuzzed. */
+int dns_frame(const uint8_t *buf, size_t len, size_t *msglen);
 /* Message checks, exposed for tests: 0 or -1. A query has QR clear, an
  * answer QR set; both at least a header long. */
 int dns_check(const uint8_t *m, size_t len, int answer);
