@@ -154,6 +154,7 @@ static const struct cli_cmd cmds[] = {
 	  "rules show [--table T] [--json]\n"
 	  "       vsockfw rules apply [--table T] [--redirect-port PORT] [--exclude CIDR]...\n"
 	  "                   [--mark N] [--allow SPEC]... [--deny SPEC]... [--inbound PORTS:PORT]...\n"
+	  "                   [--state-dir DIR]\n"
 	  "       vsockfw rules apply -c CONFIG\n"
 	  "       vsockfw rules remove [--table T]\n"
 	  "One inet table, replaced or removed in one transaction; see docs/vsockfw.md.\n" },
