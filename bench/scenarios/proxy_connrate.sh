@@ -19,7 +19,7 @@ run)
 	[ -n "${BENCH_QUICK:-}" ] && n=1000 nl=300
 	srv=$(pairs_free_port)
 	pairs_bg connperf serve --listen "tcp:127.0.0.1:$srv"
-	pairs_wait_port "$srv" || exit 1
+	pairs_wait_port "$srv" || { pairs_stop; exit 1; }
 	pairs_start "$srv" || { pairs_stop; exit 1; }
 	declare -A rate p50 p99
 	for v in direct vsockfw haproxy socat; do

@@ -19,7 +19,7 @@ run)
 	[ -n "${BENCH_QUICK:-}" ] && secs=2
 	srv=$(pairs_free_port)
 	pairs_bg iperf3 -s -p "$srv"
-	pairs_wait_port "$srv" || exit 1
+	pairs_wait_port "$srv" || { pairs_stop; exit 1; }
 	pairs_start "$srv" || { pairs_stop; exit 1; }
 	gbps() {
 		iperf3 -c 127.0.0.1 -p "$1" -t "$secs" -J |
