@@ -201,6 +201,18 @@ hexport=$(printf '%04x' "$srv_port")
 ans=$( (printf "NKPX\\002\\000\\004\\006\\177\\000\\000\\001\\x${hexport:0:2}\\x${hexport:2:2}"; sleep 0.5) |
 	socat -t 2 - "UNIX-CONNECT:$D/tp.sock" | xxd -p)
 t_eq "open destination: status 0" "4e4b505202000000" "$ans"
+# Over a TCP stand-in the refusal status must arrive too (no reset may
+# overtake it).
+tpport=$(t_free_port)
+t_bg vsockfw vs2ip-tp --listen "tcp:127.0.0.1:$tpport" --allow-loopback
+t_wait_port "$tpport"
+hexport=$(printf '%04x' "$cport")
+ans=$(printf "NKPX\\002\\000\\004\\006\\177\\000\\000\\001\\x${hexport:0:2}\\x${hexport:2:2}" |
+	socat -t 2 - "TCP:127.0.0.1:$tpport" | xxd -p)
+t_eq "refusal status over tcp" "4e4b50520200006f" "$ans"
+ans=$(printf 'NKPX\002\000\004\006\251\376\251\376\000\120' | socat -t 2 - "TCP:127.0.0.1:$tpport" | xxd -p)
+t_eq "IMDS refused by default: EACCES (13)" "4e4b50520200000d" "$ans"
+kill "$T_LAST_PID"
 # Many garbage and half-open connections at once, then back to baseline.
 for i in $(seq 1 50); do
 	printf 'NK' | socat -t 0.1 - "UNIX-CONNECT:$D/tp.sock" >/dev/null 2>&1 &

@@ -42,6 +42,7 @@ struct fw_sess {
 	uint64_t deadline_ms; /* set-up deadline, 0 once relaying */
 	uint64_t idle_since_ms;
 	uint8_t timed_out, compat, reset;
+	uint8_t replied; /* a status went back: close gracefully so it arrives */
 	struct relay relay;
 };
 
@@ -94,7 +95,7 @@ static void sess_free(struct fw_sess *s)
 {
 	sess_unlink(s);
 	if (s->cfd >= 0) {
-		if (s->reset)
+		if (s->reset && !s->replied)
 			fw_close_reset(s->cfd);
 		else
 			close(s->cfd);
@@ -130,6 +131,14 @@ static void send_reply(int fd, int status)
 	px_reply_encode(status, b);
 	if (send(fd, b, sizeof(b), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(b))
 		log_debug("reply: %s", strerror(errno));
+}
+
+/* A refusal status for the preamble sender, then a graceful close: a
+ * reset could overtake the status on a TCP transport. */
+static void sess_reply(struct fw_sess *s, int status)
+{
+	send_reply(s->cfd, status);
+	s->replied = status != 0;
 }
 
 static void on_relay_done(struct relay *r)
@@ -303,7 +312,7 @@ static void on_preamble(struct fw_sess *s, const struct sockaddr_storage *dst)
 		log_info("vs2ip-tp: refused %s", dst_text(&s->dst, text, sizeof(text)));
 		p->st.denied++;
 		if (!s->compat)
-			send_reply(s->cfd, -EACCES);
+			sess_reply(s, -EACCES);
 		sess_close(s, 1);
 		return;
 	}
@@ -320,7 +329,7 @@ static void on_preamble(struct fw_sess *s, const struct sockaddr_storage *dst)
 	}
 	if (e < 0) {
 		if (!s->compat)
-			send_reply(s->cfd, e);
+			sess_reply(s, e);
 		sess_close(s, 1);
 	}
 }
@@ -367,7 +376,7 @@ static void fail_setup(struct fw_sess *s, int res)
 			p->st.timeouts++;
 		p->st.upstream_failed++;
 		if (p->o.mode == FW_VS2IP_TP && !s->compat)
-			send_reply(s->cfd, res);
+			sess_reply(s, res);
 		break;
 	case SS_REPLY:
 		if (s->timed_out)
@@ -456,7 +465,7 @@ static void sess_step(struct fw_sess *s, int res)
 		if (e < 0) {
 			p->st.bad_preamble++;
 			if (!s->compat)
-				send_reply(s->cfd, e);
+				sess_reply(s, e);
 			sess_close(s, 1);
 		} else if (e == 0 && arm_recv(s, s->cfd, s->need) < 0) {
 			sess_close(s, 1);
@@ -513,8 +522,11 @@ static int rate_ok(struct fw_proxy *p)
 /* Refuses a connection before any session exists for it. */
 static void refuse(struct fw_proxy *p, int fd, int status)
 {
-	if (p->o.mode == FW_VS2IP_TP && !p->o.compat)
+	if (p->o.mode == FW_VS2IP_TP && !p->o.compat) {
 		send_reply(fd, status);
+		close(fd);
+		return;
+	}
 	fw_close_reset(fd);
 }
 
@@ -673,7 +685,7 @@ void fw_sess_accept(struct fw_proxy *p, int fd)
 	e = sess_begin(s);
 	if (e < 0) {
 		if (p->o.mode == FW_VS2IP_TP && !p->o.compat)
-			send_reply(fd, e);
+			sess_reply(s, e);
 		sess_close(s, 1);
 	}
 }
