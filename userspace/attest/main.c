@@ -25,6 +25,62 @@ static const struct cli_cmd cmds[] = {
 	  "show [--json] DOC\n"
 	  "\n"
 	  "exit status: 0 decoded, 1 not a well-formed document, 2 usage or unreadable.\n" },
+	{ "nsm", attest_cmd_nsm, "talk to /dev/nsm or the emulator",
+	  "nsm [--dev PATH | --emu DIR] [--json] COMMAND\n"
+	  "\n"
+	  "commands:\n"
+	  "  describe            module id, version, PCR count, locked PCRs\n"
+	  "  pcr N               PCR N and whether it is locked\n"
+	  "  extend N HEX        extend PCR N with the bytes HEX; prints the new value\n"
+	  "  lock N              lock PCR N\n"
+	  "  random N            N random bytes (hex, N <= 65536)\n"
+	  "  doc [--nonce HEX] [--user-data HEX] [--public-key HEX] [-o FILE]\n"
+	  "                      an attestation document: raw CBOR into FILE, else\n"
+	  "                      base64 on stdout\n"
+	  "  --dev PATH          the NSM device (default /dev/nsm)\n"
+	  "  --emu DIR           the emulator state made by 'attest emu init DIR'\n" },
+	{ "emu", attest_cmd_emu, "set up the NSM emulator",
+	  "emu init [--debug] [--pcr N=HEX]... [--module-id ID] [--force] DIR\n"
+	  "\n"
+	  "Creates DIR with a test CA chain shaped like AWS's (root, regional, zonal,\n"
+	  "instance, enclave leaf; P-384) and PCR state. Its documents verify with\n"
+	  "'attest verify --root DIR/root.pem' only.\n"
+	  "  --debug             PCR0-2 all zero (debug mode)\n"
+	  "  --pcr N=HEX         start PCR N (0-15) at HEX (48 bytes)\n"
+	  "  --module-id ID      the enclave id (default: random i-...-enc...)\n"
+	  "  --force             replace an existing state in DIR\n" },
+	{ "digest", attest_cmd_digest, "the chunk-tree digest of files, as attestd records it",
+	  "digest [--alg sha256|sha384] [--leaves] [--json] [--threads N] [--no-uring]\n"
+	  "              (FILE... | --files-from LIST)\n"
+	  "\n"
+	  "Prints 'SCHEME DIGEST  FILE' per file, in order (docs/file-digest.md).\n"
+	  "  --alg A           sha256 (default) or sha384\n"
+	  "  --leaves          also print every leaf digest (for chunk checks)\n"
+	  "  --json            one JSON object per file and line\n"
+	  "  --threads N       hashing threads (default: one per CPU)\n"
+	  "  --files-from L    read paths from L, one per line ('-': stdin)\n"
+	  "  --no-uring        read with pread instead of io_uring\n"
+	  "\n"
+	  "exit status: 0 all digested; 1 a file could not be read (or kept changing);\n"
+	  "2 usage error.\n" },
+	{ "file", attest_cmd_file, "verify a file's fresh attestation from attestd, end to end",
+	  "file --url URL --path PATH [--local FILE] [--root PEM] [--pcr N=HEX]...\n"
+	  "              [--allow-debug] [--max-age D] [--timeout D] [--json]\n"
+	  "\n"
+	  "Asks attestd at URL (https://HOST:PORT) for a fresh document about PATH with\n"
+	  "a random nonce, and verifies it: signature and chain (AWS root, or --root),\n"
+	  "PCRs, the nonce, public_key = the TLS connection's key, and the claim: PATH,\n"
+	  "present, and with --local the digest and size of that local copy.\n"
+	  "  --root PEM        trust this root (the emulator's DIR/root.pem) instead of AWS's\n"
+	  "  --pcr N=HEX       PCR N must equal HEX; repeatable\n"
+	  "  --allow-debug     accept debug mode (PCR0 all zero)\n"
+	  "  --max-age D       the document's timestamp within D of now\n"
+	  "  --timeout D       for the whole request (default 10s)\n"
+	  "  --json            print the verified record as JSON\n"
+	  "\n"
+	  "exit status: 0 verified; 1 not verified ('invalid: CHECK: reason', CHECK a\n"
+	  "verifier check or claim, path, state, digest, size, tls); 2 usage error, or\n"
+	  "the server could not be reached or answered with an error.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 
