@@ -1,6 +1,6 @@
 # Shared by the acceleration scenarios (bench/scenarios/accel_*.sh) and the
 # guest script bench/lib/accel_vm.sh. Source it; it needs tperf, accelproxy
-# and accelctl on PATH.
+# and vsockfw on PATH.
 #
 #   busy_ticks                 CPU ticks (USER_HZ) spent by the whole machine
 #   relay_ticks PID            CPU ticks of process PID (all threads) plus
@@ -87,7 +87,7 @@ accel_bench_cleanup() {
 	local p
 	for p in "${ACCEL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${ACCEL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	[ -n "${PIN:-}" ] && accelctl unload --pin "$PIN" >/dev/null 2>&1
+	[ -n "${PIN:-}" ] && vsockfw bpf unload --pin "$PIN" >/dev/null 2>&1
 	netcg_cleanup
 	[ -n "${WORKDIR:-}" ] && rm -rf "$WORKDIR"
 	return 0

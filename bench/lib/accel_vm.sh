@@ -17,7 +17,7 @@ size=${1:-$((256 << 20))}
 small=$((size / 8))
 PIN=/sys/fs/bpf/$ACCEL_TAG
 trap accel_bench_cleanup EXIT
-accelctl load --pin "$PIN" --objs splice || exit 1
+vsockfw bpf load --pin "$PIN" --objs splice || exit 1
 
 bg tperf serve --listen vsock:ANY:8001
 bg tperf serve --listen tcp:127.0.0.1:8000

@@ -17,7 +17,7 @@ run)
 	. "$NEK_ROOT/bench/lib/accel.sh"
 	accel_bench_setup
 	size=$(bench_size $((2 << 30)) $((256 << 20)))
-	accelctl load --pin "$PIN" --cgroup "$CG" --objs bypass --port 9102 --port 9103 || exit 1
+	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs bypass --port 9102 --port 9103 || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9100
 	bg in_ns accelproxy run --listen tcp:127.0.0.1:9101 --to tcp:127.0.0.1:9100 --tier copy
 	p1=$BG_PID
@@ -29,7 +29,7 @@ run)
 	measure proxy "$size" $p1 in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9101 || exit 1
 	measure proxy_bypass "$size" $p2 in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9103 || exit 1
 	measure direct_bypass "$size" - in_cg "${TPERF[@]}" send --connect tcp:127.0.0.1:9102 || exit 1
-	[ "$(accelctl counter --pin "$PIN" lobypass bytes)" -ge "$size" ] ||
+	[ "$(vsockfw bpf counter --pin "$PIN" lobypass bytes)" -ge "$size" ] ||
 		{ echo "the bypass did not carry the bypass variants" >&2; exit 1; }
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

@@ -15,7 +15,7 @@ run)
 	. "$NEK_ROOT/bench/lib/accel.sh"
 	accel_bench_setup
 	size=$(bench_size $((2 << 30)) $((256 << 20)))
-	accelctl load --pin "$PIN" --objs splice || exit 1
+	vsockfw bpf load --pin "$PIN" --objs splice || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9200
 	bg in_ns accelproxy run --listen tcp:127.0.0.1:9201 --to tcp:127.0.0.1:9200 --tier copy
 	p1=$BG_PID
@@ -28,7 +28,7 @@ run)
 	measure send/splice "$size" $p2 in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9202 || exit 1
 	measure recv/copy "$size" $p1 in_ns "${TPERF[@]}" recv --connect tcp:127.0.0.1:9201 || exit 1
 	measure recv/splice "$size" $p2 in_ns "${TPERF[@]}" recv --connect tcp:127.0.0.1:9202 || exit 1
-	[ "$(accelctl counter --pin "$PIN" splice bytes)" -ge "$size" ] ||
+	[ "$(vsockfw bpf counter --pin "$PIN" splice bytes)" -ge "$size" ] ||
 		{ echo "the splice did not carry the splice variants" >&2; exit 1; }
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

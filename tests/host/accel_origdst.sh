@@ -14,9 +14,9 @@ accel_setup
 for a in 198.51.100.10 198.51.100.20 198.51.100.30; do ip -n "$NS" addr add $a/32 dev lo; done
 ip -n "$NS" addr add 2001:db8::10/128 dev lo nodad
 PX=7301 MARK=4242
-t_ok "load origdst + bypass" accelctl load --pin "$PIN" --cgroup "$CG" --objs origdst,bypass \
+t_ok "load origdst + bypass" vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs origdst,bypass \
 	--port $PX --proxy-port $PX --exempt-mark $MARK --deny 198.51.100.20/32 \
-	--deny 198.51.100.30/32@443-443 --deny 2001:db8::20/128
+	--deny 198.51.100.30/32:443 --deny 2001:db8::20/128
 cg=$(bpftool cgroup show "$CG")
 t_match "connect4 and connect6 on the cgroup" 'cgroup_inet4_connect.*nek_od_connect4' "$cg"
 t_match "getpeername hooks too" 'cgroup_inet6_getpeername.*nek_od_peer6' "$cg"
@@ -32,7 +32,7 @@ T_PIDS+=($!)
 ns_wait_port $PX || t_fail "proxy did not start"
 ns_wait_port 80
 
-red0=$(accelctl counter --pin "$PIN" origdst redirected)
+red0=$(vsockfw bpf counter --pin "$PIN" origdst redirected)
 t_ok "app -> 198.51.100.10:80 through the proxy, 32 MiB verified" in_cg tperf send \
 	--connect tcp:198.51.100.10:80 --bytes 32M --verify
 t_ok "...and back, 32 MiB verified" in_cg tperf recv --connect tcp:198.51.100.10:80 --bytes 32M \
@@ -40,10 +40,10 @@ t_ok "...and back, 32 MiB verified" in_cg tperf recv --connect tcp:198.51.100.10
 t_ok "IPv6 app -> [2001:db8::10]:80, verified" in_cg tperf send \
 	--connect "tcp:[2001:db8::10]:80" --bytes 8M --verify
 t_eq "three connects were redirected" $((red0 + 3)) \
-	"$(accelctl counter --pin "$PIN" origdst redirected)"
-t_ok "the proxy found them by cookie" test "$(accelctl counter --pin "$PIN" origdst by_cookie)" -ge 3
+	"$(vsockfw bpf counter --pin "$PIN" origdst redirected)"
+t_ok "the proxy found them by cookie" test "$(vsockfw bpf counter --pin "$PIN" origdst by_cookie)" -ge 3
 t_ok "the app->proxy hop used the bypass" \
-	test "$(accelctl counter --pin "$PIN" lobypass bytes)" -ge $((64 << 20))
+	test "$(vsockfw bpf counter --pin "$PIN" lobypass bytes)" -ge $((64 << 20))
 
 out2=$(in_cg sockprobe tcp:198.51.100.10:80)
 t_match "the app's getpeername shows the original destination" \
@@ -52,7 +52,7 @@ out2=$(in_ns sockprobe tcp:198.51.100.10:80)
 t_match "outside the cgroup connects go straight" '^peer tcp:198\.51\.100\.10:80 local tcp:198\.51\.100\.10:' \
 	"$out2"
 
-den0=$(accelctl counter --pin "$PIN" origdst denied)
+den0=$(vsockfw bpf counter --pin "$PIN" origdst denied)
 t_match "denied destination: connect() fails with EPERM" 'connect: Operation not permitted' \
 	"$(in_cg sockprobe tcp:198.51.100.20:80)"
 t_match "denied port: EPERM" 'connect: Operation not permitted' \
@@ -61,7 +61,7 @@ t_ok "same address, other port: allowed" in_cg tperf send --connect tcp:198.51.1
 	--bytes 1M --verify
 t_match "denied IPv6 destination: EPERM" 'connect: Operation not permitted' \
 	"$(in_cg sockprobe "tcp:[2001:db8::20]:80")"
-t_eq "three denials counted" $((den0 + 3)) "$(accelctl counter --pin "$PIN" origdst denied)"
+t_eq "three denials counted" $((den0 + 3)) "$(vsockfw bpf counter --pin "$PIN" origdst denied)"
 t_bg in_ns tperf serve --listen tcp:127.0.0.1:7399
 ns_wait_port 7399
 t_match "loopback destinations are left alone" "^peer tcp:127.0.0.1:7399 " \
@@ -69,8 +69,8 @@ t_match "loopback destinations are left alone" "^peer tcp:127.0.0.1:7399 " \
 
 # A proxy outside the cgroup finds the destination by its peer address.
 PY=7302
-t_ok "point the hooks at a second proxy" accelctl unload --pin "$PIN"
-t_ok "reload with proxy port $PY" accelctl load --pin "$PIN" --cgroup "$CG" --objs origdst \
+t_ok "point the hooks at a second proxy" vsockfw bpf unload --pin "$PIN"
+t_ok "reload with proxy port $PY" vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs origdst \
 	--proxy-port $PY --exempt-mark $MARK
 in_ns accelproxy run --listen tcp:127.0.0.1:$PY --origdst --pin "$PIN" --mark $MARK --count 1 \
 	>"$TMPDIR/proxy2.out" 2>&1 &
@@ -80,17 +80,17 @@ ns_wait_port $PY
 t_ok "proxy outside the cgroup: verified" in_cg tperf send --connect tcp:198.51.100.10:80 \
 	--bytes 4M --verify
 t_eq "found by tuple, not by cookie" "1 0" \
-	"$(accelctl counter --pin "$PIN" origdst by_tuple) $(accelctl counter --pin "$PIN" origdst by_cookie)"
+	"$(vsockfw bpf counter --pin "$PIN" origdst by_tuple) $(vsockfw bpf counter --pin "$PIN" origdst by_cookie)"
 wait $p2
 t_match "second proxy summary" '^conns 1 failed 0 ' "$(cat "$TMPDIR/proxy2.out")"
-st=$(accelctl status --pin "$PIN")
+st=$(vsockfw bpf status --pin "$PIN")
 t_match "no records left behind" 'nek_od_tuple .*0/65536 entries' "$st"
 
 ids=$(prog_ids | tr '\n' ' ')
 # Everything but the remote server stops before the unload.
 for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || kill "$p" 2>/dev/null; done
 for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || wait "$p" 2>/dev/null; done
-t_ok "unload" accelctl unload --pin "$PIN"
+t_ok "unload" vsockfw bpf unload --pin "$PIN"
 t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>&1)"
 left=
 for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done

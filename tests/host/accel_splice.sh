@@ -9,8 +9,8 @@ T_NAME=accel_splice
 accel_setup
 
 S=7201 X=7202
-t_ok "load splice" accelctl load --pin "$PIN" --objs splice
-st=$(accelctl status --pin "$PIN")
+t_ok "load splice" vsockfw bpf load --pin "$PIN" --objs splice
+st=$(vsockfw bpf status --pin "$PIN")
 t_match "status lists the verdict program and both iterators" \
 	'link_iter_dst.*iter.*link_iter_src.*iter.*link_verdict' "$(echo "$st" | tr '\n' ' ')"
 
@@ -54,15 +54,15 @@ t_ok "after a killed client: still verified" in_ns tperf send --connect tcp:127.
 wait $proxy
 t_eq "proxy served its 27 connections and exited 0" 0 $?
 t_match "proxy summary: 27 connections" '^conns 27 failed [01] ' "$(cat "$out")"
-bytes=$(accelctl counter --pin "$PIN" splice bytes)
+bytes=$(vsockfw bpf counter --pin "$PIN" splice bytes)
 t_ok "the kernel moved at least 128 MiB ($bytes)" test "$bytes" -ge $((128 << 20))
-t_eq "every redirect found its target" 0 "$(accelctl counter --pin "$PIN" splice redirect_err)"
-st=$(accelctl status --pin "$PIN")
+t_eq "every redirect found its target" 0 "$(vsockfw bpf counter --pin "$PIN" splice redirect_err)"
+st=$(vsockfw bpf status --pin "$PIN")
 t_match "the maps are empty again" 'nek_sp_src +id [0-9]+ +sockhash, 0/' "$st"
 t_match "...dst too" 'nek_sp_dst +id [0-9]+ +sockhash, 0/' "$st"
 
 ids=$(prog_ids | tr '\n' ' ')
-t_ok "unload" accelctl unload --pin "$PIN"
+t_ok "unload" vsockfw bpf unload --pin "$PIN"
 left=
 for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
 t_eq "our programs are gone ($ids)" "" "$left"

@@ -5,5 +5,6 @@
 int cmd_rules(int argc, char **argv);
 int cmd_killswitch(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bpf(int argc, char **argv);
 
 #endif

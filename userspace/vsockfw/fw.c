@@ -13,6 +13,7 @@
 
 #include "lib/log.h"
 #include "lib/sock.h"
+#include "vsockfw/accel.h"
 #include "vsockfw/control.h"
 #include "vsockfw/dns.h"
 #include "vsockfw/ksstate.h"
@@ -42,6 +43,7 @@ static void close_listener(struct fw_proxy *p)
 		return;
 	close(p->lfd);
 	p->lfd = -1;
+	fw_accel_listen(&p->o.listen, 0);
 	sock_unlink(&p->o.listen);
 }
 
@@ -106,8 +108,10 @@ static int proxy_start(struct fw_proxy *p)
 
 	p->egress = p->o.egress || p->o.mode == FW_IP2VS_TP || p->o.mode == FW_DNS_STUB;
 	if (!relay_tier_available((enum relay_tier_id)p->o.tier)) {
-		log_error("%s: tier %s is not available here", fw_mode_name(p->o.mode),
-			  relay_tier_name((enum relay_tier_id)p->o.tier));
+		log_error("%s: tier %s is not available here (%s)", fw_mode_name(p->o.mode),
+			  relay_tier_name((enum relay_tier_id)p->o.tier),
+			  p->o.tier == RELAY_KMOD ? "no /dev/nek_relay: load kmod/nek_relay.ko" :
+						    "not pinned under --bpf-pin: vsockfw bpf load");
 		return -1;
 	}
 	/* DNS: the host end is all its own; the stub's UDP side too, while
@@ -121,6 +125,7 @@ static int proxy_start(struct fw_proxy *p)
 		log_error("%s: %s", fw_mode_name(p->o.mode), err);
 		return -1;
 	}
+	fw_accel_listen(&p->o.listen, 1);
 	arm_accept(p);
 	log_info("%s: %s -> %s", fw_mode_name(p->o.mode),
 		 addr_format(&p->o.listen, text, sizeof(text)),
@@ -337,6 +342,7 @@ static void fw_teardown(struct fw *fw)
 	if (fw->rctx.bg)
 		relay_ctx_free(&fw->rctx);
 	ev_loop_free(fw->l);
+	fw_accel_free();
 	if (fw->sigfd >= 0)
 		close(fw->sigfd);
 	free(fw->px);
@@ -359,6 +365,7 @@ int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n)
 	}
 	if (fw_setup(&fw) < 0)
 		goto out;
+	fw_accel_init(g->bpf_pin);
 	poll_killswitch(&fw);
 	for (i = 0; i < n; i++)
 		if (proxy_start(&fw.px[i]) < 0)

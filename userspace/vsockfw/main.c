@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/accel.h"
 #include "lib/cli.h"
 #include "lib/log.h"
 #include "vsockfw/cmds.h"
@@ -14,7 +15,8 @@
 #define COMMON_USAGE                                                                   \
 	"\nforwarder options (defaults in docs/vsockfw.md):\n"                         \
 	"  --listen ADDR, --to ADDR     any transport address (unix:, tcp:, vsock:)\n"   \
-	"  --tier auto|copy|splice      data path   --backend auto|uring|epoll\n"      \
+	"  --tier auto|copy|splice|sockmap|kmod  data path (auto: fastest loaded)\n"     \
+	"  --backend auto|uring|epoll   --bpf-pin DIR|none (default " ACCEL_PIN_DEFAULT ")\n" \
 	"  --buffer-size SIZE --buffers N --vsock-buffer SIZE\n"                        \
 	"  --max-conns N --rate N/s     limits       --peer-cid CID[,CID...]\n"         \
 	"  --connect-timeout D --header-timeout D --idle-timeout D --drain-timeout D\n" \
@@ -163,6 +165,26 @@ static const struct cli_cmd cmds[] = {
 	  "  [--table T] [--state-dir DIR] [--control ADDR]\n"
 	  "  --latch   one-way until reboot\n"
 	  "status exits 1 when the kernel and the state file disagree.\n" },
+	{ "bpf", cmd_bpf, "load | status | unload the kernel-acceleration BPF programs",
+	  "bpf load [--pin DIR] [--cgroup PATH] [--objs LIST] [--port N]...\n"
+	  "                 [--proxy-port N] [--proxy-ip4 A] [--proxy-ip6 A] [--exempt-mark N]\n"
+	  "                 [--redirect-local] [--allow SPEC]... [--deny SPEC]...\n"
+	  "                 [--allow-root-cgroup]\n"
+	  "       vsockfw bpf status [--pin DIR] [--json]\n"
+	  "       vsockfw bpf unload [--pin DIR]\n"
+	  "       vsockfw bpf counter [--pin DIR] OBJ NAME\n"
+	  "       vsockfw bpf port [--pin DIR] add|del PORT\n"
+	  "  --pin DIR      bpffs directory (default " ACCEL_PIN_DEFAULT "; a private bpffs\n"
+	  "                 is mounted there when it is not on one)\n"
+	  "  --cgroup PATH  cgroup2 directory the lobypass and origdst hooks attach to;\n"
+	  "                 the root of the hierarchy only with --allow-root-cgroup\n"
+	  "  --objs LIST    lobypass,splice,origdst or all (default)\n"
+	  "  --port N       lobypass: a server port whose local connections bypass TCP\n"
+	  "                 (none: every local port; running proxies add their own)\n"
+	  "  --proxy-port N, --proxy-ip4 A, --proxy-ip6 A   origdst: where connects go\n"
+	  "  --exempt-mark N  origdst: sockets with this SO_MARK are not redirected\n"
+	  "  --allow SPEC, --deny SPEC   origdst: CIDR[:PORTS] refused at connect()\n"
+	  "status exits 1 when nothing is loaded. Layout and counters: docs/bpf.md.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/accel.h"
 #include "lib/errfmt.h"
 #include "lib/evloop.h"
 #include "lib/log.h"
@@ -55,6 +56,7 @@ enum {
 	O_RESOLVER,
 	O_QUERYTO,
 	O_VERBOSE,
+	O_BPFPIN,
 };
 
 struct opt_info {
@@ -81,6 +83,7 @@ static const struct opt_info infos[] = {
 	{ O_CONTROL, ANY },
 	{ O_EGRESS, ALL_FW },
 	{ O_STATEDIR, ANY },
+	{ O_BPFPIN, ANY },
 	{ O_PEERCID, ALL_FW | ALL_DNS | M(FW_NONE) },
 	{ O_COMPAT, M(FW_IP2VS_TP) | M(FW_VS2IP_TP) },
 	{ O_SENDSRC, M(FW_IP2VS_TP) },
@@ -120,6 +123,7 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, O_CONTROL },
 	{ "egress", no_argument, NULL, O_EGRESS },
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
+	{ "bpf-pin", required_argument, NULL, O_BPFPIN },
 	{ "peer-cid", required_argument, NULL, O_PEERCID },
 	{ "compat-upstream", no_argument, NULL, O_COMPAT },
 	{ "send-source", no_argument, NULL, O_SENDSRC },
@@ -170,6 +174,7 @@ void fw_global_defaults(struct fw_global *g)
 	memset(g, 0, sizeof(*g));
 	g->backend = EV_AUTO;
 	snprintf(g->state_dir, sizeof(g->state_dir), "%s", sd && *sd ? sd : "/run/vsockfw");
+	snprintf(g->bpf_pin, sizeof(g->bpf_pin), "%s", ACCEL_PIN_DEFAULT);
 	g->buffers = 256;
 	g->buffer_size = 256u << 10;
 	g->drain_timeout_ms = 10000;
@@ -343,6 +348,12 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 		if (strlen(arg) >= sizeof(g->state_dir) || arg[0] != '/')
 			return errfmt(err, errlen, "--state-dir: '%s' must be an absolute path", arg);
 		snprintf(g->state_dir, sizeof(g->state_dir), "%s", arg);
+		return 0;
+	case O_BPFPIN:
+		if (strlen(arg) >= sizeof(g->bpf_pin) || (arg[0] != '/' && strcmp(arg, "none")))
+			return errfmt(err, errlen, "--bpf-pin: '%s' must be an absolute path or none",
+				      arg);
+		snprintf(g->bpf_pin, sizeof(g->bpf_pin), "%s", arg);
 		return 0;
 	}
 	return 1;

@@ -52,6 +52,7 @@ struct fw_global {
 	struct addr control;
 	int backend; /* enum ev_backend */
 	char state_dir[FW_PATH_MAX];
+	char bpf_pin[FW_PATH_MAX]; /* pinned acceleration objects, or "none" */
 	unsigned buffers;
 	size_t buffer_size;
 	uint64_t drain_timeout_ms;

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "vsockfw/accel.h"
 #include "vsockfw/policy.h"
 
 /* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>,
@@ -39,6 +40,10 @@ int origdst_get(int fd, struct sockaddr_storage *dst)
 	socklen_t len = sizeof(local);
 	int r = -1;
 
+	/* The cgroup connect hooks (bpf/origdst.bpf.c) leave no conntrack
+	 * entry: their record, found by socket cookie, comes first. */
+	if (fw_accel_origdst(fd, dst) == 0)
+		return 0;
 	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
 		return -errno;
 	pol_unmap(&local);

@@ -48,6 +48,18 @@ int relay_tier_available(enum relay_tier_id id)
 	       ((unsigned)id < RELAY_NTIERS && tiers[id]);
 }
 
+enum relay_tier_id relay_tier_effective(enum relay_tier_id want)
+{
+	int id;
+
+	if (want != RELAY_AUTO)
+		return want;
+	for (id = RELAY_NTIERS - 1; id > RELAY_SPLICE; id--)
+		if (tiers[id])
+			return (enum relay_tier_id)id;
+	return RELAY_SPLICE;
+}
+
 int relay_tier_register(enum relay_tier_id id, const struct relay_tier_ops *ops)
 {
 	if (id <= RELAY_AUTO || id >= RELAY_NTIERS)

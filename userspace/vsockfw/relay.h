@@ -138,6 +138,10 @@ int relay_tier_register(enum relay_tier_id id, const struct relay_tier_ops *ops)
 /* 1 when the tier can be asked for (always for auto, copy and splice). */
 int relay_tier_available(enum relay_tier_id id);
 const char *relay_tier_name(enum relay_tier_id id);
+/* The tier a new pair is tried with first: want itself when forced, the
+ * highest registered kernel tier under auto, else splice (auto's adaptive
+ * copy-then-splice). */
+enum relay_tier_id relay_tier_effective(enum relay_tier_id want);
 /* "auto", "copy", "splice", ... -> id, or -1. */
 int relay_tier_parse(const char *s);
 /* "auto, copy, splice, ..." for messages. */

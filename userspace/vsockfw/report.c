@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "lib/evloop.h"
+#include "vsockfw/accel.h"
 #include "vsockfw/fw.h"
 
 #define COUNTERS(X)                                                            \
@@ -26,7 +27,9 @@ static void proxy_json(struct strbuf *sb, const struct fw_proxy *p)
 		sb_printf(sb, ",\"resolver\":");
 		sb_json_str(sb, addr_format(&p->o.resolver, text, sizeof(text)));
 	}
-	sb_printf(sb, ",\"tier\":\"%s\",\"active\":%u", relay_tier_name(p->o.tier), p->active);
+	sb_printf(sb, ",\"tier\":\"%s\",\"tier_first\":\"%s\",\"active\":%u",
+		  relay_tier_name(p->o.tier), relay_tier_name(relay_tier_effective(p->o.tier)),
+		  p->active);
 #define X(f) sb_printf(sb, ",\"" #f "\":%llu", (unsigned long long)st->f);
 	COUNTERS(X)
 #undef X
@@ -64,7 +67,8 @@ static void proxy_text(struct strbuf *sb, const struct fw_proxy *p)
 		  (unsigned long long)st->denied, (unsigned long long)st->limited,
 		  (unsigned long long)st->upstream_failed, (unsigned long long)st->bad_preamble,
 		  (unsigned long long)st->timeouts, (unsigned long long)st->errors);
-	sb_printf(sb, "  tier %s:", relay_tier_name(p->o.tier));
+	sb_printf(sb, "  tier %s (first %s), connections by tier:", relay_tier_name(p->o.tier),
+		  relay_tier_name(relay_tier_effective(p->o.tier)));
 	for (i = RELAY_COPY; i < RELAY_NTIERS; i++)
 		if (st->tiers[i])
 			sb_printf(sb, " %s %llu", relay_tier_name(i),
@@ -84,6 +88,7 @@ void fw_report(struct fw *fw, struct strbuf *sb, int json)
 		sb_printf(sb, "vsockfw pid %d, up %llu s, %s, kill-switch %s\n", (int)getpid(),
 			  (unsigned long long)(up / 1000), ev_backend_name(ev_loop_backend(fw->l)),
 			  ks);
+		fw_accel_report(sb, 0);
 		for (i = 0; i < fw->npx; i++)
 			proxy_text(sb, &fw->px[i]);
 		return;
@@ -91,6 +96,8 @@ void fw_report(struct fw *fw, struct strbuf *sb, int json)
 	sb_printf(sb, "{\"pid\":%d,\"uptime_ms\":%llu,\"backend\":\"%s\",\"killswitch\":\"%s\"",
 		  (int)getpid(), (unsigned long long)up, ev_backend_name(ev_loop_backend(fw->l)),
 		  ks);
+	sb_printf(sb, ",\"accel\":");
+	fw_accel_report(sb, 1);
 	sb_printf(sb, ",\"proxies\":[");
 	for (i = 0; i < fw->npx; i++) {
 		if (i)

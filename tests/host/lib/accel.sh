@@ -22,7 +22,7 @@ accel_setup() {
 
 accel_cleanup() {
 	t_cleanup
-	[ -n "${PIN:-}" ] && [ -d "$PIN" ] && accelctl unload --pin "$PIN" >/dev/null 2>&1
+	[ -n "${PIN:-}" ] && [ -d "$PIN" ] && vsockfw bpf unload --pin "$PIN" >/dev/null 2>&1
 	netcg_cleanup
 	mountpoint -q "${PIN:-/nonexistent}" && umount "$PIN"
 	return 0
@@ -32,7 +32,7 @@ snmp_tcp() {
 	in_ns awk -v f="$1" '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n[f] }' /proc/net/snmp
 }
 
-prog_ids() { accelctl status --pin "$PIN" | awk '$1 == "prog" { print $4 }'; }
+prog_ids() { vsockfw bpf status --pin "$PIN" | awk '$1 == "prog" { print $4 }'; }
 
 # t_wait_port for a listener inside the namespace.
 ns_wait_port() {

@@ -12,7 +12,7 @@ PIN=/sys/fs/bpf/nek-accel-$$
 mkdir "$CG" || t_fail "cgroup $CG"
 cleanup() {
 	t_cleanup
-	accelctl unload --pin "$PIN" >/dev/null 2>&1
+	vsockfw bpf unload --pin "$PIN" >/dev/null 2>&1
 	rmdir "$CG" 2>/dev/null
 }
 trap cleanup EXIT
@@ -24,7 +24,7 @@ in_cg() {
 }
 
 ip addr add 198.51.100.10/32 dev lo
-t_ok "load everything (CO-RE on $(uname -r))" accelctl load --pin "$PIN" --cgroup "$CG" \
+t_ok "load everything (CO-RE on $(uname -r))" vsockfw bpf load --pin "$PIN" --cgroup "$CG" \
 	--port 7502 --proxy-port 7510 --exempt-mark 7 --deny 198.51.100.20/32
 
 t_bg tperf serve --listen tcp:127.0.0.1:7501
@@ -36,33 +36,33 @@ wait_tperf vsock:1:7503 || t_fail "vsock server did not come up"
 t_bg in_cg tperf serve --listen tcp:127.0.0.1:7502
 t_wait_port 7502 20
 t_ok "bypass: 16 MiB verified" in_cg tperf send --connect tcp:127.0.0.1:7502 --bytes 16M --verify
-t_ok "bypass: redirected" test "$(accelctl counter --pin "$PIN" lobypass bytes)" -ge $((16 << 20))
+t_ok "bypass: redirected" test "$(vsockfw bpf counter --pin "$PIN" lobypass bytes)" -ge $((16 << 20))
 
 # Splice TCP -> vsock and vsock -> TCP. Redirecting into a vsock socket is
 # slow (one 64 KiB packet per jiffy, ../shared/notes/probe-qemu.md 3.3):
 # small sizes.
 t_bg accelproxy run --listen tcp:127.0.0.1:7504 --to vsock:1:7503 --tier splice --pin "$PIN"
 t_wait_port 7504 20
-b0=$(accelctl counter --pin "$PIN" splice bytes)
+b0=$(vsockfw bpf counter --pin "$PIN" splice bytes)
 t_ok "splice tcp->vsock: 4 MiB sent, verified" tperf send --connect tcp:127.0.0.1:7504 --bytes 4M \
 	--verify
 t_ok "splice tcp->vsock: 4 MiB received, verified" tperf recv --connect tcp:127.0.0.1:7504 \
 	--bytes 4M --verify
 t_ok "splice tcp->vsock: round trips" tperf ping --connect tcp:127.0.0.1:7504 --count 50
 t_ok "splice tcp<->vsock: the kernel moved the bytes" \
-	test "$(accelctl counter --pin "$PIN" splice bytes)" -ge $((b0 + (8 << 20)))
+	test "$(vsockfw bpf counter --pin "$PIN" splice bytes)" -ge $((b0 + (8 << 20)))
 
 t_bg accelproxy run --listen vsock:ANY:7505 --to tcp:127.0.0.1:7501 --tier splice --pin "$PIN"
 wait_tperf vsock:1:7505 || t_fail "vsock proxy did not come up"
-b0=$(accelctl counter --pin "$PIN" splice bytes)
+b0=$(vsockfw bpf counter --pin "$PIN" splice bytes)
 t_ok "splice vsock->tcp: 16 MiB sent, verified" tperf send --connect vsock:1:7505 --bytes 16M \
 	--verify
 t_ok "splice vsock->tcp: 4 MiB received, verified" tperf recv --connect vsock:1:7505 --bytes 4M \
 	--verify
 t_ok "splice vsock->tcp: round trips" tperf ping --connect vsock:1:7505 --count 50
-t_diag "vsock<->tcp: $(( $(accelctl counter --pin "$PIN" splice bytes) - b0 )) of 20 MiB moved by the verdict, the rest (queued before a pair joined) copied"
-t_eq "splice: no redirect missed its target" 0 "$(accelctl counter --pin "$PIN" splice redirect_err)"
-t_eq "splice: every skb had its socket" 0 "$(accelctl counter --pin "$PIN" splice no_socket)"
+t_diag "vsock<->tcp: $(( $(vsockfw bpf counter --pin "$PIN" splice bytes) - b0 )) of 20 MiB moved by the verdict, the rest (queued before a pair joined) copied"
+t_eq "splice: no redirect missed its target" 0 "$(vsockfw bpf counter --pin "$PIN" splice redirect_err)"
+t_eq "splice: every skb had its socket" 0 "$(vsockfw bpf counter --pin "$PIN" splice no_socket)"
 
 # Transparent outbound.
 t_bg tperf serve --listen tcp:198.51.100.10:80
@@ -72,15 +72,15 @@ t_wait_port 7510 20
 t_wait_port 80 20
 t_ok "origdst: app -> 198.51.100.10:80 via the proxy, verified" in_cg tperf send \
 	--connect tcp:198.51.100.10:80 --bytes 4M --verify
-t_ok "origdst: found by cookie" test "$(accelctl counter --pin "$PIN" origdst by_cookie)" -ge 1
+t_ok "origdst: found by cookie" test "$(vsockfw bpf counter --pin "$PIN" origdst by_cookie)" -ge 1
 t_match "origdst: denied destination is EPERM" 'Operation not permitted' \
 	"$(in_cg sockprobe tcp:198.51.100.20:80)"
 
 # Everything but the remote server stops before the unload.
 for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || kill "$p" 2>/dev/null; done
 for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || wait "$p" 2>/dev/null; done
-t_ok "unload" accelctl unload --pin "$PIN"
-t_match "nothing left under the pin directory" '^nothing loaded' "$(accelctl status --pin "$PIN")"
+t_ok "unload" vsockfw bpf unload --pin "$PIN"
+t_match "nothing left under the pin directory" '^nothing loaded' "$(vsockfw bpf status --pin "$PIN")"
 t_match "...and the hooks are gone: the app connects directly" '^peer tcp:198\.51\.100\.10:80 local tcp:198' \
 	"$(in_cg sockprobe tcp:198.51.100.10:80)"
 t_done

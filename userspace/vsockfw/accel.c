@@ -1,0 +1,177 @@
+/* Kernel acceleration found at start-up; see accel.h. */
+#include "vsockfw/accel.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "lib/accel.h"
+#include "lib/accel_origdst.h"
+#include "lib/log.h"
+
+static struct {
+	char pin[ACCEL_PATH_MAX];
+	unsigned loaded; /* ACCEL_* pinned */
+	int kmod, sockmap, od_open;
+	int ports_fd; /* lobypass server ports, -1 when not loaded */
+	struct accel_origdst od;
+	/* Ports this process added to the bypass, to take them out again. */
+	uint16_t ports[64];
+	unsigned nports;
+} A;
+
+int fw_accel_init(const char *pin)
+{
+	char err[ACCEL_ERR_MAX];
+
+	memset(&A, 0, sizeof(A));
+	A.od.cookie = -1;
+	A.ports_fd = -1;
+	A.kmod = tier_kmod_register() == 0;
+	if (!pin || strcmp(pin, "none") == 0)
+		return 0;
+	snprintf(A.pin, sizeof(A.pin), "%s", pin);
+	accel_quiet_libbpf();
+	A.loaded = accel_loaded(pin);
+	if (A.loaded & ACCEL_BYPASS)
+		A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
+	if (A.loaded & ACCEL_SPLICE)
+		A.sockmap = tier_sockmap_register(pin) == 0;
+	if (A.loaded & ACCEL_ORIGDST) {
+		if (accel_origdst_open(pin, &A.od, err, sizeof(err)) == 0)
+			A.od_open = 1;
+		else
+			log_warn("%s", err);
+	}
+	log_info("kernel acceleration: module %s, bpf under %s:%s%s%s%s", A.kmod ? "yes" : "no",
+		 pin, A.loaded ? "" : " none", (A.loaded & ACCEL_BYPASS) ? " lobypass" : "",
+		 A.sockmap ? " splice" : "", A.od_open ? " origdst" : "");
+	return 0;
+}
+
+void fw_accel_free(void)
+{
+	char err[ACCEL_ERR_MAX];
+	unsigned i;
+
+	for (i = 0; i < A.nports; i++)
+		accel_bypass_port(A.pin, A.ports[i], 0, err, sizeof(err));
+	A.nports = 0;
+	if (A.ports_fd >= 0)
+		close(A.ports_fd);
+	A.ports_fd = -1;
+	if (A.od_open)
+		accel_origdst_close(&A.od);
+	A.od_open = 0;
+	if (A.sockmap)
+		tier_sockmap_unregister();
+	if (A.kmod)
+		tier_kmod_unregister();
+	A.sockmap = A.kmod = 0;
+}
+
+static int port_listed(uint32_t port)
+{
+	uint32_t v;
+
+	return A.ports_fd >= 0 && bpf_map_lookup_elem(A.ports_fd, &port, &v) == 0;
+}
+
+void fw_accel_listen(const struct addr *listen, int add)
+{
+	char err[ACCEL_ERR_MAX];
+	uint16_t port;
+	unsigned i;
+
+	if (!(A.loaded & ACCEL_BYPASS) || listen->kind != ADDR_TCP)
+		return;
+	port = (uint16_t)addr_port(listen);
+	if (add) {
+		/* A port the loader was given stays when we stop. */
+		if (A.nports == sizeof(A.ports) / sizeof(A.ports[0]) || port_listed(port))
+			return;
+		if (accel_bypass_port(A.pin, port, 1, err, sizeof(err)) < 0) {
+			log_warn("loopback bypass: %s", err);
+			return;
+		}
+		A.ports[A.nports++] = port;
+		return;
+	}
+	for (i = 0; i < A.nports; i++) {
+		if (A.ports[i] != port)
+			continue;
+		accel_bypass_port(A.pin, port, 0, err, sizeof(err));
+		A.ports[i] = A.ports[--A.nports];
+		return;
+	}
+}
+
+/* The address as 16 bytes (IPv4 mapped) and its port, host order. */
+static int v6_of(const struct sockaddr_storage *ss, struct in6_addr *a, uint16_t *port)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET) {
+		memset(a, 0, sizeof(*a));
+		a->s6_addr[10] = a->s6_addr[11] = 0xff;
+		memcpy(&a->s6_addr[12], &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	*a = s6->sin6_addr;
+	*port = ntohs(s6->sin6_port);
+	return 0;
+}
+
+static int is_loopback(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+/* The test of bpf/lobypass.bpf.c's sockops: both ends local, and the
+ * server's port (ours when passive, the peer's when we dialled) listed. */
+int fw_accel_bypassed(int fd, int passive)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+	struct in6_addr la, ra;
+	uint16_t lp, rp;
+
+	if (A.ports_fd < 0 || getsockname(fd, (struct sockaddr *)&l, &ll) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl) < 0 || v6_of(&l, &la, &lp) < 0 ||
+	    v6_of(&r, &ra, &rp) < 0)
+		return 0;
+	if (memcmp(&la, &ra, sizeof(la)) && !(is_loopback(&la) && is_loopback(&ra)))
+		return 0;
+	return port_listed(passive ? lp : rp) || port_listed(0);
+}
+
+int fw_accel_origdst(int fd, struct sockaddr_storage *dst)
+{
+	if (!A.od_open)
+		return -ENOENT;
+	return accel_origdst_lookup(&A.od, fd, dst, NULL) == 0 ? 0 : -ENOENT;
+}
+
+void fw_accel_report(struct strbuf *sb, int json)
+{
+	if (json) {
+		sb_printf(sb, "{\"kmod\":%s,\"bpf_pin\":", A.kmod ? "true" : "false");
+		sb_json_str(sb, A.pin[0] ? A.pin : "none");
+		sb_printf(sb, ",\"lobypass\":%s,\"sockmap\":%s,\"origdst\":%s}",
+			  (A.loaded & ACCEL_BYPASS) ? "true" : "false", A.sockmap ? "true" : "false",
+			  A.od_open ? "true" : "false");
+		return;
+	}
+	sb_printf(sb, "kernel acceleration: module %s; bpf (%s): lobypass %s, sockmap %s, origdst %s\n",
+		  A.kmod ? "yes" : "no", A.pin[0] ? A.pin : "none",
+		  (A.loaded & ACCEL_BYPASS) ? "yes" : "no", A.sockmap ? "yes" : "no",
+		  A.od_open ? "yes" : "no");
+}
