@@ -17,7 +17,7 @@ static struct {
 	char pin[ACCEL_PATH_MAX];
 	unsigned loaded; /* ACCEL_* pinned */
 	int kmod, sockmap, od_open;
-	int ports_fd; /* lobypass server ports, -1 when not loaded */
+	int ports_fd, socks_fd; /* lobypass server ports and sockets, or -1 */
 	struct accel_origdst od;
 	/* Ports this process added to the bypass, to take them out again. */
 	uint16_t ports[64];
@@ -30,15 +30,17 @@ int fw_accel_init(const char *pin)
 
 	memset(&A, 0, sizeof(A));
 	A.od.cookie = -1;
-	A.ports_fd = -1;
+	A.ports_fd = A.socks_fd = -1;
 	A.kmod = tier_kmod_register() == 0;
 	if (!pin || strcmp(pin, "none") == 0)
 		return 0;
 	snprintf(A.pin, sizeof(A.pin), "%s", pin);
 	accel_quiet_libbpf();
 	A.loaded = accel_loaded(pin);
-	if (A.loaded & ACCEL_BYPASS)
+	if (A.loaded & ACCEL_BYPASS) {
 		A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
+		A.socks_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_socks");
+	}
 	if (A.loaded & ACCEL_SPLICE)
 		A.sockmap = tier_sockmap_register(pin) == 0;
 	if (A.loaded & ACCEL_ORIGDST) {
@@ -63,7 +65,9 @@ void fw_accel_free(void)
 	A.nports = 0;
 	if (A.ports_fd >= 0)
 		close(A.ports_fd);
-	A.ports_fd = -1;
+	if (A.socks_fd >= 0)
+		close(A.socks_fd);
+	A.ports_fd = A.socks_fd = -1;
 	if (A.od_open)
 		accel_origdst_close(&A.od);
 	A.od_open = 0;
@@ -130,27 +134,28 @@ static int v6_of(const struct sockaddr_storage *ss, struct in6_addr *a, uint16_t
 	return 0;
 }
 
-static int is_loopback(const struct in6_addr *a)
-{
-	return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-}
-
-/* The test of bpf/lobypass.bpf.c's sockops: both ends local, and the
- * server's port (ours when passive, the peer's when we dialled) listed. */
-int fw_accel_bypassed(int fd, int passive)
+/* Exactly what bpf/lobypass.bpf.c's sockops inserted: the socket is
+ * looked up in the hash under its own key (a user-space lookup of a
+ * SOCKHASH yields the socket's cookie). */
+int fw_accel_bypassed(int fd)
 {
 	struct sockaddr_storage l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r);
+	struct nek_sock_key k;
 	struct in6_addr la, ra;
 	uint16_t lp, rp;
+	uint64_t cookie;
 
-	if (A.ports_fd < 0 || getsockname(fd, (struct sockaddr *)&l, &ll) < 0 ||
+	if (A.socks_fd < 0 || getsockname(fd, (struct sockaddr *)&l, &ll) < 0 ||
 	    getpeername(fd, (struct sockaddr *)&r, &rl) < 0 || v6_of(&l, &la, &lp) < 0 ||
 	    v6_of(&r, &ra, &rp) < 0)
 		return 0;
-	if (memcmp(&la, &ra, sizeof(la)) && !(is_loopback(&la) && is_loopback(&ra)))
-		return 0;
-	return port_listed(passive ? lp : rp) || port_listed(0);
+	memset(&k, 0, sizeof(k));
+	memcpy(k.lip, &la, sizeof(k.lip));
+	memcpy(k.rip, &ra, sizeof(k.rip));
+	k.lport = lp;
+	k.rport = rp;
+	return bpf_map_lookup_elem(A.socks_fd, &k, &cookie) == 0;
 }
 
 int fw_accel_origdst(int fd, struct sockaddr_storage *dst)

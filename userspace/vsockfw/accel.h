@@ -27,8 +27,8 @@ void fw_accel_listen(const struct addr *listen, int add);
 
 /* 1 when the lobypass programs put this TCP socket in their hash (sk_msg
  * then hands its data over as messages, which the splice verdict never
- * sees); passive: accepted rather than dialled. */
-int fw_accel_bypassed(int fd, int passive);
+ * sees). */
+int fw_accel_bypassed(int fd);
 
 /* The original destination of an accepted connection, from the connect
  * hooks: 0, or -ENOENT when origdst is not loaded or has no record. */

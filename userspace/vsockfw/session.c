@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/sock.h"
 #include "vsockfw/dial.h"
+#include "vsockfw/accel.h"
 #include "vsockfw/origdst.h"
 #include "vsockfw/preamble.h"
 
@@ -170,6 +171,7 @@ static void start_relay(struct fw_sess *s)
 {
 	struct fw_proxy *p = s->p;
 	struct relay *r = &s->relay;
+	enum relay_tier_id want;
 	int e;
 
 	s->state = SS_RELAY;
@@ -190,7 +192,13 @@ static void start_relay(struct fw_sess *s)
 		sess_close(s, 1);
 		return;
 	}
-	e = relay_start(r, (enum relay_tier_id)p->o.tier);
+	want = (enum relay_tier_id)p->o.tier;
+	/* Bypassed sockets hand their data over as sk_msg, which only recv
+	 * reads (not splice(2), not the sockmap verdict): the bypass already
+	 * skips TCP, the copy loop moves it on. */
+	if (want == RELAY_AUTO && (fw_accel_bypassed(s->cfd) || fw_accel_bypassed(s->ufd)))
+		want = RELAY_COPY;
+	e = relay_start(r, want);
 	if (e < 0) {
 		log_warn("%s: no data path for a connection: %s", fw_mode_name(p->o.mode),
 			 strerror(-e));

@@ -209,8 +209,8 @@ static int sm_start(struct relay *r)
 	if (r->kind[0] == ADDR_UNIX || r->kind[1] == ADDR_UNIX)
 		return -EOPNOTSUPP;
 	/* Bypassed data arrives as sk_msg, never as skbs: copy those. */
-	if ((r->kind[0] == ADDR_TCP && fw_accel_bypassed(r->fd[0], 1)) ||
-	    (r->kind[1] == ADDR_TCP && fw_accel_bypassed(r->fd[1], 0)))
+	if ((r->kind[0] == ADDR_TCP && fw_accel_bypassed(r->fd[0])) ||
+	    (r->kind[1] == ADDR_TCP && fw_accel_bypassed(r->fd[1])))
 		return -EOPNOTSUPP;
 	k = calloc(1, sizeof(*k));
 	if (!k)

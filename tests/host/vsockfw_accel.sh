@@ -1,0 +1,124 @@
+#!/bin/bash
+# vsockfw with the kernel tiers on the host kernel (private cgroup, netns and
+# bpffs): `vsockfw bpf` refusals and exit codes, a forced tier that is not
+# loaded, then with lobypass + splice loaded: a proxy outside the cgroup
+# carries its pairs in the sockmap tier, a proxy inside it registers its
+# port for the loopback bypass and copies; integrity both ways, stats show
+# the tiers and the kernel counters move; unload leaves nothing behind.
+T_NAME=vsockfw_accel
+. "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/tests/host/lib/accel.sh"
+accel_setup
+
+S1=7301 S2=7302 XB=7311 XS=7312
+D=$TMPDIR
+ST=$D/state
+
+# ---------------------------------------------------------------- CLI
+t_exit "bpf --help" 0 vsockfw bpf --help
+t_exit "bpf load --help" 0 vsockfw bpf load --help
+t_exit "unknown bpf command: usage error" 2 vsockfw bpf frob
+t_exit "unknown object: usage error" 2 vsockfw bpf load --pin "$PIN" --objs warp
+t_exit "lobypass without --cgroup: usage error" 2 vsockfw bpf load --pin "$PIN" --objs lobypass
+t_exit "origdst without --proxy-port: usage error" 2 vsockfw bpf load --pin "$PIN" \
+	--cgroup "$CG" --objs origdst
+t_exit "a relative pin directory: usage error" 2 vsockfw bpf status --pin bpf
+t_exit "a bad rule: usage error" 2 vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs origdst \
+	--proxy-port 1 --deny 10.0.0.0/40
+t_exit "an option of another subcommand: usage error" 2 vsockfw bpf unload --pin "$PIN" --json
+out=$(vsockfw bpf load --pin "$PIN" --cgroup "$CGROOT" --objs lobypass 2>&1)
+t_eq "the root cgroup is refused (exit 1)" 1 $?
+t_match "  ... saying why" "root of the hierarchy" "$out"
+out=$(vsockfw bpf status --pin "$PIN")
+t_eq "status with nothing loaded exits 1" 1 $?
+t_match "  ... and says so" '^nothing loaded' "$out"
+
+for tier in sockmap kmod; do
+	out=$(in_ns vsockfw ip2vs --listen tcp:127.0.0.1:$XS --to tcp:127.0.0.1:$S2 --tier $tier \
+		--bpf-pin "$PIN" --state-dir "$ST" 2>&1)
+	t_eq "--tier $tier when not loaded: exit 1" 1 $?
+	t_match "  ... saying so" "tier $tier is not available" "$out"
+done
+
+# ---------------------------------------------------------------- loaded
+t_ok "load lobypass (server port $S1) and splice" vsockfw bpf load --pin "$PIN" --cgroup "$CG" \
+	--objs lobypass,splice --port $S1
+st=$(vsockfw bpf status --pin "$PIN" --json)
+t_match "status (JSON) lists both objects" '"lobypass".*"splice"' "$st"
+
+t_bg in_cg tperf serve --listen tcp:127.0.0.1:$S1
+t_bg in_ns tperf serve --listen tcp:127.0.0.1:$S2
+ns_wait_port $S1 && ns_wait_port $S2 || t_fail "servers did not start"
+
+# The sockmap tier: proxy and clients outside the cgroup, so lobypass never
+# sees their sockets and each pair goes to the splice verdict.
+t_bg in_ns vsockfw ip2vs --listen tcp:127.0.0.1:$XS --to tcp:127.0.0.1:$S2 --bpf-pin "$PIN" \
+	--state-dir "$ST" --control "unix:$D/s.ctl"
+PS=$T_LAST_PID
+ns_wait_port $XS && t_wait_sock "$D/s.ctl" || t_fail "sockmap proxy did not start"
+b0=$(vsockfw bpf counter --pin "$PIN" splice bytes)
+t_ok "sockmap: 32 MiB up, verified" in_ns tperf send --connect tcp:127.0.0.1:$XS --bytes 32M --verify
+t_ok "sockmap: 32 MiB down, verified" in_ns tperf recv --connect tcp:127.0.0.1:$XS --bytes 32M --verify
+t_ok "sockmap: odd size, small buffers" in_ns tperf send --connect tcp:127.0.0.1:$XS \
+	--bytes 1000003 --buffer 4093 --verify
+t_ok "sockmap: zero bytes (only the half-close)" in_ns tperf send \
+	--connect tcp:127.0.0.1:$XS --bytes 0 --verify
+t_ok "sockmap: round trips" in_ns tperf ping --connect tcp:127.0.0.1:$XS --count 200 --size 1000
+b1=$(vsockfw bpf counter --pin "$PIN" splice bytes)
+t_ok "sockmap: the kernel moved the 64 MiB ($((b1 - b0)) bytes)" test $((b1 - b0)) -ge $((64 << 20))
+t_eq "sockmap: no redirect missed its target" 0 "$(vsockfw bpf counter --pin "$PIN" splice redirect_err)"
+out=$(vsockfw stats --control "unix:$D/s.ctl" --json)
+t_match "stats: auto tries sockmap first" '"tier":"auto","tier_first":"sockmap"' "$out"
+t_match "stats: the 5 connections went through sockmap" '"tiers":\{"sockmap":5\}' "$out"
+t_match "stats: bytes counted from the kernel's counters" '"bytes_up":[0-9]{8,}' "$out"
+t_match "stats: what was found" '"accel":\{"kmod":false,.*"lobypass":true,"sockmap":true' "$out"
+out=$(vsockfw stats --control "unix:$D/s.ctl")
+t_match "stats (text): kernel acceleration line" 'kernel acceleration: module no; .* sockmap yes' "$out"
+t_match "stats (text): tier line" 'tier auto \(first sockmap\), connections by tier: sockmap 5' "$out"
+in_ns tperf send --connect tcp:127.0.0.1:$XS --bytes 1G >/dev/null 2>&1 &
+victim=$!
+sleep 0.3
+kill -9 $victim
+wait $victim 2>/dev/null
+t_ok "sockmap: after a killed client, still verified" in_ns tperf send \
+	--connect tcp:127.0.0.1:$XS --bytes 4M --verify
+
+# The bypass: proxy, clients and server in the cgroup; the proxy puts its
+# listener port in the bypass, its pairs are copied (sk_msg carries the
+# bytes past TCP on both legs).
+t_bg in_cg vsockfw ip2vs --listen tcp:127.0.0.1:$XB --to tcp:127.0.0.1:$S1 --bpf-pin "$PIN" \
+	--state-dir "$ST" --control "unix:$D/b.ctl"
+PB=$T_LAST_PID
+ns_wait_port $XB && t_wait_sock "$D/b.ctl" || t_fail "bypass proxy did not start"
+t_match "both proxies added their port to the bypass's $S1" 'nek_bp_ports +id [0-9]+ +hash, 3/' \
+	"$(vsockfw bpf status --pin "$PIN")"
+e0=$(vsockfw bpf counter --pin "$PIN" lobypass established)
+y0=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
+t_ok "bypass: 32 MiB up, verified" in_cg tperf send --connect tcp:127.0.0.1:$XB --bytes 32M --verify
+t_ok "bypass: 32 MiB down, verified" in_cg tperf recv --connect tcp:127.0.0.1:$XB --bytes 32M --verify
+t_ok "bypass: round trips" in_cg tperf ping --connect tcp:127.0.0.1:$XB --count 200 --size 1000
+e1=$(vsockfw bpf counter --pin "$PIN" lobypass established)
+y1=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
+t_eq "bypass: both ends of both legs of 3 connections in the hash" 12 $((e1 - e0))
+t_ok "bypass: sk_msg carried both legs ($((y1 - y0)) bytes)" test $((y1 - y0)) -ge $((128 << 20))
+out=$(vsockfw stats --control "unix:$D/b.ctl" --json)
+t_match "stats: bypassed pairs are copied" '"tiers":\{"copy":3\}' "$out"
+
+kill "$PS" "$PB"
+wait "$PS"
+r1=$?
+wait "$PB"
+t_eq "both proxies exit 0 on SIGTERM" "0 0" "$r1 $?"
+st=$(vsockfw bpf status --pin "$PIN")
+t_match "the proxies took their ports out again" "ports +id [0-9]+ +hash, 1/" "$st"
+t_match "the splice maps are empty again" 'nek_sp_src +id [0-9]+ +sockhash, 0/' "$st"
+
+ids=$(prog_ids | tr '\n' ' ')
+t_ok "unload" vsockfw bpf unload --pin "$PIN"
+left=
+for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+t_eq "our programs are gone ($ids)" "" "$left"
+t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>/dev/null | tail -n +2)"
+t_ok "nothing pinned (the private bpffs is unmounted)" sh -c "! mountpoint -q '$PIN'"
+t_exit "unload again: nothing loaded, exit 1" 1 vsockfw bpf unload --pin "$PIN"
+t_done
