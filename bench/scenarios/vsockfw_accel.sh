@@ -19,7 +19,9 @@ run)
 	set -u
 	. "$NEK_ROOT/bench/lib/accel.sh"
 	accel_bench_setup
-	size=$(bench_size $((2 << 30)) $((256 << 20)))
+	# 1 GiB: the bypass has no flow control, and vsockfw is slower than the
+	# app, so the backlog of an upload grows with its size (docs/bpf.md).
+	size=$(bench_size $((1 << 30)) $((256 << 20)))
 	st=$WORKDIR/state
 	vsockfw -q bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass,splice --port 9212 || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9210
