@@ -75,15 +75,10 @@ t_ok "port removed: verified" in_cg tperf send --connect tcp:127.0.0.1:$R --byte
 t_eq "port removed: not bypassed" "$before" "$(vsockfw bpf counter --pin "$PIN" lobypass established)"
 
 # Detach: stop everything, unload, and look with bpftool.
-ids=$(prog_ids | tr "\n" " ")
 for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 T_PIDS=()
-t_ok "unload" vsockfw bpf unload --pin "$PIN"
-t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>&1)"
-left=
-for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
-t_eq "our programs are gone ($ids)" "" "$left"
+unload_leaves_nothing
 t_ok "the private bpffs is unmounted and removed" test ! -e "$PIN"
 t_exit "unload again reports nothing loaded" 1 vsockfw bpf unload --pin "$PIN"
 t_done

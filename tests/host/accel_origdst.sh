@@ -86,15 +86,10 @@ t_match "second proxy summary" '^conns 1 failed 0 ' "$(cat "$TMPDIR/proxy2.out")
 st=$(vsockfw bpf status --pin "$PIN")
 t_match "no records left behind" 'nek_od_tuple .*0/65536 entries' "$st"
 
-ids=$(prog_ids | tr '\n' ' ')
 # Everything but the remote server stops before the unload.
 for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || kill "$p" 2>/dev/null; done
 for p in "${T_PIDS[@]}"; do [ "$p" = "$remote" ] || wait "$p" 2>/dev/null; done
-t_ok "unload" vsockfw bpf unload --pin "$PIN"
-t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>&1)"
-left=
-for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
-t_eq "our programs are gone ($ids)" "" "$left"
+unload_leaves_nothing
 t_match "after unload the app connects directly" '^peer tcp:198\.51\.100\.10:80 local tcp:198' \
 	"$(in_cg sockprobe tcp:198.51.100.10:80)"
 t_done

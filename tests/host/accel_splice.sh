@@ -61,9 +61,5 @@ st=$(vsockfw bpf status --pin "$PIN")
 t_match "the maps are empty again" 'nek_sp_src +id [0-9]+ +sockhash, 0/' "$st"
 t_match "...dst too" 'nek_sp_dst +id [0-9]+ +sockhash, 0/' "$st"
 
-ids=$(prog_ids | tr '\n' ' ')
-t_ok "unload" vsockfw bpf unload --pin "$PIN"
-left=
-for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
-t_eq "our programs are gone ($ids)" "" "$left"
+unload_leaves_nothing
 t_done

@@ -69,12 +69,16 @@ t_ok "sockmap: the kernel moved the 64 MiB ($((b1 - b0)) bytes)" test $((b1 - b0
 t_eq "sockmap: no redirect missed its target" 0 "$(vsockfw bpf counter --pin "$PIN" splice redirect_err)"
 out=$(vsockfw stats --control "unix:$D/s.ctl" --json)
 t_match "stats: auto tries sockmap first" '"tier":"auto","tier_first":"sockmap"' "$out"
-t_match "stats: the 5 connections went through sockmap" '"tiers":\{"sockmap":5\}' "$out"
+# The zero-byte client may have half-closed before its pair was set up: the
+# sockmap takes only established sockets, so that one may be copied.
+t_match "stats: the connections went through sockmap" \
+	'"closed":5,.*"tiers":\{("copy":1,)?"sockmap":[45]\}' "$out"
 t_match "stats: bytes counted from the kernel's counters" '"bytes_up":[0-9]{8,}' "$out"
 t_match "stats: what was found" '"accel":\{"kmod":false,.*"lobypass":true,"sockmap":true' "$out"
 out=$(vsockfw stats --control "unix:$D/s.ctl")
 t_match "stats (text): kernel acceleration line" 'kernel acceleration: module no; .* sockmap yes' "$out"
-t_match "stats (text): tier line" 'tier auto \(first sockmap\), connections by tier: sockmap 5' "$out"
+t_match "stats (text): tier line" \
+	'tier auto \(first sockmap\), connections by tier: (copy 1 )?sockmap [45]' "$out"
 in_ns tperf send --connect tcp:127.0.0.1:$XS --bytes 1G >/dev/null 2>&1 &
 victim=$!
 sleep 0.3
@@ -113,12 +117,7 @@ st=$(vsockfw bpf status --pin "$PIN")
 t_match "the proxies took their ports out again" "ports +id [0-9]+ +hash, 1/" "$st"
 t_match "the splice maps are empty again" 'nek_sp_src +id [0-9]+ +sockhash, 0/' "$st"
 
-ids=$(prog_ids | tr '\n' ' ')
-t_ok "unload" vsockfw bpf unload --pin "$PIN"
-left=
-for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
-t_eq "our programs are gone ($ids)" "" "$left"
-t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>/dev/null | tail -n +2)"
+unload_leaves_nothing
 t_ok "nothing pinned (the private bpffs is unmounted)" sh -c "! mountpoint -q '$PIN'"
 t_exit "unload again: nothing loaded, exit 1" 1 vsockfw bpf unload --pin "$PIN"
 t_done

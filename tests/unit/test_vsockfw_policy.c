@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/accel.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/policy.h"
 #include "vsockfw/relay.h"
@@ -263,4 +264,43 @@ Test(opts, tiers)
 	cr_assert_eq(relay_tier_parse("sockmap"), RELAY_SOCKMAP);
 	cr_assert_eq(relay_tier_parse("nope"), -1);
 	cr_assert_str_eq(relay_tier_name(RELAY_COPY), "copy");
+}
+
+Test(opts, bpf_pin)
+{
+	char *a1[] = { "ip2vs", "--listen", "tcp:127.0.0.1:1", "--to", "unix:/x", "--bpf-pin",
+		       "/run/x", NULL };
+	char *a2[] = { "ip2vs", "--listen", "tcp:127.0.0.1:1", "--to", "unix:/x", "--bpf-pin",
+		       "none", NULL };
+	char *a3[] = { "ip2vs", "--listen", "tcp:127.0.0.1:1", "--to", "unix:/x", "--bpf-pin",
+		       "rel/x", NULL };
+	struct fw_global g;
+	struct fw_opts o;
+	char err[FW_ERR_MAX];
+
+	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 5, a1), 0, "%s", err);
+	cr_assert_str_eq(g.bpf_pin, ACCEL_PIN_DEFAULT, "the default");
+	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 7, a1), 0, "%s", err);
+	cr_assert_str_eq(g.bpf_pin, "/run/x");
+	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 7, a2), 0, "%s", err);
+	cr_assert_str_eq(g.bpf_pin, "none");
+	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 7, a3), -1);
+	cr_assert(strstr(err, "absolute"), "%s", err);
+}
+
+static const struct relay_tier_ops fake_ops = { .name = "fake" };
+
+Test(opts, tier_effective)
+{
+	cr_assert_eq(relay_tier_effective(RELAY_AUTO), RELAY_SPLICE, "no kernel tier: splice");
+	cr_assert_eq(relay_tier_effective(RELAY_COPY), RELAY_COPY, "forced stays forced");
+	cr_assert_eq(relay_tier_register(RELAY_SOCKMAP, &fake_ops), 0);
+	cr_assert_eq(relay_tier_effective(RELAY_AUTO), RELAY_SOCKMAP);
+	cr_assert(relay_tier_available(RELAY_SOCKMAP));
+	cr_assert_eq(relay_tier_register(RELAY_KMOD, &fake_ops), 0);
+	cr_assert_eq(relay_tier_effective(RELAY_AUTO), RELAY_KMOD, "the highest first");
+	relay_tier_register(RELAY_KMOD, NULL);
+	relay_tier_register(RELAY_SOCKMAP, NULL);
+	cr_assert(!relay_tier_available(RELAY_KMOD));
+	cr_assert_eq(relay_tier_effective(RELAY_AUTO), RELAY_SPLICE);
 }

@@ -8,6 +8,7 @@
 #                        before it creates any socket)
 #   snmp_tcp FIELD       a Tcp: counter of /proc/net/snmp in the namespace
 #   prog_ids             ids of the programs pinned under PIN
+#   unload_leaves_nothing  unload and check nothing stays loaded or attached
 ACCEL_TAG=nek-accel-$$
 . "$NEK_ROOT/scripts/lib/netcg.sh"
 
@@ -33,6 +34,17 @@ snmp_tcp() {
 }
 
 prog_ids() { vsockfw bpf status --pin "$PIN" | awk '$1 == "prog" { print $4 }'; }
+
+# unload_leaves_nothing: `vsockfw bpf unload`, then none of the programs
+# that were pinned under PIN exists any more and nothing is attached to CG.
+unload_leaves_nothing() {
+	local ids id left=
+	ids=$(prog_ids | tr '\n' ' ')
+	t_ok "unload" vsockfw bpf unload --pin "$PIN"
+	t_eq "nothing attached to the cgroup" "" "$(bpftool cgroup show "$CG" 2>&1)"
+	for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"; done
+	t_eq "our programs are gone ($ids)" "" "$left"
+}
 
 # t_wait_port for a listener inside the namespace.
 ns_wait_port() {

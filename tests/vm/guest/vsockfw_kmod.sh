@@ -6,6 +6,7 @@
 # and a drain cut short by a second SIGTERM (the module aborts its relays).
 T_NAME=vsockfw_kmod
 . "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf
 export VSOCKFW_STATE_DIR=/tmp/ks-kmod
 
 if ! test -c /dev/nek_relay; then
@@ -14,15 +15,6 @@ if ! test -c /dev/nek_relay; then
 	exit 0
 fi
 
-wait_up() {
-	local i
-	for i in $(seq 1 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 t_bg tperf serve --listen tcp:127.0.0.1:7501
 t_wait_port 7501
 t_bg vsockfw vs2ip --listen vsock:ANY:7502 --to tcp:127.0.0.1:7501 --tier kmod \
@@ -30,7 +22,7 @@ t_bg vsockfw vs2ip --listen vsock:ANY:7502 --to tcp:127.0.0.1:7501 --tier kmod \
 p2=$T_LAST_PID
 t_bg vsockfw ip2vs --listen tcp:127.0.0.1:7503 --to vsock:1:7502 --control unix:/tmp/kmod.c1
 p1=$T_LAST_PID
-wait_up tperf send --connect tcp:127.0.0.1:7503 --bytes 1 || t_fail "kmod pair did not come up"
+wait_tperf tcp:127.0.0.1:7503 || t_fail "kmod pair did not come up"
 
 t_ok "tcp -> vsock -> tcp: 32 MiB up, verified" tperf send --connect tcp:127.0.0.1:7503 \
 	--bytes 32M --verify
