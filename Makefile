@@ -112,7 +112,14 @@ $(O)/obj/%.o: %.c | $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The version is compiled in; this stamp changes only when the version does,
+# so version.o is rebuilt exactly then.
 $(O)/obj/userspace/lib/version.o: CFLAGS += -DNEK_VERSION='"$(VERSION)"'
+$(O)/obj/userspace/lib/version.o: $(O)/version.stamp
+$(O)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+.PHONY: FORCE
 
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
@@ -161,6 +168,14 @@ $(O)/tests/helpers/%: $(O)/obj/tests/helpers/%.o $(PROG_ARCHIVES) $(LIBNEK)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_LINK)
 
+# Guest-only programs (tests/vm): static, never sanitized; each refuses to run
+# outside the test VM. Built here too so the host suite can prove the guard.
+VM_PROGS := $(patsubst tests/vm/progs/%.c,$(O)/tests/vm/%,$(wildcard tests/vm/progs/*.c))
+$(O)/tests/vm/%: tests/vm/progs/%.c tests/vm/progs/vmguard.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -static $(WARN) $(REPRO) -o $@ $< -l:liburing.a
+
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(PROG_ARCHIVES) $(LIBNEK)
 	$(call msg,LD,$@)
@@ -173,7 +188,7 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(PROG_ARCHIVES) $(LIBNEK)
 
 all: progs tests-build
 progs: $(PROG_BINS) $(BPF_OBJS)
-tests-build: $(UNIT_BINS) $(HELPER_BINS)
+tests-build: $(UNIT_BINS) $(HELPER_BINS) $(VM_PROGS)
 
 test sanitize: all
 	$(Q)NEK_BUILD=$(O) NEK_SANITIZE=$(SANITIZE) tests/run.sh $(TESTS)
@@ -199,11 +214,13 @@ demo:
 	$(Q)NEK_BUILD=$(O) scripts/demo.sh
 
 # The module is built in a copy under $(O): Kbuild writes beside its sources.
+# Our command-line variables (O= above all) must not reach the kernel's make.
 KDIR ?=
 kmod:
 	$(Q)test -n "$(KDIR)" || { echo "make kmod: set KDIR to a kernel build tree (headers)" >&2; exit 2; }
 	$(Q)rm -rf $(O)/kmod && mkdir -p $(O)/kmod && cp -r Kbuild kmod $(O)/kmod/
-	$(Q)$(MAKE) -C $(KDIR) M=$(O)/kmod KCFLAGS="-ffile-prefix-map=$(O)/kmod=." modules
+	$(Q)env -u MAKEFLAGS -u MAKEOVERRIDES -u MFLAGS $(MAKE) -C $(KDIR) M=$(O)/kmod \
+		KCFLAGS="-ffile-prefix-map=$(O)/kmod=." modules
 
 install: progs
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin

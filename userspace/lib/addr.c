@@ -3,25 +3,12 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "lib/errfmt.h"
 #include "lib/parse.h"
-
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int parse_unix(const char *text, const char *rest, struct addr *a, char *err,
 		      size_t errlen)
@@ -30,12 +17,12 @@ static int parse_unix(const char *text, const char *rest, struct addr *a, char *
 	int abstract = rest[0] == '@';
 
 	if (n == 0 || (abstract && n == 1))
-		return fail(err, errlen, "empty unix socket path in '%s'", text);
+		return errfmt(err, errlen, "empty unix socket path in '%s'", text);
 	if (n > sizeof(a->u.un.sun_path) - 1)
-		return fail(err, errlen, "unix socket path in '%.60s...' is longer than %s bytes",
-			    text, "107");
+		return errfmt(err, errlen, "unix socket path in '%.60s...' is longer than %s bytes",
+			      text, "107");
 	if (!abstract && memchr(rest, '\0', n) != NULL)
-		return fail(err, errlen, "bad unix socket path in '%s'", text);
+		return errfmt(err, errlen, "bad unix socket path in '%s'", text);
 	a->kind = ADDR_UNIX;
 	a->u.un.sun_family = AF_UNIX;
 	memcpy(a->u.un.sun_path, rest, n);
@@ -57,13 +44,13 @@ static int parse_port(const char *text, const char *s, uint64_t max, int allow_a
 	uint64_t v;
 
 	if (*s == '\0')
-		return fail(err, errlen, "missing port in '%s'", text);
+		return errfmt(err, errlen, "missing port in '%s'", text);
 	if (allow_any && strcasecmp(s, "any") == 0) {
 		*port = VMADDR_PORT_ANY;
 		return 0;
 	}
 	if (parse_u64(s, 0, max, &v, why, sizeof(why)) < 0)
-		return fail(err, errlen, "bad port in '%s': %s", text, why);
+		return errfmt(err, errlen, "bad port in '%s': %s", text, why);
 	*port = (uint32_t)v;
 	return 0;
 }
@@ -76,8 +63,8 @@ static int resolve_host(const char *text, const char *host, uint16_t port, struc
 
 	r = getaddrinfo(host, NULL, &hints, &res);
 	if (r != 0 || !res)
-		return fail(err, errlen, "cannot resolve host in '%s': %s", text,
-			    r ? gai_strerror(r) : "no address");
+		return errfmt(err, errlen, "cannot resolve host in '%s': %s", text,
+			      r ? gai_strerror(r) : "no address");
 	memcpy(&a->u.ss, res->ai_addr, res->ai_addrlen);
 	a->len = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -100,25 +87,25 @@ static int parse_tcp(const char *text, const char *rest, struct addr *a, char *e
 		const char *close = strchr(rest, ']');
 
 		if (!close)
-			return fail(err, errlen, "missing ']' in '%s'", text);
+			return errfmt(err, errlen, "missing ']' in '%s'", text);
 		if (close[1] != ':')
-			return fail(err, errlen, "missing ':PORT' after ']' in '%s'", text);
+			return errfmt(err, errlen, "missing ':PORT' after ']' in '%s'", text);
 		hs = rest + 1;
 		hlen = (size_t)(close - hs);
 		colon = close + 1;
 	} else {
 		colon = strrchr(rest, ':');
 		if (!colon)
-			return fail(err, errlen, "missing ':PORT' in '%s'", text);
+			return errfmt(err, errlen, "missing ':PORT' in '%s'", text);
 		hlen = (size_t)(colon - rest);
 		if (memchr(rest, ':', hlen))
-			return fail(err, errlen, "IPv6 address must be in brackets in '%s'%s",
-				    text, " (tcp:[::1]:PORT)");
+			return errfmt(err, errlen, "IPv6 address must be in brackets in '%s'%s",
+				      text, " (tcp:[::1]:PORT)");
 	}
 	if (hlen == 0)
-		return fail(err, errlen, "missing host in '%s'%s", text, " (use * for any)");
+		return errfmt(err, errlen, "missing host in '%s'%s", text, " (use * for any)");
 	if (hlen >= sizeof(host))
-		return fail(err, errlen, "host name too long in '%.60s...'", text);
+		return errfmt(err, errlen, "host name too long in '%.60s...'", text);
 	memcpy(host, hs, hlen);
 	host[hlen] = '\0';
 	if (parse_port(text, colon + 1, 65535, 0, &port, err, errlen) < 0)
@@ -136,13 +123,13 @@ static int parse_tcp(const char *text, const char *rest, struct addr *a, char *e
 		a->len = sizeof(a->u.in);
 	} else if (inet_pton(AF_INET6, host, &a->u.in6.sin6_addr) == 1) {
 		if (hs == rest)
-			return fail(err, errlen, "IPv6 address must be in brackets in '%s'%s",
-				    text, "");
+			return errfmt(err, errlen, "IPv6 address must be in brackets in '%s'%s",
+				      text, "");
 		a->u.in6.sin6_family = AF_INET6;
 		a->u.in6.sin6_port = htons((uint16_t)port);
 		a->len = sizeof(a->u.in6);
 	} else if (hs != rest) {
-		return fail(err, errlen, "bad IPv6 address in '%s'", text);
+		return errfmt(err, errlen, "bad IPv6 address in '%s'", text);
 	} else if (resolve_host(text, host, (uint16_t)port, a, err, errlen) < 0) {
 		return -1;
 	}
@@ -165,7 +152,7 @@ static int parse_cid(const char *text, const char *s, uint32_t *cid, char *err,
 	size_t i;
 
 	if (*s == '\0')
-		return fail(err, errlen, "missing CID in '%s'", text);
+		return errfmt(err, errlen, "missing CID in '%s'", text);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcasecmp(s, names[i].name) == 0) {
 			*cid = names[i].cid;
@@ -174,7 +161,7 @@ static int parse_cid(const char *text, const char *s, uint32_t *cid, char *err,
 	}
 	/* 0xFFFFFFFF is VMADDR_CID_ANY: spell it ANY. */
 	if (parse_u64(s, 0, 0xFFFFFFFEULL, &v, why, sizeof(why)) < 0)
-		return fail(err, errlen, "bad CID in '%s': %s", text, why);
+		return errfmt(err, errlen, "bad CID in '%s': %s", text, why);
 	*cid = (uint32_t)v;
 	return 0;
 }
@@ -188,10 +175,10 @@ static int parse_vsock(const char *text, const char *rest, struct addr *a, char 
 	size_t n;
 
 	if (!colon)
-		return fail(err, errlen, "missing ':PORT' in '%s'%s", text, " (vsock:CID:PORT)");
+		return errfmt(err, errlen, "missing ':PORT' in '%s'%s", text, " (vsock:CID:PORT)");
 	n = (size_t)(colon - rest);
 	if (n >= sizeof(cidtext))
-		return fail(err, errlen, "bad CID in '%s'", text);
+		return errfmt(err, errlen, "bad CID in '%s'", text);
 	memcpy(cidtext, rest, n);
 	cidtext[n] = '\0';
 	if (parse_cid(text, cidtext, &cid, err, errlen) < 0)
@@ -227,7 +214,7 @@ static int parse_kind(const char *text, enum addr_kind kind, const char *rest,
 	case ADDR_VSOCK:
 		return parse_vsock(text, rest, a, err, errlen);
 	default:
-		return fail(err, errlen, "no transport in '%s'", text);
+		return errfmt(err, errlen, "no transport in '%s'", text);
 	}
 }
 
@@ -238,7 +225,7 @@ int addr_parse_as(const char *text, enum addr_kind deflt, struct addr *a, char *
 
 	memset(a, 0, sizeof(*a));
 	if (!text || !*text)
-		return fail(err, errlen, "empty address");
+		return errfmt(err, errlen, "empty address");
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		size_t n = strlen(kinds[i].prefix);
 
@@ -248,14 +235,14 @@ int addr_parse_as(const char *text, enum addr_kind deflt, struct addr *a, char *
 	if (deflt != ADDR_NONE)
 		return parse_kind(text, deflt, text, a, err, errlen);
 	if (strchr(text, ':'))
-		return fail(err, errlen,
-			    "unknown transport in '%s' (expected vsock:CID:PORT, unix:PATH or "
-			    "tcp:HOST:PORT)",
-			    text);
-	return fail(err, errlen,
-		    "'%s' is not an address (expected vsock:CID:PORT, unix:PATH or "
-		    "tcp:HOST:PORT)",
-		    text);
+		return errfmt(err, errlen,
+			      "unknown transport in '%s' (expected vsock:CID:PORT, unix:PATH or "
+			      "tcp:HOST:PORT)",
+			      text);
+	return errfmt(err, errlen,
+		      "'%s' is not an address (expected vsock:CID:PORT, unix:PATH or "
+		      "tcp:HOST:PORT)",
+		      text);
 }
 
 int addr_parse(const char *text, struct addr *a, char *err, size_t errlen)

@@ -36,7 +36,7 @@ static void print_cmd_help(FILE *f)
 	fprintf(f, "usage: %s %s\n", cur_prog->name, cur_cmd->usage);
 }
 
-static void vprefixed(const char *fmt, va_list ap)
+static void __attribute__((format(printf, 1, 0))) vprefixed(const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s", cur_prog ? cur_prog->name : log_prog());
 	if (cur_cmd)

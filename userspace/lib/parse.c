@@ -3,23 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#include "lib/errfmt.h"
 
 /* Digits only: strtoull would accept "-1", " 7" and "0x10". */
 static int parse_digits(const char *s, const char **end, uint64_t *out)
@@ -44,12 +32,9 @@ static int parse_digits(const char *s, const char **end, uint64_t *out)
 static int range(uint64_t v, uint64_t min, uint64_t max, const char *s, uint64_t *out,
 		 char *err, size_t errlen)
 {
-	if (v < min || v > max) {
-		if (err && errlen)
-			snprintf(err, errlen, "'%s' is out of range (%llu-%llu)", s,
-				 (unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
+	if (v < min || v > max)
+		return errfmt(err, errlen, "'%s' is out of range (%llu-%llu)", s,
+			      (unsigned long long)min, (unsigned long long)max);
 	*out = v;
 	return 0;
 }
@@ -62,9 +47,9 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *er
 	int r = parse_digits(s, &end, &v);
 
 	if (r == -2)
-		return fail(err, errlen, "'%s' is too large", s);
+		return errfmt(err, errlen, "'%s' is too large", s);
 	if (r < 0 || *end)
-		return fail(err, errlen, "'%s' is not a number", s);
+		return errfmt(err, errlen, "'%s' is not a number", s);
 	return range(v, min, max, s, out, err, errlen);
 }
 
@@ -82,22 +67,17 @@ static int parse_with_units(const char *s, const struct unit *units, uint64_t mi
 	int r = parse_digits(s, &end, &v);
 
 	if (r == -2)
-		return fail(err, errlen, "'%s' is too large", s);
-	if (r < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "'%s' is not a %s", s, kind);
-		return -1;
-	}
+		return errfmt(err, errlen, "'%s' is too large", s);
+	if (r < 0)
+		return errfmt(err, errlen, "'%s' is not a %s", s, kind);
 	for (; units->name; units++) {
 		if (strcmp(end, units->name) != 0)
 			continue;
 		if (units->mult && v > UINT64_MAX / units->mult)
-			return fail(err, errlen, "'%s' is too large", s);
+			return errfmt(err, errlen, "'%s' is too large", s);
 		return range(v * units->mult, min, max, s, out, err, errlen);
 	}
-	if (err && errlen)
-		snprintf(err, errlen, "'%s' is not a %s (unknown unit '%s')", s, kind, end);
-	return -1;
+	return errfmt(err, errlen, "'%s' is not a %s (unknown unit '%s')", s, kind, end);
 }
 
 int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
@@ -144,18 +124,15 @@ int parse_hex(const char *s, uint8_t *buf, size_t bufsize, size_t *outlen, char 
 		p += 2;
 	n = strlen(p);
 	if (n % 2)
-		return fail(err, errlen, "hex '%.64s' has an odd number of digits", s);
-	if (n / 2 > bufsize) {
-		if (err && errlen)
-			snprintf(err, errlen, "hex value is %zu bytes, at most %zu allowed", n / 2,
-				 bufsize);
-		return -1;
-	}
+		return errfmt(err, errlen, "hex '%.64s' has an odd number of digits", s);
+	if (n / 2 > bufsize)
+		return errfmt(err, errlen, "hex value is %zu bytes, at most %zu allowed", n / 2,
+			      bufsize);
 	for (i = 0; i < n / 2; i++) {
 		int hi = hexval((unsigned char)p[2 * i]), lo = hexval((unsigned char)p[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
-			return fail(err, errlen, "'%.64s' is not hex", s);
+			return errfmt(err, errlen, "'%.64s' is not hex", s);
 		buf[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*outlen = n / 2;

@@ -13,14 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/errfmt.h"
+
 static int sfail(char *err, size_t errlen, const char *what, const struct addr *a)
 {
 	char text[ADDR_TEXT_MAX];
 	int e = errno;
 
-	if (err && errlen)
-		snprintf(err, errlen, "%s %s: %s", what, addr_format(a, text, sizeof(text)),
-			 strerror(e));
+	errfmt(err, errlen, "%s %s: %s", what, addr_format(a, text, sizeof(text)),
+	       strerror(e));
 	errno = e;
 	return -1;
 }
@@ -28,18 +29,11 @@ static int sfail(char *err, size_t errlen, const char *what, const struct addr *
 int sock_vsock_policy(const char *env_value, const char *deny_file, char *err,
 		      size_t errlen)
 {
-	if (env_value && (strcmp(env_value, "deny") == 0 || strcmp(env_value, "0") == 0)) {
-		if (err && errlen)
-			snprintf(err, errlen, "AF_VSOCK is disabled here (NEK_VSOCK=%s)",
-				 env_value);
-		return -1;
-	}
-	if (deny_file && access(deny_file, F_OK) == 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "AF_VSOCK is disabled on this machine (%s exists)",
-				 deny_file);
-		return -1;
-	}
+	if (env_value && (strcmp(env_value, "deny") == 0 || strcmp(env_value, "0") == 0))
+		return errfmt(err, errlen, "AF_VSOCK is disabled here (NEK_VSOCK=%s)", env_value);
+	if (deny_file && access(deny_file, F_OK) == 0)
+		return errfmt(err, errlen, "AF_VSOCK is disabled on this machine (%s exists)",
+			      deny_file);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/sock.h"
 
@@ -17,38 +18,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int send_all(int fd, const void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t r = send(fd, (const uint8_t *)buf + off, len - off, MSG_NOSIGNAL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		off += (size_t)r;
-	}
-	return 0;
-}
-
-static int recv_all(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t r = recv(fd, (uint8_t *)buf + got, len - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
 }
 
 struct xfer {
@@ -160,12 +129,12 @@ static int xfer_rw(struct xfer *x)
 			size_t n = o->bytes - x->done < o->bufsize ? (size_t)(o->bytes - x->done)
 								   : o->bufsize;
 
-			if (send_all(x->fd, tperf_pattern_at(x->pattern, x->done), n) < 0)
+			if (fd_write_all(x->fd, tperf_pattern_at(x->pattern, x->done), n) < 0)
 				return -errno;
 			x->done += n;
 		}
 		shutdown(x->fd, SHUT_WR);
-		return recv_all(x->fd, x->res, sizeof(x->res)) < 0 ? -EPIPE : 0;
+		return fd_read_full(x->fd, x->res, sizeof(x->res)) < 0 ? -EPIPE : 0;
 	}
 	buf = malloc(o->bufsize);
 	if (!buf)
@@ -219,7 +188,7 @@ int tperf_client(const struct tperf_opts *o)
 	sock_tune(x.fd, o->addr.kind, o->vsock_buf);
 	tperf_hdr_encode(&h, hdr);
 	t0 = now_s();
-	r = send_all(x.fd, hdr, sizeof(hdr)) < 0 ? -errno : 0;
+	r = fd_write_all(x.fd, hdr, sizeof(hdr)) < 0 ? -errno : 0;
 	if (r == 0)
 		r = o->backend == TPERF_RW ? xfer_rw(&x) : xfer_loop(&x);
 	secs = now_s() - t0;
@@ -273,12 +242,12 @@ int tperf_ping(const struct tperf_opts *o)
 	}
 	sock_tune(fd, o->addr.kind, 0);
 	tperf_hdr_encode(&h, hdr);
-	if (send_all(fd, hdr, sizeof(hdr)) < 0)
+	if (fd_write_all(fd, hdr, sizeof(hdr)) < 0)
 		goto fail;
 	for (i = 0; i < o->count; i++) {
 		double t0 = now_s();
 
-		if (send_all(fd, buf, o->size) < 0 || recv_all(fd, back, o->size) < 0)
+		if (fd_write_all(fd, buf, o->size) < 0 || fd_read_full(fd, back, o->size) < 0)
 			goto fail;
 		rtt[i] = (now_s() - t0) * 1e6;
 		if (memcmp(buf, back, o->size) != 0) {

@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/sock.h"
 
@@ -311,36 +312,6 @@ struct rw_conn {
 	const uint8_t *pattern;
 };
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t r = read(fd, (uint8_t *)buf + got, len - got);
-
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t r = send(fd, (const uint8_t *)buf + off, len - off, MSG_NOSIGNAL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		off += (size_t)r;
-	}
-	return 0;
-}
-
 static void rw_sink(struct rw_conn *c, const struct tperf_hdr *h, uint8_t *buf)
 {
 	uint64_t done = 0, bad = 0;
@@ -353,7 +324,7 @@ static void rw_sink(struct rw_conn *c, const struct tperf_hdr *h, uint8_t *buf)
 		done += (uint64_t)r;
 	}
 	tperf_result_encode(done, bad, res);
-	write_full(c->fd, res, sizeof(res));
+	fd_write_all(c->fd, res, sizeof(res));
 }
 
 static void *rw_thread(void *arg)
@@ -364,7 +335,7 @@ static void *rw_thread(void *arg)
 	uint64_t done = 0;
 	ssize_t r;
 
-	if (!buf || read_full(c->fd, hdr, sizeof(hdr)) < 0 || tperf_hdr_decode(hdr, &h) < 0)
+	if (!buf || fd_read_full(c->fd, hdr, sizeof(hdr)) < 0 || tperf_hdr_decode(hdr, &h) < 0)
 		goto out;
 	if (h.mode == TPERF_SINK) {
 		rw_sink(c, &h, buf);
@@ -373,13 +344,13 @@ static void *rw_thread(void *arg)
 			size_t n = h.count - done < c->bufsize ? (size_t)(h.count - done)
 							       : c->bufsize;
 
-			if (write_full(c->fd, tperf_pattern_at(c->pattern, done), n) < 0)
+			if (fd_write_all(c->fd, tperf_pattern_at(c->pattern, done), n) < 0)
 				break;
 			done += n;
 		}
 	} else {
 		while ((r = read(c->fd, buf, c->bufsize)) > 0)
-			if (write_full(c->fd, buf, (size_t)r) < 0)
+			if (fd_write_all(c->fd, buf, (size_t)r) < 0)
 				break;
 	}
 out:

@@ -1,0 +1,252 @@
+/* attest verify and attest show. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attest/attest.h"
+#include "lib/att_input.h"
+#include "lib/att_json.h"
+#include "lib/att_verify.h"
+#include "lib/att_x509.h"
+#include "lib/cli.h"
+#include "lib/parse.h"
+#include "lib/timefmt.h"
+
+struct verify_opts {
+	const char *root;
+	int64_t at;
+	bool json;
+	struct att_policy pol;
+	/* Storage for the policy's expected fields. */
+	uint8_t nonce[ATT_FIELD_MAX], user_data[ATT_FIELD_MAX], public_key[ATT_FIELD_MAX];
+};
+
+/* --nonce/--user-data/--public-key HEX into buf, pointed to by *field. */
+static int opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field)
+{
+	char err[PARSE_ERR_MAX];
+
+	if (parse_hex(hex, buf, ATT_FIELD_MAX, &field->len, err, sizeof(err)) < 0)
+		return cli_usage_error("%s: %s", opt, err);
+	field->ptr = buf;
+	return CLI_OK;
+}
+
+/* N=HEX: an index 0-31 and 48 bytes. */
+static int opt_pcr(const char *arg, struct att_policy *pol)
+{
+	char err[PARSE_ERR_MAX], num[8];
+	const char *eq = strchr(arg, '=');
+	uint64_t idx;
+	size_t len;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(num))
+		return cli_usage_error("--pcr '%s': expected N=HEX", arg);
+	memcpy(num, arg, (size_t)(eq - arg));
+	num[eq - arg] = 0;
+	if (parse_u64(num, 0, ATT_PCR_COUNT - 1, &idx, err, sizeof(err)) < 0)
+		return cli_usage_error("--pcr '%s': index %s", arg, err);
+	if (parse_hex(eq + 1, pol->pcr[idx], ATT_PCR_LEN, &len, err, sizeof(err)) < 0)
+		return cli_usage_error("--pcr %s: %s", num, err);
+	if (len != ATT_PCR_LEN)
+		return cli_usage_error("--pcr %s: %zu bytes, a PCR has %d", num, len, ATT_PCR_LEN);
+	pol->pcr_mask |= 1u << idx;
+	return CLI_OK;
+}
+
+static const struct option verify_longopts[] = {
+	{ "root", required_argument, NULL, 'r' },
+	{ "at", required_argument, NULL, 't' },
+	{ "pcr", required_argument, NULL, 'p' },
+	{ "allow-debug", no_argument, NULL, 'd' },
+	{ "nonce", required_argument, NULL, 'n' },
+	{ "user-data", required_argument, NULL, 'u' },
+	{ "public-key", required_argument, NULL, 'k' },
+	{ "max-age", required_argument, NULL, 'm' },
+	{ "json", no_argument, NULL, 'j' },
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static int verify_opt(int c, struct verify_opts *o)
+{
+	char err[PARSE_ERR_MAX];
+
+	switch (c) {
+	case 'r':
+		o->root = optarg;
+		return CLI_OK;
+	case 't':
+		if (time_parse(optarg, &o->at, err, sizeof(err)) < 0)
+			return cli_usage_error("--at %s", err);
+		return CLI_OK;
+	case 'p':
+		return opt_pcr(optarg, &o->pol);
+	case 'd':
+		o->pol.allow_debug = true;
+		return CLI_OK;
+	case 'n':
+		return opt_field("--nonce", optarg, o->nonce, &o->pol.nonce);
+	case 'u':
+		return opt_field("--user-data", optarg, o->user_data, &o->pol.user_data);
+	case 'k':
+		return opt_field("--public-key", optarg, o->public_key, &o->pol.public_key);
+	case 'm':
+		if (parse_duration_ms(optarg, 1, UINT64_MAX / 2, &o->pol.max_age_ms, err,
+				      sizeof(err)) < 0)
+			return cli_usage_error("--max-age: %s", err);
+		return CLI_OK;
+	case 'j':
+		o->json = true;
+		return CLI_OK;
+	default:
+		return cli_common_opt(c);
+	}
+}
+
+/* The one DOC operand, read and decoded; CLI_USAGE on any problem. */
+static int take_doc(int argc, char **argv, uint8_t **doc, size_t *len)
+{
+	char err[256];
+
+	if (optind != argc - 1)
+		return cli_usage_error(optind >= argc ? "DOC is required" : "unexpected argument '%s'",
+				       argv[optind + 1 < argc ? optind + 1 : optind]);
+	if (att_read_input(argv[optind], doc, len, err, sizeof(err)) < 0) {
+		cli_fail("%s", err);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+int attest_cmd_verify(int argc, char **argv)
+{
+	struct verify_opts *o = calloc(1, sizeof(*o));
+	struct att_verifier *v = NULL;
+	struct att_doc doc;
+	struct att_err err;
+	uint8_t *buf = NULL;
+	size_t len;
+	int c, rc = CLI_USAGE;
+
+	if (!o)
+		return cli_fail("out of memory");
+	o->at = (int64_t)time(NULL);
+	while ((c = getopt_long(argc, argv, "j" CLI_COMMON_SHORTOPTS, verify_longopts, NULL)) != -1)
+		if (verify_opt(c, o) != CLI_OK)
+			goto out;
+	if (take_doc(argc, argv, &buf, &len) != CLI_OK)
+		goto out;
+	v = o->root ? att_verifier_new_file(o->root, 0, &err) : att_verifier_new(NULL, 0, 0, &err);
+	if (!v) {
+		cli_fail("--root %s", err.msg);
+		goto out;
+	}
+	rc = att_verify(v, buf, len, o->at, &o->pol, &doc, &err) == 0 ? CLI_OK : CLI_FAIL;
+	if (o->json) {
+		struct att_json_verdict vd = { .valid = rc == CLI_OK, .err = &err, .at = o->at };
+		bool parsed = rc == CLI_OK || (err.check != ATT_CHK_FORMAT &&
+					       err.check != ATT_CHK_FIELDS);
+
+		att_json_write(stdout, parsed ? &doc : NULL, &vd);
+	}
+	if (rc != CLI_OK)
+		cli_fail("invalid: %s", err.msg);
+out:
+	att_verifier_free(v);
+	free(buf);
+	free(o);
+	return rc;
+}
+
+static void show_cert(const char *label, const struct att_bytes *der)
+{
+	struct att_cert_info ci;
+	char nb[TIME_STR_MAX], na[TIME_STR_MAX];
+
+	if (att_cert_info(der->ptr, der->len, &ci) < 0) {
+		printf("%-12s (%zu bytes, not a DER certificate)\n", label, der->len);
+		return;
+	}
+	time_format(ci.not_before, nb);
+	time_format(ci.not_after, na);
+	printf("%-12s %s\n%-12s valid %s to %s\n", label, ci.subject, "", nb, na);
+}
+
+static void show_bytes(const char *label, const struct att_bytes *b)
+{
+	char *hex;
+
+	if (!b->ptr) {
+		printf("%-12s null\n", label);
+		return;
+	}
+	hex = malloc(2 * b->len + 1);
+	if (!hex)
+		return;
+	format_hex(b->ptr, b->len, hex);
+	printf("%-12s %s (%zu bytes)\n", label, hex, b->len);
+	free(hex);
+}
+
+static void show_text(const struct att_doc *doc)
+{
+	char ts[TIME_STR_MAX], hex[2 * ATT_PCR_LEN + 1], label[24];
+	unsigned i;
+
+	time_format((int64_t)(doc->timestamp_ms / 1000), ts);
+	printf("%-12s %s\n%-12s %s\n%-12s %" PRIu64 " (%s)\n%-12s %s\n%-12s %s\n", "module_id",
+	       doc->module_id, "digest", doc->digest, "timestamp", doc->timestamp_ms, ts, "envelope",
+	       doc->cose.tagged ? "COSE_Sign1, tag 18" : "COSE_Sign1, untagged", "debug",
+	       att_doc_is_debug(doc) ? "yes (PCR0 all zero)" : "no");
+	for (i = 0; i < ATT_PCR_COUNT; i++) {
+		if (!(doc->pcr_mask & (1u << i)))
+			continue;
+		format_hex(doc->pcr[i], ATT_PCR_LEN, hex);
+		snprintf(label, sizeof(label), "pcr%u", i);
+		printf("%-12s %s\n", label, hex);
+	}
+	show_bytes("public_key", &doc->public_key);
+	show_bytes("user_data", &doc->user_data);
+	show_bytes("nonce", &doc->nonce);
+	show_cert("certificate", &doc->certificate);
+	for (i = 0; i < doc->n_cabundle; i++) {
+		snprintf(label, sizeof(label), "cabundle[%u]", i);
+		show_cert(label, &doc->cabundle[i]);
+	}
+}
+
+int attest_cmd_show(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct att_doc doc;
+	struct att_err err;
+	uint8_t *buf = NULL;
+	size_t len;
+	bool json = false;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "j" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	if (take_doc(argc, argv, &buf, &len) != CLI_OK)
+		return CLI_USAGE;
+	rc = att_doc_parse(buf, len, &doc, &err) == 0 ? CLI_OK : CLI_FAIL;
+	if (rc != CLI_OK)
+		cli_fail("%s", err.msg);
+	else if (json)
+		att_json_write(stdout, &doc, NULL);
+	else
+		show_text(&doc);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,14 @@
+/* Whole-buffer reads and writes on blocking descriptors (EINTR retried). */
+#ifndef NEK_FDIO_H
+#define NEK_FDIO_H
+
+#include <stddef.h>
+
+/* Reads exactly len bytes. 0 on success; -1 with errno on error, and -1
+ * with errno = ENODATA when the stream ends before len bytes. */
+int fd_read_full(int fd, void *buf, size_t len);
+/* Writes all len bytes (send with MSG_NOSIGNAL on sockets, so a peer that
+ * went away gives EPIPE instead of a signal). 0 or -1 with errno. */
+int fd_write_all(int fd, const void *buf, size_t len);
+
+#endif
