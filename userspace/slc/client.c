@@ -58,7 +58,7 @@ struct cli {
 	uint32_t credit;
 	int in_eof, in_fd;
 	struct slc_waiter in_w;
-	int sigfd;
+	int sigfd, nsig;
 	struct signalfd_siginfo si;
 	struct termios saved;
 	int raw;
@@ -272,6 +272,7 @@ static int cli_open(struct cli *cl, const struct slc_cli_opts *o)
 	cl->in_fd = -1;
 	cl->sigfd = -1;
 	cl->dst_dirfd = -1;
+	log_info("connecting to %s", addr_format(&o->addr, err, sizeof(err)));
 	fd = sock_connect_wait(&o->addr, o->wait_ms, 0, err, sizeof(err));
 	if (fd < 0) {
 		log_error("%s", err);
@@ -298,6 +299,7 @@ static int cli_open(struct cli *cl, const struct slc_cli_opts *o)
 		return -1;
 	}
 	OPENSSL_cleanse(&k, sizeof(k));
+	cl->c->loud = 1;
 	cl->next_id = 1;
 	return 0;
 }
@@ -405,6 +407,12 @@ static void sig_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 	if (cl->si.ssi_signo == SIGWINCH) {
 		if (cl->o->tty)
 			send_winsize(cl);
+	} else if (++cl->nsig >= 3) {
+		/* The remote side does not react: give up on it. */
+		log_error("interrupted");
+		cl->rc = 128 + (int)cl->si.ssi_signo;
+		cl->run.done = 1;
+		return;
 	} else {
 		wire_put32(b, cl->si.ssi_signo);
 		slc_conn_frame(cl->c, SLC_SIGNAL, cl->run.id, b, sizeof(b));

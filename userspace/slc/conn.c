@@ -198,7 +198,10 @@ void slc_conn_fail(struct slc_conn *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_info("closing connection: %s", msg);
+	if (c->loud)
+		log_error("%s", msg);
+	else
+		log_info("closing connection: %s", msg);
 	slc_conn_error(c, 0, err ? err : EPROTO, "%s", msg);
 	c->close_err = -(err ? err : EPROTO);
 	slc_conn_finish(c);

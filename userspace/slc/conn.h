@@ -65,6 +65,7 @@ struct slc_conn {
 
 	int closing, close_err, flush_then_close;
 	int tx_dead; /* the peer no longer reads: only receiving goes on */
+	int loud;    /* a command-line client: say why the connection failed */
 	uint64_t bytes_in, bytes_out;
 };
 

@@ -37,10 +37,11 @@ struct sx_exec {
 	uint8_t *out_buf, *err_buf;
 	size_t out_n, err_n; /* read but not yet framed (no room) */
 	struct slc_waiter w;
-	uint8_t *in_buf;
-	size_t in_off, in_len;
+	uint8_t *in_buf;     /* a ring of SLC_STDIN_WINDOW bytes */
+	uint64_t in_off, in_len; /* written to the command / received, in bytes */
 	uint32_t credit;     /* stdin bytes the client may still send */
 	int in_eof, in_closed;
+	int veof;	     /* our EOF byte is queued at the end of in_buf */
 	int exited, timed_out, exit_sent;
 	siginfo_t si;
 };
@@ -189,37 +190,61 @@ static void grant(struct sx_exec *e, uint32_t n)
 {
 	uint8_t b[4];
 
-	if (!e->st || !n)
+	if (!n)
+		return;
+	e->credit += n;
+	if (!e->st)
 		return;
 	wire_put32(b, n);
 	slc_conn_frame(e->st->se->c, SLC_WINDOW, e->st->id, b, sizeof(b));
 }
 
+/* A write to the command is in flight while its bytes sit in the ring: the
+ * ring never moves data, and the credit keeps it from overflowing. */
 static void write_in(struct sx_exec *e)
 {
+	size_t start = (size_t)(e->in_off % SLC_STDIN_WINDOW), n;
+
 	if (e->in_op.armed || e->in_fd < 0)
 		return;
 	if (e->in_off < e->in_len) {
-		if (ev_write(e->s->l, &e->in_op, e->in_fd, e->in_buf + e->in_off,
-			     e->in_len - e->in_off, EV_OFF_CUR) < 0)
+		n = (size_t)(e->in_len - e->in_off);
+		if (n > SLC_STDIN_WINDOW - start)
+			n = SLC_STDIN_WINDOW - start;
+		if (ev_write(e->s->l, &e->in_op, e->in_fd, e->in_buf + start, n, EV_OFF_CUR) < 0)
 			close_in(e);
 		return;
 	}
-	e->in_off = e->in_len = 0;
 	if (e->in_eof && !e->tty)
 		close_in(e);
+}
+
+static void ring_put(struct sx_exec *e, const uint8_t *p, size_t n)
+{
+	size_t start = (size_t)(e->in_len % SLC_STDIN_WINDOW), k;
+
+	k = n < SLC_STDIN_WINDOW - start ? n : SLC_STDIN_WINDOW - start;
+	memcpy(e->in_buf + start, p, k);
+	memcpy(e->in_buf, p + k, n - k);
+	e->in_len += n;
 }
 
 static void on_input(struct sx_exec *e, int res)
 {
 	if (res <= 0) {
 		/* The command closed its stdin (EPIPE): drop what is buffered. */
-		grant(e, (uint32_t)(e->in_len - e->in_off));
-		e->in_off = e->in_len = 0;
+		grant(e, (uint32_t)(e->in_len - e->in_off - (uint64_t)e->veof));
+		e->in_off = e->in_len;
+		e->veof = 0;
 		close_in(e);
 		return;
 	}
 	e->in_off += (size_t)res;
+	/* The terminal's EOF byte is ours, not the client's: no credit for it. */
+	if (e->veof && e->in_off == e->in_len) {
+		e->veof = 0;
+		res--;
+	}
 	grant(e, (uint32_t)res);
 	write_in(e);
 }
@@ -596,26 +621,20 @@ static int on_stdin(struct sx_exec *e, const struct slc_frame *f)
 			 * character is the closest thing. */
 			static const uint8_t veof = 4;
 
-			if (e->in_len == SLC_STDIN_WINDOW)
+			if (e->in_len - e->in_off >= SLC_STDIN_WINDOW || e->veof)
 				return 0;
-			e->in_buf[e->in_len++] = veof;
+			ring_put(e, &veof, 1);
+			e->veof = 1;
 		}
 		write_in(e);
 		return 0;
 	}
 	e->credit -= f->len;
 	if (e->in_closed || e->exited) {
-		e->credit += f->len;
 		grant(e, f->len);
 		return 0;
 	}
-	if (e->in_len + f->len > SLC_STDIN_WINDOW) {
-		memmove(e->in_buf, e->in_buf + e->in_off, e->in_len - e->in_off);
-		e->in_len -= e->in_off;
-		e->in_off = 0;
-	}
-	memcpy(e->in_buf + e->in_len, f->p, f->len);
-	e->in_len += f->len;
+	ring_put(e, f->p, f->len);
 	write_in(e);
 	return 0;
 }
@@ -657,7 +676,7 @@ void sx_exec_detach(struct sx_exec *e)
 		kill(-e->pid, SIGCONT);
 	}
 	e->in_closed = 1;
-	e->in_off = e->in_len = 0;
+	e->in_off = e->in_len;
 	if (e->in_fd >= 0 && !e->in_op.armed)
 		close_in(e);
 	/* Keep draining output so the command never blocks on a full pipe. */

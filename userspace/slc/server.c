@@ -122,7 +122,8 @@ static int xfer_start(struct sess *se, struct stream *st, const struct slc_frame
 {
 	struct srv *s = se->s;
 	struct slc_xfer_req r;
-	char msg[SLC_ERRMSG_MAX], top[SLC_NAME_MAX + 1], path[SLC_PATH_MAX + 1], parent[8];
+	char msg[SLC_ERRMSG_MAX], top[SLC_NAME_MAX + 1], path[SLC_PATH_MAX + 1];
+	char parent[SLC_PATH_MAX + 1];
 	const char *name;
 	int fd = -EINVAL, alg;
 

@@ -65,8 +65,11 @@ static int entry_fail(struct slc_xrecv *x, const char *name, int err, const char
 
 	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
 	x->st.errors++;
-	if (slc_xfer_fatal(err) || !x->got_top || x->depth == 0) {
+	if (x->c->loud)
+		log_warn("'%s': %s", name, msg);
+	else
 		log_info("transfer %u: '%s': %s", x->stream, name, msg);
+	if (slc_xfer_fatal(err) || !x->got_top || x->depth == 0) {
 		slc_conn_error(x->c, x->stream, err, "'%s': %s", name, msg);
 		return -1;
 	}

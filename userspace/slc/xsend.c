@@ -71,7 +71,10 @@ static void file_err(struct slc_xsend *x, const char *name, int err, const char 
 	long n;
 
 	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
-	log_info("'%s': %s", name, msg);
+	if (x->c->loud)
+		log_warn("'%s': %s", name, msg);
+	else
+		log_info("'%s': %s", name, msg);
 	n = slc_file_err_encode(buf, sizeof(buf), (uint32_t)err, name, msg);
 	if (n > 0)
 		slc_conn_frame(x->c, SLC_FILE_ERR, x->stream, buf, (size_t)n);
