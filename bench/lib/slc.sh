@@ -30,12 +30,12 @@ mkdir -p "$dir/root" "$dir/keys"
 slc keygen -o "$dir/keys/c" >/dev/null && slc keygen -o "$dir/keys/s" >/dev/null || exit 1
 cp "$dir/keys/c.pub" "$dir/keys/ak"
 
-addr_for() { # transport tag -> client address
+addr_for() { # transport tag: sets A to a fresh client address
 	port=$((port + 1))
 	case $1 in
-	unix) echo "unix:$dir/$2.sock" ;;
-	tcp) echo "tcp:127.0.0.1:$port" ;;
-	vsock) echo "vsock:1:$port" ;;
+	unix) A="unix:$dir/$2.sock" ;;
+	tcp) A="tcp:127.0.0.1:$port" ;;
+	vsock) A="vsock:1:$port" ;;
 	esac
 }
 listen_for() { [ "${1%%:*}" = vsock ] && echo "vsock:ANY:${1##*:}" || echo "$1"; }
@@ -56,7 +56,7 @@ start_slc() {
 	if [ "$2" = insecure ]; then CL+=(--insecure); else CL+=(--key "$dir/keys/c" --server-key "$dir/keys/s.pub"); fi
 	local i
 	for i in $(seq 200); do
-		slc run "${CL[@]}" --connect-timeout 0 -- true >/dev/null 2>&1 && return 0
+		slc run "${CL[@]}" --connect-timeout 1ms -- true >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
 	echo "slc server at $1 did not come up" >&2
@@ -72,7 +72,7 @@ bench_file() {
 	head -c "$n" /dev/urandom >"$dir/src" || exit 1
 	bytes=$(stat -c %s "$dir/src")
 	for t in $transports; do
-		a=$(addr_for "$t" raw)
+		addr_for "$t" raw; a=$A
 		tperf serve --listen "$(listen_for "$a")" >/dev/null 2>&1 &
 		pids+=($!)
 		for i in $(seq 200); do tperf send --connect "$a" --bytes 1 >/dev/null 2>&1 && break; sleep 0.05; done
@@ -80,7 +80,7 @@ bench_file() {
 		echo "RESULT $t/raw throughput $(echo "$out" | sed 's/.*"mib_per_s":\([0-9.]*\).*/\1/') MiB/s higher"
 		stop "${pids[-1]}"
 		for mode in insecure secure; do
-			a=$(addr_for "$t" "$mode")
+			addr_for "$t" "$mode"; a=$A
 			start_slc "$a" "$mode" || exit 1
 			rm -f "$dir/root/up" "$dir/down"
 			t0=$(now)
@@ -108,7 +108,7 @@ bench_tree() {
 	head -c $((n * 4096)) /dev/urandom | split -a 6 -b 4096 - "$dir/tree/f"
 	(cd "$dir/tree" && i=0 && for f in f*; do mv "$f" "d$((i / 500))/$f"; i=$((i + 1)); done)
 	for t in $transports; do
-		a=$(addr_for "$t" tar)
+		addr_for "$t" tar; a=$A
 		rm -rf "$dir/root/tar"
 		mkdir -p "$dir/root/tar"
 		case $t in
@@ -126,7 +126,7 @@ bench_tree() {
 		echo "RESULT $t/tar files_per_s $(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') files/s higher"
 		rm -rf "$dir/root/tar"
 		for mode in insecure secure; do
-			a=$(addr_for "$t" "tree-$mode")
+			addr_for "$t" "tree-$mode"; a=$A
 			start_slc "$a" "$mode" || exit 1
 			rm -rf "$dir/root/tree"
 			t0=$(now)
@@ -143,7 +143,7 @@ bench_tree() {
 bench_run() {
 	local t a t0 t1 mode l c i
 	for t in $transports; do
-		a=$(addr_for "$t" bare)
+		addr_for "$t" bare; a=$A
 		case $t in
 		unix) l="UNIX-LISTEN:$dir/bare.sock,fork"; c="UNIX-CONNECT:$dir/bare.sock" ;;
 		tcp) l="TCP-LISTEN:${a##*:},bind=127.0.0.1,reuseaddr,fork"; c="TCP:127.0.0.1:${a##*:}" ;;
@@ -158,7 +158,7 @@ bench_run() {
 		echo "RESULT $t/bare round_trip $(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 / n }') ms lower"
 		stop "${pids[-1]}"
 		for mode in insecure secure; do
-			a=$(addr_for "$t" "run-$mode")
+			addr_for "$t" "run-$mode"; a=$A
 			start_slc "$a" "$mode" || exit 1
 			t0=$(now)
 			for i in $(seq "$n"); do slc run "${CL[@]}" -- true || exit 1; done 2>/dev/null

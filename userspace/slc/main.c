@@ -137,7 +137,7 @@ struct copts {
 	struct slc_cli_opts o;
 	const char *connect;
 	uint64_t cid, port;
-	int cid_set, port_set;
+	int cid_set, port_set, wait_set;
 	char *envs[SLC_ARG_MAX + 1];
 	char *srcs[2];
 	char dst_buf[SLC_PATH_MAX + 2];
@@ -205,6 +205,7 @@ static int client_opt(int c, struct copts *co)
 		if (parse_duration_ms(optarg, 0, 3600000, &v, err, sizeof(err)) < 0)
 			return cli_usage_error("--connect-timeout: %s", err);
 		co->o.wait_ms = (int)v;
+		co->wait_set = 1;
 		return CLI_OK;
 	case O_CID:
 	case O_PORT:
@@ -267,7 +268,7 @@ static int client_finish(struct copts *co)
 		if (add_pcr(&co->o.policy, cfg.pcr[i]) != CLI_OK)
 			return CLI_USAGE;
 	}
-	if (!co->o.wait_ms)
+	if (!co->wait_set)
 		co->o.wait_ms = 5000;
 	return CLI_OK;
 }

@@ -63,6 +63,9 @@ struct slc_xrecv {
 	int file_failed;   /* the current file is being discarded */
 	char name[SLC_NAME_MAX + 1];
 	char tmp[32];
+	uint64_t tmp_seed;
+	uint32_t tmp_count;
+	uint32_t umask;
 	struct slc_entry cur;
 	uint64_t end;
 	struct slc_digest dg;

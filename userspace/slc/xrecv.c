@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@ int slc_xrecv_init(struct slc_xrecv *x, struct slc_conn *c, uint32_t stream, int
 		   const char *top_name, int alg)
 {
 	x->alg = alg;
+	x->umask = umask(022);
+	umask(x->umask);
 	x->c = c;
 	x->stream = stream;
 	x->dirs[0] = dirfd;
@@ -79,20 +82,23 @@ static int entry_fail(struct slc_xrecv *x, const char *name, int err, const char
 	return 0;
 }
 
-static int make_tmp(struct slc_xrecv *x, int dir, int is_link, const char *target)
+/* Temporary names: a random prefix per transfer and a counter, so a name is
+ * never guessed in advance and one file costs no random-number call. */
+static int make_tmp(struct slc_xrecv *x, int dir, int is_link, const char *target,
+		    mode_t mode)
 {
-	uint32_t rnd[2];
 	int i, fd = -1;
 
 	for (i = 0; i < 16; i++) {
-		if (slc_random(rnd, sizeof(rnd)) < 0)
+		if ((!x->tmp_seed || i > 0) && slc_random(&x->tmp_seed, sizeof(x->tmp_seed)) < 0)
 			return -EIO;
-		snprintf(x->tmp, sizeof(x->tmp), ".slc-%08x%08x.tmp", rnd[0], rnd[1]);
+		snprintf(x->tmp, sizeof(x->tmp), ".slc-%08x%08x.tmp",
+			 (unsigned)(x->tmp_seed >> 32), (unsigned)x->tmp_seed + x->tmp_count++);
 		if (is_link)
 			fd = symlinkat(target, dir, x->tmp) < 0 ? -errno : 0;
 		else
 			fd = openat(dir, x->tmp,
-				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0 && !is_link)
 			fd = -errno;
 		if (fd != -EEXIST)
@@ -119,16 +125,11 @@ static int open_file(struct slc_xrecv *x, const struct slc_entry *e, const char 
 {
 	int dir = x->dirs[x->depth], fd;
 
-	fd = make_tmp(x, dir, 0, NULL);
+	/* Created with its final permission bits: a chmod only when the umask
+	 * took some away or set-id bits are wanted. */
+	fd = make_tmp(x, dir, 0, NULL, mode_of(x, e->mode) & 0777);
 	if (fd < 0)
 		return entry_fail(x, name, -fd, "create");
-	if (e->size && ftruncate(fd, (off_t)e->size) < 0) {
-		int err = errno;
-
-		close(fd);
-		unlinkat(dir, x->tmp, 0);
-		return entry_fail(x, name, err, "size");
-	}
 	if (slc_digest_init(&x->dg, x->alg) < 0) {
 		close(fd);
 		unlinkat(dir, x->tmp, 0);
@@ -171,7 +172,7 @@ static int make_link(struct slc_xrecv *x, const struct slc_entry *e, const char 
 				  { .tv_sec = (time_t)e->mtime_s, .tv_nsec = e->mtime_ns } };
 	int dir = x->dirs[x->depth], r;
 
-	r = make_tmp(x, dir, 1, e->target);
+	r = make_tmp(x, dir, 1, e->target, 0);
 	if (r < 0)
 		return entry_fail(x, name, -r, "symlink");
 	if (renameat(dir, x->tmp, dir, name) < 0) {
@@ -266,6 +267,7 @@ static int land_file(struct slc_xrecv *x, const struct slc_frame *f)
 				  { .tv_sec = (time_t)x->cur.mtime_s, .tv_nsec = x->cur.mtime_ns } };
 	uint8_t dg[SLC_DIGEST_MAX];
 	int dir = x->dirs[x->depth], fd = x->fd, err;
+	uint32_t mode;
 	size_t n;
 
 	if (f->p[0] != x->alg)
@@ -277,7 +279,15 @@ static int land_file(struct slc_xrecv *x, const struct slc_frame *f)
 		return entry_fail(x, x->name, EBADMSG, "digest mismatch, not landed");
 	}
 	x->fd = -1;
-	err = fchmod(fd, mode_of(x, x->cur.mode)) < 0 || futimens(fd, ts) < 0 ? errno : 0;
+	mode = mode_of(x, x->cur.mode);
+	err = 0;
+	/* A trailing hole: the size comes from truncating. */
+	if (x->end < x->cur.size && ftruncate(fd, (off_t)x->cur.size) < 0)
+		err = errno;
+	if (!err && (mode & ~0777u || (mode & x->umask)) && fchmod(fd, mode) < 0)
+		err = errno;
+	if (!err && futimens(fd, ts) < 0)
+		err = errno;
 	if (close(fd) < 0 && !err)
 		err = errno;
 	if (!err && renameat(dir, x->tmp, dir, x->name) < 0)

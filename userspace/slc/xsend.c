@@ -126,7 +126,8 @@ static int start_file(struct slc_xsend *x, int fd, const struct stat *st, const 
 	x->data_end = 0;
 	x->sparse = (uint64_t)st->st_blocks * 512 < x->size;
 	snprintf(x->name, sizeof(x->name), "%s", name);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (x->size > (1u << 20))
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
 }
 
@@ -255,7 +256,11 @@ static int walk(struct slc_xsend *x)
 	}
 	if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 		return 0;
-	if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	/* A regular file needs no stat before it is opened (O_NOFOLLOW, then
+	 * fstat): one syscall less per file in a tree of small files. */
+	if (de->d_type == DT_REG) {
+		st.st_mode = S_IFREG;
+	} else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		file_err(x, de->d_name, errno, "stat");
 		return 0;
 	}
@@ -279,11 +284,12 @@ static int walk(struct slc_xsend *x)
 		file_err(x, de->d_name, ELOOP, "directory nested too deep; skipped");
 		return 0;
 	}
+	errno = 0;
 	fd = openat(dirfd(d), de->d_name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
 			    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		file_err(x, de->d_name, errno, "open");
+	if (fd < 0 || fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+		file_err(x, de->d_name, fd < 0 || errno ? errno : EINVAL, "open");
 		if (fd >= 0)
 			close(fd);
 		return 0;
