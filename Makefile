@@ -53,7 +53,7 @@ CC := $(CLANG)
 endif
 
 # ---------------------------------------------------------------- libraries
-PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables \
+PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables jansson \
 	libmnl libcap zlib libelf libxxhash
 missing_pkgs := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 ifneq ($(missing_pkgs),)

@@ -92,7 +92,7 @@ awk -v base="$baseline" '
 if command -v gnuplot >/dev/null && [ -s "$stats.dat" ]; then
 	n=$(wc -l <"$stats.dat")
 	gnuplot <<GP 2>/dev/null
-set terminal pngcairo size $((400 + 60 * n)),480 font ",9"
+set terminal pngcairo size $((400 + 60 * n)),480 font ",9" noenhanced
 set output "$res/$name.png"
 set title "$title (ratio to baseline $baseline, median with min-max)"
 set style fill solid 0.6

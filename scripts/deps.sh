@@ -11,10 +11,10 @@ set -eu
 
 BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev zlib1g-dev
   liburing-dev libssl-dev libcbor-dev libsqlite3-dev libevent-dev libnftables-dev libnftnl-dev
-  libmnl-dev libcap-dev libcriterion-dev libclang-rt-14-dev libxxhash-dev"
+  libmnl-dev libcap-dev libcriterion-dev libclang-rt-14-dev libjansson-dev libxxhash-dev"
 TEST="socat iproute2 nftables openssl jq xxd cpio xz-utils zstd tar procps psmisc file"
 VM="qemu-system-x86 busybox-static pahole kmod"
-BENCH="iperf3 gnuplot-nox haproxy faketime time"
+BENCH="iperf3 gnuplot-nox haproxy faketime time nodejs npm"
 KERNEL="linux-source-6.12 bc bison flex"
 
 pkgs="$BUILD $TEST $VM $BENCH"
@@ -26,10 +26,19 @@ case "${1:-}" in
 *) echo "deps.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 
+# A package counts as present when dpkg has it, or when it is one whose
+# command another installed package provides: nodesource's nodejs ships npm
+# and conflicts with Debian's npm package, so asking apt for npm would fail.
+present() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' && return 0
+	case $1 in
+	npm) command -v npm >/dev/null 2>&1 ;;
+	*) return 1 ;;
+	esac
+}
 missing=
 for p in $pkgs; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing="$missing $p"
+	present "$p" || missing="$missing $p"
 done
 if [ -z "$missing" ]; then
 	echo "deps: all $(echo $pkgs | wc -w) packages present"

@@ -19,8 +19,13 @@ mkdir -p "$LOGS"
 export NEK_VSOCK=deny
 export NEK_ROOT=$ROOT NEK_BUILD=$B NEK_BIN=$B/bin NEK_HELPERS=$B/tests/helpers
 export PATH=$B/bin:$B/tests/helpers:$PATH
-if [ -z "${NEK_VECTORS:-}" ] && [ -d "$ROOT/../shared/vectors" ]; then
-	export NEK_VECTORS=$(cd "$ROOT/../shared/vectors" && pwd)
+# The vectors live beside the checkout (../shared/vectors); a git worktree
+# finds them beside the main checkout it belongs to.
+if [ -z "${NEK_VECTORS:-}" ]; then
+	common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
+	for v in "$ROOT/../shared/vectors" ${common:+"$(dirname "$common")/../shared/vectors"}; do
+		[ -d "$v" ] && { export NEK_VECTORS=$(cd "$v" && pwd); break; }
+	done
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

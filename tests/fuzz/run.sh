@@ -11,6 +11,9 @@ B=${NEK_BUILD:-$ROOT/build/fuzz}
 secs=${1:-60}
 shift || true
 export NEK_VSOCK=deny
+# Undefined behaviour a fuzzer reaches must fail the run, not scroll past.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 rc=0 pass=0 fail=0
 for f in "$B"/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue

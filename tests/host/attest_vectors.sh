@@ -104,6 +104,29 @@ printf '\x02' | dd of="$D/blocky.bin" bs=1 seek=$((off + 9 + 500)) conv=notrunc 
 out=$(attest verify --at 2024-09-07T14:37:39Z "$D/blocky.bin" 2>&1)
 t_match "blocky: a changed nonce byte breaks AWS's signature" 'invalid: signature: ' "$out"
 
+# Evervault's verifier also rejects two documents whose public_key is short
+# ("The public key length in the attestation doc was invalid"): 19 bytes
+# ("my super secret key") and 5 bytes ("dummy"). public_key is opaque bytes
+# of 1 to 1024 in AWS's definition and the NSM signed these, so they are
+# legal; we accept them. It rejects documents without user_data ("User data
+# was not set"): that is its connection protocol (the TLS key must sit in
+# user_data), not a rule of the document, where user_data is optional.
+window_at() { epoch "$(jq -r --arg f "$1" '.[] | select(.file == $f) | .verify_time_window_utc[0]' "$S")"; }
+for fk in evervault/test-data/beta/debug-mode-attestation-doc-bytes:19 eternis/example_attestation.b64:5; do
+	f=${fk%:*}
+	at=$(($(window_at "$f") + 3600))
+	js=$(attest verify --json --allow-debug --at "$at" "$V/$f")
+	t_eq "${f#*/}: a ${fk#*:}-byte public_key is legal, the document valid" \
+		"true $((${fk#*:} * 2))" "$(jq -r '"\(.verdict.valid) \(.public_key | length)"' <<<"$js")"
+done
+for f in marlin/attestation.bin evervault/test-data/beta/valid-attestation-doc-bytes \
+	uid2/AttestationTokenServiceTest.nitroAttestationRequest.b64; do
+	at=$(($(window_at "$f") + 3600))
+	js=$(attest verify --json --allow-debug --at "$at" "$V/$f")
+	t_eq "${f#*/}: no user_data is legal, the document valid" "true null" \
+		"$(jq -r '"\(.verdict.valid) \(.user_data)"' <<<"$js")"
+done
+
 # Evervault's test-specs: expected PCRs (hex; "incorrect" entries are not hex
 # and are refused as usage errors), valid or not, PCRs matching or not. CI ran
 # them with the clock at 1674054914; the GA spec's document is from September.

@@ -137,6 +137,18 @@ tr -d '\r' <"$W/serial.log" >"$W/serial.txt"
 if [ -n "$RUN" ]; then
 	exit $ok
 fi
+# Images made by the make eif pipeline, booted by nek-init (tests/vm/image/):
+# with this kernel, and with ours when `make kernel` has built it.
+if [[ image == *"${VM_TESTS:-}"* ]]; then
+	nsm=$(find "$KROOT/lib/modules/$KV" -name 'nsm.ko*' | head -1)
+	[ -n "$nsm" ] && xz -dcf "$nsm" >"$W/nsm.ko"
+	NEK_BUILD=$B "$HERE/image/boot.sh" "$KROOT/boot/vmlinuz-$KV" ${nsm:+"$W/nsm.ko"} |
+		tee -a "$W/serial.txt" || true
+	if [ -f "$B/kernel/bzImage" ]; then
+		IMAGE_LABEL=image-own-kernel NEK_BUILD=$B "$HERE/image/boot.sh" "$B/kernel/bzImage" \
+			"$B/kernel/nsm.ko" | tee -a "$W/serial.txt" || true
+	fi
+fi
 count() { grep -E "$1" "$W/serial.txt" | grep -vE "${2:-^$}" | wc -l || true; }
 pass=$(count '^ok ' '# SKIP')
 skip=$(count '^ok .*# SKIP')

@@ -2,7 +2,22 @@
 #ifndef NEK_ATTEST_H
 #define NEK_ATTEST_H
 
+#include <stdint.h>
+
+#include "lib/att_doc.h"
+
+/* "N=HEX" for --pcr: N at most max_index, HEX exactly ATT_PCR_LEN bytes.
+ * Returns CLI_OK, or CLI_USAGE after printing the error (opt names it). */
+int attest_parse_pcr(const char *opt, const char *arg, unsigned max_index, unsigned *index,
+		     uint8_t value[ATT_PCR_LEN]);
+
+/* --nonce/--user-data/--public-key HEX (at most ATT_FIELD_MAX bytes) into
+ * buf, with *field pointing at it. CLI_OK or CLI_USAGE (error printed). */
+int attest_opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field);
+
 int attest_cmd_verify(int argc, char **argv);
 int attest_cmd_show(int argc, char **argv);
+int attest_cmd_nsm(int argc, char **argv);
+int attest_cmd_emu(int argc, char **argv);
 
 #endif

@@ -25,6 +25,30 @@ static const struct cli_cmd cmds[] = {
 	  "show [--json] DOC\n"
 	  "\n"
 	  "exit status: 0 decoded, 1 not a well-formed document, 2 usage or unreadable.\n" },
+	{ "nsm", attest_cmd_nsm, "talk to /dev/nsm or the emulator",
+	  "nsm [--dev PATH | --emu DIR] [--json] COMMAND\n"
+	  "\n"
+	  "commands:\n"
+	  "  describe            module id, version, PCR count, locked PCRs\n"
+	  "  pcr N               PCR N and whether it is locked\n"
+	  "  extend N HEX        extend PCR N with the bytes HEX; prints the new value\n"
+	  "  lock N              lock PCR N\n"
+	  "  random N            N random bytes (hex, N <= 65536)\n"
+	  "  doc [--nonce HEX] [--user-data HEX] [--public-key HEX] [-o FILE]\n"
+	  "                      an attestation document: raw CBOR into FILE, else\n"
+	  "                      base64 on stdout\n"
+	  "  --dev PATH          the NSM device (default /dev/nsm)\n"
+	  "  --emu DIR           the emulator state made by 'attest emu init DIR'\n" },
+	{ "emu", attest_cmd_emu, "set up the NSM emulator",
+	  "emu init [--debug] [--pcr N=HEX]... [--module-id ID] [--force] DIR\n"
+	  "\n"
+	  "Creates DIR with a test CA chain shaped like AWS's (root, regional, zonal,\n"
+	  "instance, enclave leaf; P-384) and PCR state. Its documents verify with\n"
+	  "'attest verify --root DIR/root.pem' only.\n"
+	  "  --debug             PCR0-2 all zero (debug mode)\n"
+	  "  --pcr N=HEX         start PCR N (0-15) at HEX (48 bytes)\n"
+	  "  --module-id ID      the enclave id (default: random i-...-enc...)\n"
+	  "  --force             replace an existing state in DIR\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

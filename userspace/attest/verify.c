@@ -23,8 +23,7 @@ struct verify_opts {
 	uint8_t nonce[ATT_FIELD_MAX], user_data[ATT_FIELD_MAX], public_key[ATT_FIELD_MAX];
 };
 
-/* --nonce/--user-data/--public-key HEX into buf, pointed to by *field. */
-static int opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field)
+int attest_opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_bytes *field)
 {
 	char err[PARSE_ERR_MAX];
 
@@ -34,8 +33,8 @@ static int opt_field(const char *opt, const char *hex, uint8_t *buf, struct att_
 	return CLI_OK;
 }
 
-/* N=HEX: an index 0-31 and 48 bytes. */
-static int opt_pcr(const char *arg, struct att_policy *pol)
+int attest_parse_pcr(const char *opt, const char *arg, unsigned max_index, unsigned *index,
+		     uint8_t value[ATT_PCR_LEN])
 {
 	char err[PARSE_ERR_MAX], num[8];
 	const char *eq = strchr(arg, '=');
@@ -43,15 +42,27 @@ static int opt_pcr(const char *arg, struct att_policy *pol)
 	size_t len;
 
 	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(num))
-		return cli_usage_error("--pcr '%s': expected N=HEX", arg);
+		return cli_usage_error("%s '%s': expected N=HEX", opt, arg);
 	memcpy(num, arg, (size_t)(eq - arg));
 	num[eq - arg] = 0;
-	if (parse_u64(num, 0, ATT_PCR_COUNT - 1, &idx, err, sizeof(err)) < 0)
-		return cli_usage_error("--pcr '%s': index %s", arg, err);
-	if (parse_hex(eq + 1, pol->pcr[idx], ATT_PCR_LEN, &len, err, sizeof(err)) < 0)
-		return cli_usage_error("--pcr %s: %s", num, err);
+	if (parse_u64(num, 0, max_index, &idx, err, sizeof(err)) < 0)
+		return cli_usage_error("%s '%s': index %s", opt, arg, err);
+	if (parse_hex(eq + 1, value, ATT_PCR_LEN, &len, err, sizeof(err)) < 0)
+		return cli_usage_error("%s %s: %s", opt, num, err);
 	if (len != ATT_PCR_LEN)
-		return cli_usage_error("--pcr %s: %zu bytes, a PCR has %d", num, len, ATT_PCR_LEN);
+		return cli_usage_error("%s %s: %zu bytes, a PCR has %d", opt, num, len, ATT_PCR_LEN);
+	*index = (unsigned)idx;
+	return CLI_OK;
+}
+
+static int opt_pcr(const char *arg, struct att_policy *pol)
+{
+	unsigned idx;
+	uint8_t v[ATT_PCR_LEN];
+
+	if (attest_parse_pcr("--pcr", arg, ATT_PCR_COUNT - 1, &idx, v) != CLI_OK)
+		return CLI_USAGE;
+	memcpy(pol->pcr[idx], v, ATT_PCR_LEN);
 	pol->pcr_mask |= 1u << idx;
 	return CLI_OK;
 }
@@ -88,11 +99,11 @@ static int verify_opt(int c, struct verify_opts *o)
 		o->pol.allow_debug = true;
 		return CLI_OK;
 	case 'n':
-		return opt_field("--nonce", optarg, o->nonce, &o->pol.nonce);
+		return attest_opt_field("--nonce", optarg, o->nonce, &o->pol.nonce);
 	case 'u':
-		return opt_field("--user-data", optarg, o->user_data, &o->pol.user_data);
+		return attest_opt_field("--user-data", optarg, o->user_data, &o->pol.user_data);
 	case 'k':
-		return opt_field("--public-key", optarg, o->public_key, &o->pol.public_key);
+		return attest_opt_field("--public-key", optarg, o->public_key, &o->pol.public_key);
 	case 'm':
 		if (parse_duration_ms(optarg, 1, UINT64_MAX / 2, &o->pol.max_age_ms, err,
 				      sizeof(err)) < 0)

@@ -83,6 +83,31 @@ static int field_lookup(const struct cbor_tok *key)
 	return -1;
 }
 
+/* Untrusted text for a one-line message: printable ASCII, the rest '?'. */
+static const char *printable(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+	size_t i;
+
+	if (n >= cap)
+		n = cap - 1;
+	for (i = 0; i < n; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	out[n] = 0;
+	return out;
+}
+
+static bool all_printable(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* module_id and digest: printable ASCII, as the NSM writes them, so they
+ * can be shown and logged as they are. */
 static int parse_text(struct cbor_rd *rd, const char *name, size_t max, char *out,
 		      struct att_err *err)
 {
@@ -93,8 +118,8 @@ static int parse_text(struct cbor_rd *rd, const char *name, size_t max, char *ou
 	if (t.len == 0 || t.len > max)
 		return att_fail(err, ATT_CHK_FIELDS, "%s is %zu bytes (1 to %zu allowed)", name,
 				t.len, max);
-	if (memchr(t.data, 0, t.len))
-		return att_fail(err, ATT_CHK_FIELDS, "%s contains a NUL byte", name);
+	if (!all_printable(t.data, t.len))
+		return att_fail(err, ATT_CHK_FIELDS, "%s is not printable ASCII", name);
 	memcpy(out, t.data, t.len);
 	out[t.len] = 0;
 	return 0;
@@ -227,9 +252,12 @@ static int parse_payload(const uint8_t *p, size_t len, struct att_doc *doc, stru
 		if (cbor_rd_expect(&rd, CT_TEXT, &key) < 0)
 			return att_fail(err, ATT_CHK_FIELDS, "payload key is not a text string");
 		f = field_lookup(&key);
-		if (f < 0)
-			return att_fail(err, ATT_CHK_FIELDS, "unknown payload key '%.*s'",
-					(int)(key.len > 32 ? 32 : key.len), (const char *)key.data);
+		if (f < 0) {
+			char shown[33];
+
+			return att_fail(err, ATT_CHK_FIELDS, "unknown payload key '%s'",
+					printable(key.data, key.len, shown, sizeof(shown)));
+		}
 		if (seen & (1u << f))
 			return att_fail(err, ATT_CHK_FIELDS, "payload key '%s' appears twice",
 					field_names[f]);

@@ -2,7 +2,7 @@
  * docs/attestation.md ("Document model").
  *
  * att_doc_parse() checks the COSE_Sign1 envelope (cose.h) and the payload map:
- *   module_id   text, 1..ATT_MODULE_ID_MAX bytes
+ *   module_id   text, 1..ATT_MODULE_ID_MAX bytes of printable ASCII
  *   digest      text "SHA384"
  *   timestamp   uint, milliseconds since the epoch, > 0
  *   pcrs        map of 1..32 entries, uint index < 32 -> bstr of 48 bytes;
@@ -67,7 +67,7 @@ struct att_bytes {
 
 struct att_doc {
 	struct cose_sign1 cose;
-	char module_id[ATT_MODULE_ID_MAX + 1]; /* NUL-terminated copy; no NUL inside */
+	char module_id[ATT_MODULE_ID_MAX + 1]; /* NUL-terminated copy, printable ASCII */
 	char digest[8];                        /* "SHA384" */
 	uint64_t timestamp_ms;
 	uint32_t pcr_mask;                     /* bit i: pcr[i] is present */

@@ -208,15 +208,16 @@ static int link_step(struct att_verifier *v, struct link *prev, struct link *cur
 {
 	struct att_cache_key k = { .cas_below = (uint8_t)cas_below, .leaf = leaf };
 
+	/* Without a cache the hashes (its keys) are not needed. */
+	if (!v->cache)
+		return link_verify(v, prev, cur, leaf, cas_below, name, &k, err);
 	if (sha256(cur->der, cur->len, cur->hash) < 0)
 		return att_fail(err, ATT_CHK_INTERNAL, "SHA-256 failed");
 	memcpy(k.cert, cur->hash, 32);
 	memcpy(k.issuer, prev->hash, 32);
-	if (!v->cache || !att_cache_get(v->cache, &k, &cur->key, &cur->nb, &cur->na)) {
-		if (link_verify(v, prev, cur, leaf, cas_below, name, &k, err) < 0)
-			return -1;
-	}
-	return 0;
+	if (att_cache_get(v->cache, &k, &cur->key, &cur->nb, &cur->na))
+		return 0;
+	return link_verify(v, prev, cur, leaf, cas_below, name, &k, err);
 }
 
 /* Walks root -> cabundle[1..] -> certificate; on success *leaf holds the

@@ -1,8 +1,6 @@
 /* COSE_Sign1 with ES384: strict parsing, verification and signing; see cose.h. */
 #include "lib/cose.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -10,24 +8,11 @@
 #include <openssl/ec.h>
 
 #include "lib/cbor_io.h"
+#include "lib/errfmt.h"
 
 #define P384_SCALAR_LEN 48
 /* The only protected header we accept (and write): {1: -35}. */
 static const uint8_t es384_protected[] = { 0xa1, 0x01, 0x38, 0x22 };
-
-static int perr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int perr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* {1: -35} exactly: one pair, key 1 (alg), value -35 (ES384). */
 static int check_protected(const uint8_t *p, size_t len)
@@ -45,6 +30,20 @@ static int check_protected(const uint8_t *p, size_t len)
 	return cbor_rd_done(&rd) ? 0 : -1;
 }
 
+/* Reads the next item as `type`, or explains why not: the input ends (or a
+ * length runs past it) or the item is something else. */
+static int expect(struct cbor_rd *rd, enum cbor_tok_type type, struct cbor_tok *t,
+		  const char *what, const char *want, char *err, size_t errlen)
+{
+	struct cbor_rd probe = *rd;
+
+	if (cbor_rd_expect(rd, type, t) == 0)
+		return 0;
+	if (cbor_rd_next(&probe, t) < 0)
+		return errfmt(err, errlen, "%s: truncated or malformed CBOR", what);
+	return errfmt(err, errlen, "%s: not %s", what, want);
+}
+
 int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, char *err,
 		     size_t errlen)
 {
@@ -54,38 +53,42 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, cha
 	memset(out, 0, sizeof(*out));
 	cbor_rd_init(&rd, buf, len);
 	if (cbor_rd_next(&rd, &t) < 0)
-		return perr(err, errlen, "not CBOR (empty or truncated at the start)");
+		return errfmt(err, errlen, "not CBOR (empty or truncated at the start)");
 	if (t.type == CT_TAG) {
 		if (t.val != COSE_TAG_SIGN1)
-			return perr(err, errlen, "CBOR tag %llu where COSE_Sign1 (untagged or tag 18) was expected",
+			return errfmt(err, errlen, "CBOR tag %llu where COSE_Sign1 (untagged or tag 18) was expected",
 				    (unsigned long long)t.val);
 		out->tagged = true;
 		if (cbor_rd_next(&rd, &t) < 0)
-			return perr(err, errlen, "truncated after tag 18");
+			return errfmt(err, errlen, "truncated after tag 18");
 	}
 	if (t.type != CT_ARRAY || t.val != 4)
-		return perr(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
-	if (cbor_rd_expect(&rd, CT_BYTES, &t) < 0)
-		return perr(err, errlen, "COSE protected header: not a byte string");
+		return errfmt(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
+	if (expect(&rd, CT_BYTES, &t, "COSE protected header", "a byte string", err, errlen) < 0)
+		return -1;
 	if (check_protected(t.data, t.len) < 0)
-		return perr(err, errlen, "COSE protected header is not {1: -35} (ES384 required)");
+		return errfmt(err, errlen, "COSE protected header is not {1: -35} (ES384 required)");
 	out->protected_hdr = t.data;
 	out->protected_len = t.len;
-	if (cbor_rd_expect(&rd, CT_MAP, &t) < 0 || t.val != 0)
-		return perr(err, errlen, "COSE unprotected header: not an empty map");
-	if (cbor_rd_expect(&rd, CT_BYTES, &t) < 0 || t.len == 0)
-		return perr(err, errlen, "COSE payload: not a non-empty byte string");
+	if (expect(&rd, CT_MAP, &t, "COSE unprotected header", "a map", err, errlen) < 0)
+		return -1;
+	if (t.val != 0)
+		return errfmt(err, errlen, "COSE unprotected header: not an empty map");
+	if (expect(&rd, CT_BYTES, &t, "COSE payload", "a byte string", err, errlen) < 0)
+		return -1;
+	if (t.len == 0)
+		return errfmt(err, errlen, "COSE payload is empty");
 	out->payload = t.data;
 	out->payload_len = t.len;
-	if (cbor_rd_expect(&rd, CT_BYTES, &t) < 0)
-		return perr(err, errlen, "COSE signature: not a byte string");
+	if (expect(&rd, CT_BYTES, &t, "COSE signature", "a byte string", err, errlen) < 0)
+		return -1;
 	if (t.len != COSE_ES384_SIG_LEN)
-		return perr(err, errlen, "COSE signature is %zu bytes, ES384 needs %d", t.len,
+		return errfmt(err, errlen, "COSE signature is %zu bytes, ES384 needs %d", t.len,
 			    COSE_ES384_SIG_LEN);
 	out->signature = t.data;
 	out->signature_len = t.len;
 	if (!cbor_rd_done(&rd))
-		return perr(err, errlen, "%zu trailing bytes after the COSE_Sign1", rd.len - rd.off);
+		return errfmt(err, errlen, "%zu trailing bytes after the COSE_Sign1", rd.len - rd.off);
 	return 0;
 }
 
@@ -194,22 +197,22 @@ int cose_es384_verify(const struct cose_sign1 *msg, EVP_PKEY *key, char *err, si
 	int ok;
 
 	if (!is_p384(key) || msg->signature_len != COSE_ES384_SIG_LEN) {
-		perr(err, errlen, "ES384 needs a P-384 key and a %d-byte signature",
+		errfmt(err, errlen, "ES384 needs a P-384 key and a %d-byte signature",
 		     COSE_ES384_SIG_LEN);
 		return 0;
 	}
 	if (!md || raw_to_der(msg->signature, der, sizeof(der), &der_len) < 0)
-		return perr(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
-		return perr(err, errlen, "out of memory");
+		return errfmt(err, errlen, "out of memory");
 	ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
 	     sig_structure_feed(ctx, digest_verify_update, msg->protected_hdr, msg->protected_len,
 				msg->payload, msg->payload_len) == 0 &&
 	     EVP_DigestVerifyFinal(ctx, der, der_len) == 1;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
-		perr(err, errlen, "ES384 signature does not verify with the leaf certificate's key");
+		errfmt(err, errlen, "ES384 signature does not verify with the leaf certificate's key");
 	return ok ? 1 : 0;
 }
 

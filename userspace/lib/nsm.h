@@ -76,7 +76,8 @@ int nsm_pcr_lock_range(struct nsm *nsm, unsigned range);
 /* len random bytes from the NSM (several requests if needed). */
 int nsm_random(struct nsm *nsm, void *buf, size_t len);
 /* A signed attestation document (COSE_Sign1) binding the given fields
- * (each at most ATT_FIELD_MAX bytes). doc needs up to ATT_DOC_MAX bytes. */
+ * (each at most ATT_FIELD_MAX bytes; in NULL: none). doc needs up to
+ * ATT_DOC_MAX bytes (-ENOBUFS if cap is smaller than the document). */
 int nsm_attest(struct nsm *nsm, const struct nsm_attest_in *in, uint8_t *doc, size_t cap,
 	       size_t *doc_len);
 

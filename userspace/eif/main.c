@@ -1,0 +1,242 @@
+/* eif: build, inspect, measure, verify and unpack Enclave Image Files; see
+ * docs/eif.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eif/cmd.h"
+#include "lib/cli.h"
+#include "lib/cpio.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+
+static const struct option build_opts[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "ramdisk", required_argument, NULL, 'r' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "version", required_argument, NULL, 'V' },
+	{ "build-time", required_argument, NULL, 't' },
+	{ "build-tool", required_argument, NULL, 'T' },
+	{ "build-tool-version", required_argument, NULL, 'U' },
+	{ "os", required_argument, NULL, 'O' },
+	{ "kernel-version", required_argument, NULL, 'K' },
+	{ "arch", required_argument, NULL, 'a' },
+	{ "sign-cert", required_argument, NULL, 'C' },
+	{ "sign-key", required_argument, NULL, 'S' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "json", no_argument, NULL, 'j' },
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static int build_opt(int c, struct eif_build_opts *o, int *json)
+{
+	switch (c) {
+	case 'k': o->kernel = optarg; break;
+	case 'c': o->cmdline = optarg; break;
+	case 'r':
+		if (o->nramdisks >= EIF_MAX_SECTIONS - 4)
+			return cli_usage_error("at most %d --ramdisk", EIF_MAX_SECTIONS - 4);
+		o->ramdisks[o->nramdisks++] = optarg;
+		break;
+	case 'n': o->meta.name = optarg; break;
+	case 'V': o->meta.version = optarg; break;
+	case 't': o->meta.build_time = optarg; break;
+	case 'T': o->meta.build_tool = optarg; break;
+	case 'U': o->meta.build_tool_version = optarg; break;
+	case 'O': o->meta.os = optarg; break;
+	case 'K': o->meta.kernel_version = optarg; break;
+	case 'a':
+		if (strcmp(optarg, "x86_64") == 0)
+			o->flags = 0;
+		else if (strcmp(optarg, "aarch64") == 0)
+			o->flags = EIF_FLAG_AARCH64;
+		else
+			return cli_usage_error("--arch: '%s' (x86_64 or aarch64)", optarg);
+		break;
+	case 'C': o->sign_cert = optarg; break;
+	case 'S': o->sign_key = optarg; break;
+	case 'o': o->output = optarg; break;
+	case 'j': *json = 1; break;
+	default: return cli_common_opt(c);
+	}
+	return CLI_OK;
+}
+
+static int build_check(const struct eif_build_opts *o)
+{
+	if (!o->kernel || !o->cmdline || !o->nramdisks || !o->output)
+		return cli_usage_error("--kernel, --cmdline, --ramdisk and -o are required");
+	if (!o->sign_cert != !o->sign_key)
+		return cli_usage_error("--sign-cert and --sign-key go together");
+	if (!eif_utf8_ok(o->cmdline) || !eif_utf8_ok(o->meta.name) ||
+	    !eif_utf8_ok(o->meta.version) || !eif_utf8_ok(o->meta.build_time) ||
+	    !eif_utf8_ok(o->meta.os) || !eif_utf8_ok(o->meta.kernel_version) ||
+	    !eif_utf8_ok(o->meta.build_tool) || !eif_utf8_ok(o->meta.build_tool_version))
+		return cli_usage_error("the command line and metadata must be UTF-8");
+	return CLI_OK;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+	const char *ramdisks[EIF_MAX_SECTIONS];
+	struct eif_build_opts o = { .ramdisks = ramdisks };
+	char err[EIF_ERR_MAX], when[64], kbase[256];
+	struct eif_pcrs pcrs;
+	uint64_t epoch;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "k:c:r:n:o:j" CLI_COMMON_SHORTOPTS, build_opts,
+				NULL)) != -1)
+		if (build_opt(c, &o, &json) != CLI_OK)
+			return CLI_USAGE;
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (eif_source_date_epoch(&epoch, err, sizeof(err)) < 0)
+		return cli_usage_error("%s", err);
+	o.mtime = (uint32_t)epoch;
+	eif_rfc3339(epoch, when, sizeof(when));
+	if (o.kernel) {
+		const char *s = strrchr(o.kernel, '/');
+
+		snprintf(kbase, sizeof(kbase), "%s", s ? s + 1 : o.kernel);
+	}
+	/* The defaults of upstream's eif_build, except the build time, which
+	 * is SOURCE_DATE_EPOCH (or 0) rather than the clock. */
+	o.meta.name = o.meta.name ? o.meta.name : kbase;
+	o.meta.version = o.meta.version ? o.meta.version : "1.0";
+	o.meta.build_time = o.meta.build_time ? o.meta.build_time : when;
+	o.meta.build_tool = o.meta.build_tool ? o.meta.build_tool : "nek-eif";
+	o.meta.build_tool_version = o.meta.build_tool_version ? o.meta.build_tool_version : "1";
+	o.meta.os = o.meta.os ? o.meta.os : "OS";
+	o.meta.kernel_version = o.meta.kernel_version ? o.meta.kernel_version : "kernel";
+	if (build_check(&o) != CLI_OK)
+		return CLI_USAGE;
+	if (eif_build(&o, &pcrs, err, sizeof(err)) < 0)
+		return cli_fail("%s", err);
+	log_info("wrote %s", o.output);
+	if (json)
+		eif_print_measurements(&pcrs, stdout, 2);
+	else if (log_enabled(LOG_INFO))
+		eif_print_pcrs_text(&pcrs, stdout);
+	return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- cpio */
+static int cmd_cpio(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[CPIO_ERR_MAX], tmp[4096];
+	const char *out = NULL;
+	struct cpio_tree *t;
+	uint64_t epoch;
+	int c, fd, rc = CLI_FAIL;
+
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'o')
+			out = optarg;
+		else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	if (!out || optind >= argc)
+		return cli_usage_error("-o OUT and at least one SOURCE are required");
+	if (eif_source_date_epoch(&epoch, err, sizeof(err)) < 0)
+		return cli_usage_error("%s", err);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", out) >= sizeof(tmp))
+		return cli_usage_error("%s: name too long", out);
+	t = cpio_tree_new();
+	if (!t)
+		return cli_fail("out of memory");
+	for (; optind < argc; optind++)
+		if (cpio_tree_add_spec(t, argv[optind], err, sizeof(err)) < 0) {
+			cpio_tree_free(t);
+			return cli_fail("%s", err);
+		}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		cpio_tree_free(t);
+		return cli_fail("%s: %s", tmp, strerror(errno));
+	}
+	if (cpio_tree_write(t, (uint32_t)epoch, cpio_sink_fd, &fd, err, sizeof(err)) < 0)
+		cli_fail("%s", err);
+	else if (close(fd) < 0 || (fd = -1, rename(tmp, out) < 0))
+		cli_fail("%s: %s", out, strerror(errno));
+	else
+		rc = CLI_OK, fd = -1;
+	if (fd >= 0)
+		close(fd);
+	if (rc != CLI_OK)
+		unlink(tmp);
+	log_info("%s: %zu entries", out, cpio_tree_count(t));
+	cpio_tree_free(t);
+	return rc;
+}
+
+static const struct cli_cmd cmds[] = {
+	{ "build", cmd_build, "write an EIF v4 from a kernel, a command line and ramdisks",
+	  "build --kernel FILE --cmdline STR --ramdisk FILE|DIR... -o OUT [OPTIONS]\n\n"
+	  "Writes a reproducible EIF v4: kernel, cmdline, metadata, the ramdisks in order\n"
+	  "(a file is used as it is; a directory is packed as a newc cpio), then the\n"
+	  "signature when signing. PCR1 covers kernel, cmdline and ramdisk 0; PCR2 the\n"
+	  "other ramdisks. Metadata BuildTime and cpio mtimes come from SOURCE_DATE_EPOCH\n"
+	  "(0 when unset), never from the clock.\n\n"
+	  "  -k, --kernel FILE        bzImage (x86_64) or Image (aarch64)\n"
+	  "  -c, --cmdline STR        kernel command line (stored without a NUL)\n"
+	  "  -r, --ramdisk FILE|DIR   repeat for each ramdisk (at least one)\n"
+	  "  -o, --output FILE        the EIF to write (replaced atomically)\n"
+	  "  -n, --name N             ImageName (default: the kernel file's name)\n"
+	  "      --version V          ImageVersion (default 1.0)\n"
+	  "      --build-time T       BuildTime (default: SOURCE_DATE_EPOCH as RFC 3339)\n"
+	  "      --build-tool N, --build-tool-version V  (default nek-eif, 1)\n"
+	  "      --os S, --kernel-version S              (default OS, kernel)\n"
+	  "      --arch x86_64|aarch64                   header flag (default x86_64)\n"
+	  "      --sign-cert PEM --sign-key PEM          add a signature (PCR8)\n"
+	  "  -j, --json               print the measurements as nitro-cli does\n" },
+	{ "describe", cmd_describe, "print an EIF's header, sections, PCRs and metadata",
+	  "describe [--json] EIF\n\n"
+	  "--json prints the fields of `nitro-cli describe-eif`. Exit 1 when the CRC or\n"
+	  "the signature does not check out, 2 when the file is not a well-formed EIF.\n" },
+	{ "pcr", cmd_pcr, "compute PCRs of an EIF, a file, or a signing certificate",
+	  "pcr [--json] EIF | --input FILE | --cert PEM\n\n"
+	  "EIF: PCR0, PCR1, PCR2 (and PCR8 if signed). --input: SHA384(0^48 || SHA384(FILE)),\n"
+	  "as `nitro-cli pcr --input`. --cert: PCR8 of a signing certificate.\n" },
+	{ "verify", cmd_verify, "check an EIF's structure, CRC, PCRs and signature",
+	  "verify [--pcrs FILE] [--require-signature] EIF\n\n"
+	  "Checks the structure and CRC, recomputes the PCRs and, if signed, the COSE\n"
+	  "signature, that it signs this PCR0, and the certificate's validity dates.\n"
+	  "--pcrs FILE compares with expected measurements ({\"Measurements\":{...}} as\n"
+	  "written by `eif build --json`). Exit 0 when everything holds, 1 otherwise.\n" },
+	{ "extract", cmd_extract, "write an EIF's sections to files in a directory",
+	  "extract EIF DIR\n\n"
+	  "Writes kernel, cmdline, metadata.json, ramdisk0.cpio... and signature.cbor into\n"
+	  "DIR (created if missing). Existing files are not overwritten.\n" },
+	{ "cpio", cmd_cpio, "write a reproducible newc cpio archive",
+	  "cpio -o OUT SOURCE...\n\n"
+	  "SOURCE is HOST (a directory's contents go to the archive root, a file keeps its\n"
+	  "name) or ARCH=HOST (put HOST at ARCH, e.g. rootfs=/srv/root). Entries are\n"
+	  "sorted, uid/gid 0, mtime SOURCE_DATE_EPOCH (0 when unset), inodes renumbered;\n"
+	  "files of 4 GiB or more are refused (newc's limit).\n" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_prog prog = {
+	"eif",
+	"Reproducible Enclave Image Files (EIF v4) for AWS Nitro Enclaves: build from a\n"
+	"kernel and ramdisks, describe, compute and verify PCRs and signatures, extract.",
+	cmds,
+};
+
+int main(int argc, char **argv)
+{
+	return cli_main(&prog, argc, argv);
+}
