@@ -248,6 +248,32 @@ t_match "a secure server needs --authorized-keys" "authorized-keys" "$out"
 out=$(slc listen --listen "unix:$D/x.sock" --authorized-keys "$D/keys/authorized" 2>&1)
 t_match "... and a proof" "nothing proves this server" "$out"
 
+# ---------------------------------------------------------------- attestation (emulator)
+pcr8=$(printf 'ab%.0s' $(seq 48))
+attest emu init --pcr "8=$pcr8" "$D/emu" >/dev/null
+attest emu init --debug "$D/emu-debug" >/dev/null
+t_bg slc listen --listen "unix:$D/a.sock" --root "$R" --emu "$D/emu" --authorized-keys "$D/keys/authorized"
+t_bg slc listen --listen "unix:$D/ad.sock" --root "$R" --emu "$D/emu-debug" --authorized-keys "$D/keys/authorized"
+t_wait_sock "$D/a.sock"
+t_wait_sock "$D/ad.sock"
+A=(-c "unix:$D/a.sock" --key "$D/keys/client" --trust-root "$D/emu/root.pem")
+t_eq "attested: run with a PCR policy" ok "$(slc run "${A[@]}" --pcr "8=$pcr8" -- echo ok)"
+t_ok "attested: cp" slc cp "${A[@]}" --pcr "8=$pcr8" "$D/over" :/attested
+out=$(slc run "${A[@]}" --pcr "8=$(printf 'cd%.0s' $(seq 48))" -- echo no 2>&1)
+t_eq "a PCR mismatch is refused (255)" 255 $?
+t_match "... naming the PCR" "PCR8 is abab.*expected cdcd" "$out"
+out=$(slc run -c "unix:$D/a.sock" --key "$D/keys/client" --pcr "8=$pcr8" -- echo no 2>&1)
+t_match "the emulator's documents fail against the AWS root" "not the trusted root" "$out"
+out=$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" --trust-root "$D/emu-debug/root.pem" -- echo no 2>&1)
+t_match "a debug-mode enclave is refused" "debug" "$out"
+t_eq "... unless --allow-debug" ok "$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" \
+	--trust-root "$D/emu-debug/root.pem" --allow-debug -- echo ok)"
+printf 'trust_root: %s\npcr8: %s\nconnect: unix:%s\nkey: %s\n' "$D/emu/root.pem" "$pcr8" "$D/a.sock" \
+	"$D/keys/client" >"$D/att.yaml"
+t_eq "policy from the config file" ok "$(slc -c "$D/att.yaml" run -- echo ok)"
+t_exit "a server attesting with a missing emulator fails to start" 1 \
+	slc listen --listen "unix:$D/x.sock" --emu "$D/none" --authorized-keys "$D/keys/authorized"
+
 # ---------------------------------------------------------------- upstream flags
 I=(--connect "unix:$D/i.sock" --insecure)
 mkdir -p "$D/cdir/sub" && printf 'c\n' >"$D/cdir/sub/f"

@@ -167,3 +167,46 @@ Test(slc_crypto, confinement)
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	cr_assert_eq(system(p), 0);
 }
+
+/* The attestation binding: a document made for one handshake verifies for
+ * it and for nothing else (another key, another client hello). */
+#include "lib/nsm_emu.h"
+#include "slc/attest.h"
+
+Test(slc_crypto, attestation_binding)
+{
+	char dir[] = "/tmp/slc-emu-XXXXXX", err[512], root[128], cmd[160];
+	struct nsm_emu_config cfg = { .force = true };
+	struct slc_policy pol = { 0 };
+	uint8_t key[SLC_KEY_LEN] = { 1 }, other[SLC_KEY_LEN] = { 2 };
+	uint8_t ch[SLC_CHELLO_LEN] = { 'S', 'L', 'C', 'c' }, ch2[SLC_CHELLO_LEN];
+	static uint8_t doc[SLC_DOC_MAX];
+	size_t len = 0;
+	void *a = NULL;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(nsm_emu_init(dir, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(slc_attest_open(&a, NULL, dir, err, sizeof(err)), 0, "%s", err);
+	memset(ch + 40, 0x33, SLC_NONCE_LEN);
+	cr_assert_eq(slc_attest_doc(a, key, ch, doc, &len), 0);
+	snprintf(root, sizeof(root), "%s/root.pem", dir);
+	pol.trust_root = root;
+	cr_assert_eq(slc_attest_verify(&pol, doc, len, key, ch, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(slc_attest_verify(&pol, doc, len, other, ch, err, sizeof(err)), -1,
+		     "another key accepted");
+	cr_assert(strstr(err, "public_key"), "%s", err);
+	memcpy(ch2, ch, sizeof(ch));
+	ch2[41] ^= 1;
+	cr_assert_eq(slc_attest_verify(&pol, doc, len, key, ch2, err, sizeof(err)), -1,
+		     "a replay to another client hello accepted");
+	ch2[41] ^= 1;
+	ch2[7] ^= 1; /* same nonce, other hello: user_data differs */
+	cr_assert_eq(slc_attest_verify(&pol, doc, len, key, ch2, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "user_data"), "%s", err);
+	pol.trust_root = NULL; /* the AWS root: the emulator is refused */
+	cr_assert_eq(slc_attest_verify(&pol, doc, len, key, ch, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "root"), "%s", err);
+	slc_attest_close(a);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
