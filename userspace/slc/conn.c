@@ -29,6 +29,22 @@ static void tx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
 static void tmo_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
 static void kick(struct slc_conn *c);
 
+/* A unix socket's send buffer (208 KiB by default) is smaller than one
+ * record: raise it so a record goes out in one step (FORCE works for root,
+ * the plain option up to net.core.wmem_max otherwise). TCP and vsock keep
+ * their own tuning (autotuning, SO_VM_SOCKETS_BUFFER_SIZE). */
+static void unix_bufs(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int v = 4 << 20;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != AF_UNIX)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_ops *ops,
 			      void *owner)
 {
@@ -44,6 +60,7 @@ struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_o
 		free(c);
 		return NULL;
 	}
+	unix_bufs(fd);
 	c->l = l;
 	c->fd = fd;
 	c->ops = ops;
