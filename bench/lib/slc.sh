@@ -63,6 +63,22 @@ start_slc() {
 	return 1
 }
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# wait_listen ADDR: until something listens there (socat baselines are one-shot:
+# they cannot be probed by connecting).
+wait_listen() {
+	local i hex
+	hex=$(printf '%04X' "${1##*:}" 2>/dev/null)
+	for i in $(seq 200); do
+		case $1 in
+		unix:*) [ -S "${1#unix:}" ] && return 0 ;;
+		tcp:*) grep -q ":$hex [0-9A-F:]* 0A" /proc/net/tcp 2>/dev/null && return 0 ;;
+		*) sleep 0.5; return 0 ;;
+		esac
+		sleep 0.05
+	done
+	echo "nothing listens at $1" >&2
+	return 1
+}
 hwm_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
 mibs() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / 1048576 / (t1 - t0) }'; }
@@ -71,6 +87,13 @@ bench_file() {
 	local t a out bytes t0 t1 mode
 	head -c "$n" /dev/urandom >"$dir/src" || exit 1
 	bytes=$(stat -c %s "$dir/src")
+	# For scale, not a target: a local copy on the same file system.
+	t0=$(now)
+	cp "$dir/src" "$dir/local-copy" || exit 1
+	t1=$(now)
+	rm -f "$dir/local-copy"
+	local lcp
+	lcp=$(mibs "$bytes" "$t0" "$t1")
 	for t in $transports; do
 		addr_for "$t" raw; a=$A
 		tperf serve --listen "$(listen_for "$a")" >/dev/null 2>&1 &
@@ -78,6 +101,7 @@ bench_file() {
 		for i in $(seq 200); do tperf send --connect "$a" --bytes 1 >/dev/null 2>&1 && break; sleep 0.05; done
 		out=$(tperf send --connect "$a" --bytes "$bytes" --json) || exit 1
 		echo "RESULT $t/raw throughput $(echo "$out" | sed 's/.*"mib_per_s":\([0-9.]*\).*/\1/') MiB/s higher"
+		echo "RESULT $t/local-cp throughput $lcp MiB/s higher"
 		stop "${pids[-1]}"
 		for mode in insecure secure; do
 			addr_for "$t" "$mode"; a=$A
@@ -116,9 +140,10 @@ bench_tree() {
 		tcp) l="TCP-LISTEN:${a##*:},bind=127.0.0.1,reuseaddr"; c="TCP:127.0.0.1:${a##*:}" ;;
 		vsock) l="VSOCK-LISTEN:${a##*:}"; c="VSOCK-CONNECT:1:${a##*:}" ;;
 		esac
+		[ $t = unix ] && a=unix:$dir/tar.sock
 		(socat -u "$l" - | tar x -C "$dir/root/tar") &
 		p=$!
-		sleep 0.3
+		wait_listen "$a" || exit 1
 		t0=$(now)
 		tar c -C "$dir" tree | socat -u - "$c" || exit 1
 		wait $p
@@ -149,9 +174,10 @@ bench_run() {
 		tcp) l="TCP-LISTEN:${a##*:},bind=127.0.0.1,reuseaddr,fork"; c="TCP:127.0.0.1:${a##*:}" ;;
 		vsock) l="VSOCK-LISTEN:${a##*:},fork"; c="VSOCK-CONNECT:1:${a##*:}" ;;
 		esac
+		[ $t = unix ] && a=unix:$dir/bare.sock
 		socat "$l" EXEC:true 2>/dev/null &
 		pids+=($!)
-		sleep 0.3
+		wait_listen "$a" || exit 1
 		t0=$(now)
 		for i in $(seq "$n"); do socat - "$c" </dev/null >/dev/null || exit 1; done
 		t1=$(now)

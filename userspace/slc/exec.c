@@ -49,6 +49,23 @@ struct sx_exec {
 static void exec_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags);
 static void flush_cb(struct slc_waiter *w);
 
+/* Closes what the exec still holds and frees it. */
+static void exec_release(struct sx_exec *e)
+{
+	if (e->pidfd >= 0)
+		close(e->pidfd);
+	if (e->out_fd >= 0)
+		close(e->out_fd);
+	if (e->err_fd >= 0)
+		close(e->err_fd);
+	if (e->in_fd >= 0)
+		close(e->in_fd);
+	free(e->out_buf);
+	free(e->err_buf);
+	free(e->in_buf);
+	free(e);
+}
+
 static void maybe_free(struct sx_exec *e)
 {
 	struct srv *s = e->s;
@@ -65,16 +82,7 @@ static void maybe_free(struct sx_exec *e)
 	if (e->next)
 		e->next->prev = e->prev;
 	s->nexecs--;
-	if (e->out_fd >= 0)
-		close(e->out_fd);
-	if (e->err_fd >= 0)
-		close(e->err_fd);
-	if (e->in_fd >= 0)
-		close(e->in_fd);
-	free(e->out_buf);
-	free(e->err_buf);
-	free(e->in_buf);
-	free(e);
+	exec_release(e);
 }
 
 static void send_exit(struct sx_exec *e)
@@ -572,10 +580,7 @@ int sx_exec_start(struct srv *s, struct stream *st, const struct slc_frame *f)
 	slc_exec_free(&x);
 	if (r) {
 		log_info("%s", msg);
-		free(e->out_buf);
-		free(e->err_buf);
-		free(e->in_buf);
-		free(e);
+		exec_release(e);
 		slc_conn_error(c, st->id, r, "%s", msg);
 		return 1;
 	}
@@ -692,18 +697,7 @@ void sx_exec_forget_all(struct srv *s)
 
 	while ((e = s->execs)) {
 		s->execs = e->next;
-		if (e->pidfd >= 0)
-			close(e->pidfd);
-		if (e->out_fd >= 0)
-			close(e->out_fd);
-		if (e->err_fd >= 0)
-			close(e->err_fd);
-		if (e->in_fd >= 0)
-			close(e->in_fd);
-		free(e->out_buf);
-		free(e->err_buf);
-		free(e->in_buf);
-		free(e);
+		exec_release(e);
 	}
 	s->nexecs = 0;
 }

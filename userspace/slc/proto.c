@@ -3,27 +3,13 @@
 #include "slc/proto.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/errfmt.h"
 #include "lib/wire.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---------------------------------------------------------------- hellos */
 
@@ -40,16 +26,16 @@ int slc_chello_decode(const uint8_t in[SLC_CHELLO_LEN], struct slc_chello *h, ch
 		      size_t errlen)
 {
 	if (memcmp(in, "SLCc", 4) != 0)
-		return fail(err, errlen, "not an slc client (bad magic)");
+		return errfmt(err, errlen, "not an slc client (bad magic)");
 	h->version = wire_get16(in + 4);
 	h->flags = wire_get16(in + 6);
 	memcpy(h->key, in + 8, SLC_KEY_LEN);
 	memcpy(h->nonce, in + 40, SLC_NONCE_LEN);
 	if (h->version != SLC_VERSION)
-		return fail(err, errlen, "unsupported protocol version %u (this server speaks %u)",
+		return errfmt(err, errlen, "unsupported protocol version %u (this server speaks %u)",
 			    h->version, SLC_VERSION);
 	if (h->flags & ~SLC_HF_INSECURE)
-		return fail(err, errlen, "unknown hello flags 0x%x", h->flags);
+		return errfmt(err, errlen, "unknown hello flags 0x%x", h->flags);
 	return 0;
 }
 
@@ -93,12 +79,12 @@ int slc_shello_decode(const uint8_t *in, size_t len, struct slc_shello *h, char 
 
 	memset(h, 0, sizeof(*h));
 	if (len < SLC_SHELLO_HDR)
-		return fail(err, errlen, "short server hello");
+		return errfmt(err, errlen, "short server hello");
 	need = slc_shello_len(in);
 	if (need < 0)
-		return fail(err, errlen, "not an slc server (bad hello)");
+		return errfmt(err, errlen, "not an slc server (bad hello)");
 	if ((size_t)need > len)
-		return fail(err, errlen, "short server hello");
+		return errfmt(err, errlen, "short server hello");
 	h->version = wire_get16(in + 4);
 	h->flags = wire_get16(in + 6);
 	h->status = wire_get32(in + 8);
@@ -108,13 +94,13 @@ int slc_shello_decode(const uint8_t *in, size_t len, struct slc_shello *h, char 
 	mlen = in[47];
 	h->total = (size_t)need;
 	if (h->version != SLC_VERSION)
-		return fail(err, errlen, "server speaks protocol version %u, not %u", h->version,
+		return errfmt(err, errlen, "server speaks protocol version %u, not %u", h->version,
 			    SLC_VERSION);
 	if (h->flags & ~(SLC_HF_INSECURE | SLC_HF_ATTESTED | SLC_HF_SIGNED))
-		return fail(err, errlen, "unknown server hello flags 0x%x", h->flags);
+		return errfmt(err, errlen, "unknown server hello flags 0x%x", h->flags);
 	if (!!(h->flags & SLC_HF_ATTESTED) != (h->doc_len > 0) ||
 	    !!(h->flags & SLC_HF_SIGNED) != (h->sig_len > 0))
-		return fail(err, errlen, "inconsistent server hello");
+		return errfmt(err, errlen, "inconsistent server hello");
 	h->doc = h->doc_len ? in + off : NULL;
 	off += h->doc_len;
 	h->sig = h->sig_len ? in + off : NULL;
@@ -162,15 +148,15 @@ int slc_frame_next(const uint8_t *rec, size_t len, size_t *off, struct slc_frame
 	if (o >= len)
 		return 0;
 	if (len - o < SLC_FRAME_HDR)
-		return fail(err, errlen, "truncated frame header (%zu bytes)", len - o);
+		return errfmt(err, errlen, "truncated frame header (%zu bytes)", len - o);
 	f->type = rec[o];
 	f->flags = rec[o + 1];
 	f->stream = wire_get32(rec + o + 4);
 	f->len = wire_get32(rec + o + 8);
 	if (rec[o + 2] || rec[o + 3])
-		return fail(err, errlen, "reserved frame bits set");
+		return errfmt(err, errlen, "reserved frame bits set");
 	if (f->len > SLC_FRAME_MAX || f->len > len - o - SLC_FRAME_HDR)
-		return fail(err, errlen, "%s frame length %u exceeds its record",
+		return errfmt(err, errlen, "%s frame length %u exceeds its record",
 			    slc_type_name(f->type), f->len);
 	f->p = rec + o + SLC_FRAME_HDR;
 	*off = o + SLC_FRAME_HDR + f->len;
@@ -211,12 +197,12 @@ int slc_frame_check(const struct slc_frame *f, char *err, size_t errlen)
 	long fl;
 
 	if (!known_type(f->type))
-		return fail(err, errlen, "unknown frame type 0x%02x", f->type);
+		return errfmt(err, errlen, "unknown frame type 0x%02x", f->type);
 	if (f->flags)
-		return fail(err, errlen, "%s: unknown flags 0x%x", slc_type_name(f->type), f->flags);
+		return errfmt(err, errlen, "%s: unknown flags 0x%x", slc_type_name(f->type), f->flags);
 	fl = fixed_len(f->type);
 	if (fl >= 0 && f->len != (uint32_t)fl)
-		return fail(err, errlen, "%s: payload is %u bytes, expected %ld",
+		return errfmt(err, errlen, "%s: payload is %u bytes, expected %ld",
 			    slc_type_name(f->type), f->len, fl);
 	switch (f->type) {
 	case SLC_AUTH:
@@ -225,47 +211,47 @@ int slc_frame_check(const struct slc_frame *f, char *err, size_t errlen)
 		break;
 	default:
 		if (f->stream == 0)
-			return fail(err, errlen, "%s on stream 0", slc_type_name(f->type));
+			return errfmt(err, errlen, "%s on stream 0", slc_type_name(f->type));
 	}
 	switch (f->type) {
 	case SLC_AUTH:
 	case SLC_AUTH_OK:
 		if (f->stream != 0)
-			return fail(err, errlen, "%s on a request stream", slc_type_name(f->type));
+			return errfmt(err, errlen, "%s on a request stream", slc_type_name(f->type));
 		break;
 	case SLC_ERROR:
 		if (f->len < 6 || wire_get16(f->p + 4) != f->len - 6 || f->len - 6 > SLC_ERRMSG_MAX)
-			return fail(err, errlen, "ERROR: bad message length");
+			return errfmt(err, errlen, "ERROR: bad message length");
 		break;
 	case SLC_FILE_ERR: {
 		size_t nl, ml;
 
 		if (f->len < 8)
-			return fail(err, errlen, "FILE_ERR: too short");
+			return errfmt(err, errlen, "FILE_ERR: too short");
 		nl = wire_get16(f->p + 4);
 		ml = wire_get16(f->p + 6);
 		if (nl > SLC_NAME_MAX || ml > SLC_ERRMSG_MAX || 8 + nl + ml != f->len)
-			return fail(err, errlen, "FILE_ERR: bad lengths");
+			return errfmt(err, errlen, "FILE_ERR: bad lengths");
 		break;
 	}
 	case SLC_EXIT:
 		if (f->p[0] > SLC_TIMEDOUT || f->p[1] || f->p[2] || f->p[3])
-			return fail(err, errlen, "EXIT: bad fields");
+			return errfmt(err, errlen, "EXIT: bad fields");
 		break;
 	case SLC_SIGNAL:
 		if (wire_get32(f->p) < 1 || wire_get32(f->p) > 64)
-			return fail(err, errlen, "SIGNAL: bad signal number %u", wire_get32(f->p));
+			return errfmt(err, errlen, "SIGNAL: bad signal number %u", wire_get32(f->p));
 		break;
 	case SLC_DATA:
 		if (f->len < 8)
-			return fail(err, errlen, "DATA: too short");
+			return errfmt(err, errlen, "DATA: too short");
 		if (wire_get64(f->p) > (1ULL << 62))
-			return fail(err, errlen, "DATA: offset out of range");
+			return errfmt(err, errlen, "DATA: offset out of range");
 		break;
 	case SLC_FILE_END:
 		if (f->len < 2 || f->p[1] != f->len - 2 || f->p[1] > SLC_DIGEST_MAX ||
 		    (f->p[0] != SLC_DG_XXH128 && f->p[0] != SLC_DG_SHA256))
-			return fail(err, errlen, "FILE_END: bad digest");
+			return errfmt(err, errlen, "FILE_END: bad digest");
 		break;
 	}
 	return 0;
@@ -360,19 +346,19 @@ int slc_exec_decode(const uint8_t *p, size_t len, struct slc_exec_req *x, char *
 	x->argc = wire_u16(&r);
 	x->envc = wire_u16(&r);
 	if (r.err)
-		return fail(err, errlen, "EXEC: too short");
+		return errfmt(err, errlen, "EXEC: too short");
 	if (x->flags & ~(SLC_EX_TTY | SLC_EX_STDIN | SLC_EX_NOWAIT | SLC_EX_SHELL))
-		return fail(err, errlen, "EXEC: unknown flags 0x%x", x->flags);
+		return errfmt(err, errlen, "EXEC: unknown flags 0x%x", x->flags);
 	if (x->argc < 1 || x->argc > SLC_ARG_MAX || x->envc > SLC_ARG_MAX)
-		return fail(err, errlen, "EXEC: %u arguments, %u variables (1..%u, 0..%u)", x->argc,
+		return errfmt(err, errlen, "EXEC: %u arguments, %u variables (1..%u, 0..%u)", x->argc,
 			    x->envc, SLC_ARG_MAX, SLC_ARG_MAX);
 	if ((x->flags & SLC_EX_SHELL) && x->argc != 1)
-		return fail(err, errlen, "EXEC: a shell command is one string");
+		return errfmt(err, errlen, "EXEC: a shell command is one string");
 	/* One block: pointer arrays, then the strings (each at most len bytes). */
 	n = (x->argc + 1 + x->envc + 1) * sizeof(char *);
 	x->mem = malloc(n + len + 1 + x->argc + x->envc);
 	if (!x->mem)
-		return fail(err, errlen, "EXEC: out of memory");
+		return errfmt(err, errlen, "EXEC: out of memory");
 	x->argv = x->mem;
 	x->envp = x->argv + x->argc + 1;
 	strs = (char *)x->mem + n;
@@ -392,16 +378,16 @@ int slc_exec_decode(const uint8_t *p, size_t len, struct slc_exec_req *x, char *
 	}
 	if (r.err || r.left) {
 		slc_exec_free(x);
-		return fail(err, errlen, "EXEC: malformed strings");
+		return errfmt(err, errlen, "EXEC: malformed strings");
 	}
 	for (i = 0; i < x->envc; i++)
 		if (!strchr(x->envp[i], '=') || x->envp[i][0] == '=') {
 			slc_exec_free(x);
-			return fail(err, errlen, "EXEC: environment entry is not K=V");
+			return errfmt(err, errlen, "EXEC: environment entry is not K=V");
 		}
 	if (x->argv[0][0] == 0) {
 		slc_exec_free(x);
-		return fail(err, errlen, "EXEC: empty command");
+		return errfmt(err, errlen, "EXEC: empty command");
 	}
 	x->argv[x->argc] = NULL;
 	x->envp[x->envc] = NULL;
@@ -452,13 +438,13 @@ int slc_entry_decode(const uint8_t *p, size_t len, struct slc_entry *e, char *er
 	e->mtime_ns = wire_u32(&r);
 	name = wire_take(&r, nl);
 	if (r.err)
-		return fail(err, errlen, "ENTRY: malformed");
+		return errfmt(err, errlen, "ENTRY: malformed");
 	if (e->kind < SLC_K_FILE || e->kind > SLC_K_LINK)
-		return fail(err, errlen, "ENTRY: unknown kind %u", e->kind);
+		return errfmt(err, errlen, "ENTRY: unknown kind %u", e->kind);
 	if (e->mode & ~07777u || e->mtime_ns >= 1000000000u)
-		return fail(err, errlen, "ENTRY: bad mode or time");
+		return errfmt(err, errlen, "ENTRY: bad mode or time");
 	if (!slc_name_ok((const char *)name, nl))
-		return fail(err, errlen, "ENTRY: bad name");
+		return errfmt(err, errlen, "ENTRY: bad name");
 	memcpy(e->name, name, nl);
 	e->name[nl] = 0;
 	tl = r.left;
@@ -466,16 +452,16 @@ int slc_entry_decode(const uint8_t *p, size_t len, struct slc_entry *e, char *er
 	e->target[0] = 0;
 	if (e->kind == SLC_K_LINK) {
 		if (tl == 0 || tl > SLC_PATH_MAX || memchr(tgt, 0, tl))
-			return fail(err, errlen, "ENTRY: bad symlink target");
+			return errfmt(err, errlen, "ENTRY: bad symlink target");
 		memcpy(e->target, tgt, tl);
 		e->target[tl] = 0;
 	} else if (tl) {
-		return fail(err, errlen, "ENTRY: trailing bytes");
+		return errfmt(err, errlen, "ENTRY: trailing bytes");
 	}
 	if (e->kind != SLC_K_FILE && e->size)
-		return fail(err, errlen, "ENTRY: size on a non-file");
+		return errfmt(err, errlen, "ENTRY: size on a non-file");
 	if (e->size > (1ULL << 62))
-		return fail(err, errlen, "ENTRY: size out of range");
+		return errfmt(err, errlen, "ENTRY: size out of range");
 	return 0;
 }
 
@@ -504,11 +490,11 @@ int slc_xfer_req_decode(const uint8_t *p, size_t len, struct slc_xfer_req *x, ch
 	x->flags = wire_u32(&r);
 	s = rd_str(&r, SLC_PATH_MAX, &n);
 	if (r.err || r.left)
-		return fail(err, errlen, "PUT/GET: malformed path");
+		return errfmt(err, errlen, "PUT/GET: malformed path");
 	if (x->flags & ~(SLC_XF_SHA256 | SLC_XF_INTO | SLC_XF_AS))
-		return fail(err, errlen, "PUT/GET: unknown flags 0x%x", x->flags);
+		return errfmt(err, errlen, "PUT/GET: unknown flags 0x%x", x->flags);
 	if (n == 0)
-		return fail(err, errlen, "PUT/GET: empty path");
+		return errfmt(err, errlen, "PUT/GET: empty path");
 	memcpy(x->path, s, n);
 	x->path[n] = 0;
 	return 0;
