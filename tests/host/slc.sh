@@ -243,6 +243,14 @@ t_bg slc listen --listen "unix:$D/i.sock" --insecure --root "$R"
 t_wait_sock "$D/i.sock"
 out=$(slc run -c "unix:$D/i.sock" --key "$D/keys/client" --server-key "$D/keys/server.pub" -- echo no 2>&1)
 t_match "secure client, --insecure server: refused" "pass --insecure" "$out"
+t_bg slc listen --listen "unix:$D/h.sock" --root "$R" --key "$D/keys/server" \
+	--authorized-keys "$D/keys/authorized" --handshake-timeout 300ms
+t_wait_sock "$D/h.sock"
+t0=$(date +%s%N)
+(printf 'SLCc\x00\x01\x00\x00'; head -c 64 /dev/urandom; sleep 3) |
+	(socat -t 0.2 - "UNIX-CONNECT:$D/h.sock" >/dev/null 2>&1; date +%s%N >"$D/hs.end")
+t_eq "a client that never authenticates is dropped after --handshake-timeout" yes \
+	"$([ $(($(cat "$D/hs.end") - t0)) -lt 2000000000 ] && echo yes)"
 out=$(slc listen --listen "unix:$D/x.sock" --root "$R" 2>&1)
 t_match "a secure server needs --authorized-keys" "authorized-keys" "$out"
 out=$(slc listen --listen "unix:$D/x.sock" --authorized-keys "$D/keys/authorized" 2>&1)

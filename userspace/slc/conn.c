@@ -337,20 +337,41 @@ static void tmo_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 		return;
 	}
 	if (res == -ECANCELED) {
-		/* The hello timer made way for the grace period of a finish. */
+		/* The timer made way for the grace period of a finish, or for the
+		 * next handshake deadline. */
 		if (c->flush_then_close)
 			ev_timeout(c->l, &c->tmo_op, CLOSE_GRACE_MS);
+		else if (c->deadline_ms)
+			ev_timeout(c->l, &c->tmo_op, c->deadline_ms);
+		c->deadline_ms = 0;
 		return;
 	}
 	if (c->flush_then_close) {
 		slc_conn_close(c, c->close_err);
 		return;
 	}
-	log_info("client did not say hello in time: closing");
+	log_info("handshake not finished in time: closing");
 	slc_conn_close(c, -ETIMEDOUT);
 }
 
 /* ---------------------------------------------------------------- send */
+
+void slc_conn_deadline(struct slc_conn *c, uint64_t ms)
+{
+	if (c->closing || c->flush_then_close)
+		return;
+	if (c->tmo_op.armed)
+		c->deadline_ms = ms; /* armed when the cancelled hello timer returns */
+	else if (ev_timeout(c->l, &c->tmo_op, ms) < 0)
+		slc_conn_close(c, -EIO);
+}
+
+void slc_conn_clear_deadline(struct slc_conn *c)
+{
+	c->deadline_ms = 0;
+	if (c->tmo_op.armed && !c->flush_then_close && !c->closing)
+		ev_cancel(c->l, &c->tmo_op);
+}
 
 size_t slc_conn_room(const struct slc_conn *c)
 {

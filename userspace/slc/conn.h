@@ -66,6 +66,7 @@ struct slc_conn {
 	int closing, close_err, flush_then_close;
 	int tx_dead; /* the peer no longer reads: only receiving goes on */
 	int loud;    /* a command-line client: say why the connection failed */
+	uint64_t deadline_ms; /* to arm once the timer op is free again */
 	uint64_t bytes_in, bytes_out;
 };
 
@@ -107,6 +108,11 @@ void slc_conn_close(struct slc_conn *c, int err);
 void slc_conn_finish(struct slc_conn *c);
 
 
+
+/* Closes the connection unless slc_conn_clear_deadline() comes within ms
+ * (the handshake: the client's AUTH after the hellos). */
+void slc_conn_deadline(struct slc_conn *c, uint64_t ms);
+void slc_conn_clear_deadline(struct slc_conn *c);
 
 /* Frees a connection whose loop is gone (no callbacks run). */
 void slc_conn_destroy(struct slc_conn *c);

@@ -117,7 +117,7 @@ enum {
 	O_INSECURE = 256, O_KEY, O_SERVER_KEY, O_PCR, O_TRUST_ROOT, O_ALLOW_DEBUG, O_BACKEND,
 	O_TIMEOUT, O_ENV, O_CWD, O_NOWAIT, O_CID, O_PORT, O_COMMAND, O_JSON, O_SHA256,
 	O_LOCALPATH, O_REMOTEPATH, O_LOCALDIR, O_REMOTEDIR, O_WAIT, O_LISTEN, O_ROOT,
-	O_AUTHKEYS, O_NSM, O_EMU, O_MAXCONNS, O_MAXEXECS, O_MAXXFERS, O_FORCE,
+	O_AUTHKEYS, O_NSM, O_EMU, O_MAXCONNS, O_MAXEXECS, O_MAXXFERS, O_FORCE, O_HANDSHAKE,
 };
 
 #define CLIENT_OPTS                                                              \
@@ -489,6 +489,7 @@ static const struct option listen_opts[] = {
 	{ "max-conns", required_argument, NULL, O_MAXCONNS },
 	{ "max-execs", required_argument, NULL, O_MAXEXECS },
 	{ "max-xfers", required_argument, NULL, O_MAXXFERS },
+	{ "handshake-timeout", required_argument, NULL, O_HANDSHAKE },
 	{ "backend", required_argument, NULL, O_BACKEND },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
@@ -538,6 +539,11 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 			return cli_usage_error("--max-%s: %s", c == O_MAXCONNS ? "conns" : c == O_MAXEXECS ? "execs" : "xfers", err);
 		*lim = (unsigned)v;
 		return CLI_OK;
+	case O_HANDSHAKE:
+		if (parse_duration_ms(optarg, 1, 3600000, &v, err, sizeof(err)) < 0)
+			return cli_usage_error("--handshake-timeout: %s", err);
+		o->handshake_ms = v;
+		return CLI_OK;
 	case O_BACKEND:
 		b = ev_backend_parse(optarg);
 		if (b < 0)
@@ -551,7 +557,8 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 
 static int cmd_listen(int argc, char **argv)
 {
-	static struct slc_srv_opts o = { .max_conns = 64, .max_execs = 64, .max_xfers = 32 };
+	static struct slc_srv_opts o = { .max_conns = 64, .max_execs = 64, .max_xfers = 32,
+					 .handshake_ms = 10000 };
 	char err[ADDR_ERR_MAX];
 	const char *addr = NULL;
 	int c;
@@ -644,13 +651,15 @@ static const struct cli_cmd cmds[] = {
 	{ "listen", cmd_listen, "serve execs and transfers (the enclave side)",
 	  "listen [--listen ADDR | --port P] [--root DIR] [--authorized-keys FILE]\n"
 	  "       [--key FILE] [--nsm DEV | --emu DIR] [--insecure] [--max-conns N]\n"
-	  "       [--max-execs N] [--max-xfers N] [--backend auto|uring|epoll]\n"
+	  "       [--max-execs N] [--max-xfers N] [--handshake-timeout D]\n"
+	  "       [--backend auto|uring|epoll]\n"
 	  "  --listen ADDR          default vsock:ANY:53000 (--port P: vsock:ANY:P)\n"
 	  "  --root DIR             paths and working directories resolve below DIR\n"
 	  "  --authorized-keys FILE client keys allowed to connect (slc keygen)\n"
 	  "  --key FILE             static server key, for clients that pin it\n"
 	  "  --nsm DEV, --emu DIR   prove the server with an attestation document\n"
 	  "  --insecure             accept unauthenticated, unencrypted clients (debug)\n"
+	  "  --handshake-timeout D  close connections not authenticated within D (10s)\n"
 	  "SIGTERM finishes: connections get an error and close, then slc exits.\n" },
 	{ "run", cmd_run, "run a command on the server",
 	  "run [OPTIONS] [-t] [-i] [--timeout D] [--env K=V]... [--cwd DIR] [--no-wait]\n"

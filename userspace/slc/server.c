@@ -17,7 +17,6 @@
 
 enum { SE_HELLO, SE_AUTH, SE_READY };
 
-#define HELLO_TIMEOUT_MS 10000
 #define STREAMS_MAX 64
 #define STOP_TICK_MS 100
 #define STOP_MAX_TICKS 30
@@ -257,6 +256,7 @@ static int check_auth(struct sess *se, const struct slc_frame *f)
 	}
 	slc_pub_format(f->p, fp, sizeof(fp));
 	log_info("client authenticated: %s", fp + 12);
+	slc_conn_clear_deadline(se->c);
 	se->state = SE_READY;
 	return slc_conn_frame(se->c, SLC_AUTH_OK, 0, NULL, 0);
 }
@@ -350,6 +350,8 @@ static int hello_secure(struct sess *se, struct slc_shello *h)
 		return -1;
 	OPENSSL_cleanse(&k, sizeof(k));
 	se->state = SE_AUTH;
+	/* Nothing runs before AUTH, and nobody may sit on a connection without it. */
+	slc_conn_deadline(se->c, s->o->handshake_ms);
 	return 0;
 }
 
@@ -435,7 +437,7 @@ static void new_session(struct srv *s, int fd)
 		s->sessions->prev = se;
 	s->sessions = se;
 	s->nconns++;
-	if (slc_conn_start(se->c, SLC_CHELLO_LEN, HELLO_TIMEOUT_MS) < 0)
+	if (slc_conn_start(se->c, SLC_CHELLO_LEN, s->o->handshake_ms) < 0)
 		slc_conn_close(se->c, -EIO);
 }
 

@@ -22,6 +22,7 @@ struct slc_srv_opts {
 	const char *emu_dir;
 	int insecure;
 	unsigned max_conns, max_execs, max_xfers;
+	uint64_t handshake_ms;
 	int backend;
 };
 
