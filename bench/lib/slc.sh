@@ -80,7 +80,7 @@ wait_listen() {
 	return 1
 }
 hwm_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; } # bash: busybox date has no %N
 mibs() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / 1048576 / (t1 - t0) }'; }
 
 bench_file() {

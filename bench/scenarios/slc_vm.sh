@@ -10,7 +10,7 @@ describe)
 	echo "TARGET vsock/secure-up throughput >= 0.75"
 	;;
 run)
-	size=268435456
+	size=67108864
 	[ -n "${BENCH_QUICK:-}" ] && size=16777216
 	exec "$NEK_ROOT/bench/vm.sh" bench/lib/slc.sh file vsock,unix,tcp "$size"
 	;;
