@@ -184,7 +184,7 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(PROG_ARCHIVES) $(LIBNEK)
 
 # ---------------------------------------------------------------- goals
 .PHONY: all progs tests-build test sanitize check-env vmtest bench fuzz fuzz-build \
-	install demo deps kmod clean help
+	install demo deps kmod clean help list-progs
 
 all: progs tests-build
 progs: $(PROG_BINS) $(BPF_OBJS)
@@ -229,6 +229,10 @@ install: progs
 
 clean:
 	rm -rf build
+
+# The installed program names, one per line (tests compare against this).
+list-progs:
+	@printf '%s\n' $(notdir $(PROG_BINS))
 
 help:
 	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'

@@ -78,7 +78,10 @@ t_match "tperf and its libraries are in the root" "rootfs/nek/lib/libc.so.6" \
 t_ok "build C: another SOURCE_DATE_EPOCH (a clock leaking in)" \
 	eif_build "$D/c" "$B" "$D/rootA" SOURCE_DATE_EPOCH=1700000001
 t_exit "negative control: C differs from A" 1 same "$D/a/out" "$D/c"
-printf 'X' | dd of="$D/rootA/usr/bin/blob" bs=1 seek=5000 conv=notrunc status=none
+# Flip the byte (writing a fixed value would change nothing 1 time in 256).
+old=$(dd if="$D/rootA/usr/bin/blob" bs=1 skip=5000 count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "\\$(printf '%03o' $((old ^ 0xff)))" |
+	dd of="$D/rootA/usr/bin/blob" bs=1 seek=5000 conv=notrunc status=none
 t_ok "build D: one byte of the root changed" eif_build "$D/d" "$B" "$D/rootA"
 t_exit "negative control: D differs from A" 1 same "$D/a/out" "$D/d"
 report=$(same "$D/a/out" "$D/d")

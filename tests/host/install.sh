@@ -13,8 +13,7 @@ if ! make -s -C "$NEK_ROOT" install O="$NEK_BUILD" SANITIZE=$san DESTDIR="$D/roo
 	t_done
 fi
 t_pass "make install DESTDIR=... PREFIX=/usr"
-for p in "$NEK_BIN"/*; do
-	n=$(basename "$p")
+for n in $(make -s -C "$NEK_ROOT" list-progs); do
 	if [ -x "$D/root/usr/bin/$n" ]; then
 		t_pass "$n installed"
 	else

@@ -359,6 +359,87 @@ static void connect_op(enum ev_backend b)
 	ev_loop_free(l);
 }
 
+/* POLLOUT means writable: a peer that half-closes while our send buffer is
+ * full must not complete it (io_uring reports RDHUP to every poll). */
+static void pollout_ignores_rdhup(enum ev_backend b)
+{
+	struct ev_loop *l = new_loop(b);
+	struct ev_op w = mkop("pollout"), t = mkop("timer");
+	char buf[65536];
+	int sv[2], sz = 4096;
+
+	pair(sv);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	memset(buf, 'x', sizeof(buf));
+	while (send(sv[0], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	cr_assert_eq(ev_poll(l, &w, sv[0], POLLOUT), 0);
+	cr_assert_eq(shutdown(sv[1], SHUT_WR), 0);
+	cr_assert_eq(ev_timeout(l, &t, 100), 0);
+	run_until(l, 1);
+	cr_assert_str_eq(rec.tag[0], "timer", "POLLOUT completed (res %#x) on a full socket",
+			 rec.res[0]);
+	/* Room appears: now it completes, with POLLOUT. */
+	while (recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	run_until(l, 2);
+	cr_assert_str_eq(rec.tag[1], "pollout");
+	cr_assert(rec.res[1] & POLLOUT, "res %#x", rec.res[1]);
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_free(l);
+}
+
+/* Freeing a loop with writability waits pending leaks nothing. */
+static void free_with_pending_pollout(enum ev_backend b)
+{
+	int before = count_fds(), sv[2];
+	struct ev_loop *l = new_loop(b);
+	struct ev_op w = mkop("pollout");
+	char buf[65536];
+	int sz = 4096;
+
+	pair(sv);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	memset(buf, 'x', sizeof(buf));
+	while (send(sv[0], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	cr_assert_eq(ev_poll(l, &w, sv[0], POLLOUT), 0);
+	cr_assert_eq(ev_run_once(l, 0), 0);
+	ev_loop_free(l);
+	close(sv[0]);
+	close(sv[1]);
+	cr_assert_eq(count_fds(), before, "a pending wait leaked a descriptor");
+}
+
+/* A connect that is still in progress when submitted completes once, with
+ * the outcome, whatever the transport does with a repeated connect(). */
+static void connect_in_progress(enum ev_backend b)
+{
+	struct ev_loop *l = new_loop(b);
+	struct ev_op c = mkop("connect");
+	char err[SOCK_ERR_MAX];
+	struct addr ad, bound;
+	int lfd, fd, i;
+
+	cr_assert_eq(addr_parse("tcp:127.0.0.1:0", &ad, err, sizeof(err)), 0);
+	lfd = sock_listen(&ad, 8, 0, err, sizeof(err));
+	cr_assert_geq(lfd, 0);
+	cr_assert_eq(sock_local_addr(lfd, &bound), 0);
+	for (i = 0; i < 20; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(ev_connect(l, &c, fd, &bound.u.sa, bound.len), 0);
+		ev_run(l);
+		cr_assert_eq(rec.n, i + 1);
+		cr_assert_eq(rec.res[i], 0, "connect %d: %s", i, strerror(-rec.res[i]));
+		cr_assert_eq(send(fd, "x", 1, MSG_NOSIGNAL), 1, "socket not connected");
+		close(fd);
+		close(sock_accept(lfd, NULL, 0));
+	}
+	close(lfd);
+	ev_loop_free(l);
+}
+
 /* A closed fd number comes back for a new socket; the loop must not trust
  * what it armed for the old one (the kernel dropped that registration). */
 static void fd_reuse(enum ev_backend b)
@@ -443,6 +524,9 @@ BOTH(splice_op)
 BOTH(connect_op)
 BOTH(stop_and_fds)
 BOTH(fd_reuse)
+BOTH(pollout_ignores_rdhup)
+BOTH(connect_in_progress)
+BOTH(free_with_pending_pollout)
 
 Test(evloop, backend_names_and_env_override)
 {

@@ -226,3 +226,24 @@ Test(sock, host_tests_run_with_vsock_denied)
 				       sizeof(err)),
 		     -1, "host tests must run with AF_VSOCK denied (NEK_VSOCK=deny)");
 }
+
+Test(sock, socket_for_address_obeys_the_vsock_rule)
+{
+	char err[SOCK_ERR_MAX], aerr[ADDR_ERR_MAX];
+	struct addr a;
+	int fd;
+
+	cr_assert_eq(addr_parse("tcp:127.0.0.1:1", &a, aerr, sizeof(aerr)), 0);
+	fd = sock_socket(&a, SOCK_NONBLOCK, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	if (!getenv("NEK_VSOCK"))
+		cr_skip_test("NEK_VSOCK is not set: not creating a vsock socket");
+	cr_assert_eq(addr_parse("vsock:16:5000", &a, aerr, sizeof(aerr)), 0);
+	errno = 0;
+	cr_assert_eq(sock_socket(&a, 0, err, sizeof(err)), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert(strstr(err, "AF_VSOCK is disabled"), "%s", err);
+}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "lib/att_doc.h"
+#include "lib/fdigest.h"
 
 /* "N=HEX" for --pcr: N at most max_index, HEX exactly ATT_PCR_LEN bytes.
  * Returns CLI_OK, or CLI_USAGE after printing the error (opt names it). */
@@ -19,5 +20,12 @@ int attest_cmd_verify(int argc, char **argv);
 int attest_cmd_show(int argc, char **argv);
 int attest_cmd_nsm(int argc, char **argv);
 int attest_cmd_emu(int argc, char **argv);
+int attest_cmd_digest(int argc, char **argv);
+int attest_cmd_file(int argc, char **argv);
+
+/* The chunk-tree digest of one local file with every core (the value
+ * attestd records). 0, or -1 with a one-line reason in err. */
+int attest_digest_path(const char *path, enum fdig_alg alg, uint8_t *digest, uint64_t *size,
+		       char *err, size_t errlen);
 
 #endif

@@ -49,6 +49,38 @@ static const struct cli_cmd cmds[] = {
 	  "  --pcr N=HEX         start PCR N (0-15) at HEX (48 bytes)\n"
 	  "  --module-id ID      the enclave id (default: random i-...-enc...)\n"
 	  "  --force             replace an existing state in DIR\n" },
+	{ "digest", attest_cmd_digest, "the chunk-tree digest of files, as attestd records it",
+	  "digest [--alg sha256|sha384] [--leaves] [--json] [--threads N] [--no-uring]\n"
+	  "              (FILE... | --files-from LIST)\n"
+	  "\n"
+	  "Prints 'SCHEME DIGEST  FILE' per file, in order (docs/file-digest.md).\n"
+	  "  --alg A           sha256 (default) or sha384\n"
+	  "  --leaves          also print every leaf digest (for chunk checks)\n"
+	  "  --json            one JSON object per file and line\n"
+	  "  --threads N       hashing threads (default: one per CPU)\n"
+	  "  --files-from L    read paths from L, one per line ('-': stdin)\n"
+	  "  --no-uring        read with pread instead of io_uring\n"
+	  "\n"
+	  "exit status: 0 all digested; 1 a file could not be read (or kept changing);\n"
+	  "2 usage error.\n" },
+	{ "file", attest_cmd_file, "verify a file's fresh attestation from attestd, end to end",
+	  "file --url URL --path PATH [--local FILE] [--root PEM] [--pcr N=HEX]...\n"
+	  "              [--allow-debug] [--max-age D] [--timeout D] [--json]\n"
+	  "\n"
+	  "Asks attestd at URL (https://HOST:PORT) for a fresh document about PATH with\n"
+	  "a random nonce, and verifies it: signature and chain (AWS root, or --root),\n"
+	  "PCRs, the nonce, public_key = the TLS connection's key, and the claim: PATH,\n"
+	  "present, and with --local the digest and size of that local copy.\n"
+	  "  --root PEM        trust this root (the emulator's DIR/root.pem) instead of AWS's\n"
+	  "  --pcr N=HEX       PCR N must equal HEX; repeatable\n"
+	  "  --allow-debug     accept debug mode (PCR0 all zero)\n"
+	  "  --max-age D       the document's timestamp within D of now\n"
+	  "  --timeout D       for the whole request (default 10s)\n"
+	  "  --json            print the verified record as JSON\n"
+	  "\n"
+	  "exit status: 0 verified; 1 not verified ('invalid: CHECK: reason', CHECK a\n"
+	  "verifier check or claim, path, state, digest, size, tls); 2 usage error, or\n"
+	  "the server could not be reached or answered with an error.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -1,8 +1,24 @@
-/* io_uring backend of the event loop; see evloop.h and docs/evloop.md. */
+/* io_uring backend of the event loop; see evloop.h and docs/evloop.md.
+ *
+ * Two operations do not map onto one SQE:
+ * - A wait for writability only: io_uring reports POLLRDHUP/POLLHUP to every
+ *   poll request, so once the peer has half-closed, a POLLOUT poll on a full
+ *   socket would complete at once and forever. Such waits go into a private
+ *   epoll set (one duplicate fd per wait, so two waits on one fd coexist),
+ *   and the ring polls that set.
+ * - connect: io_uring retries connect() after its internal poll, and a vsock
+ *   socket answers a repeated connect() with EALREADY. We call connect()
+ *   ourselves, wait for writability as above, and read SO_ERROR.
+ * Results known at submission (or cancellation) are delivered through a NOP,
+ * so callbacks never run inside a submit call.
+ */
 #include "lib/evloop_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -10,9 +26,17 @@
 
 #include "lib/uring_bufring.h"
 
+/* op->where in this backend */
+enum { UR_RING = 0, UR_NOP, UR_EPOLL };
+
 struct ur_state {
 	struct io_uring ring;
 	int defer_taskrun;
+	int epfd;		 /* writability waits, created on first use */
+	unsigned ep_waiting;	 /* ops registered in epfd ... */
+	struct ev_op *ep_ops;	 /* ... linked here, to close their fds at free */
+	struct ev_op ep_watch;	 /* our poll on epfd, armed while ep_waiting */
+	int ep_watch_armed;
 };
 
 static struct ur_state *ur(struct ev_loop *l)
@@ -40,9 +64,6 @@ static void prep_op(struct io_uring_sqe *sqe, struct ev_op *op)
 			io_uring_prep_multishot_accept(sqe, op->fd, NULL, NULL, SOCK_CLOEXEC);
 		else
 			io_uring_prep_accept(sqe, op->fd, NULL, NULL, SOCK_CLOEXEC);
-		break;
-	case EV_OP_CONNECT:
-		io_uring_prep_connect(sqe, op->fd, op->sa, op->salen);
 		break;
 	case EV_OP_RECV:
 		io_uring_prep_recv(sqe, op->fd, op->buf, op->len, op->msg_flags);
@@ -79,9 +100,110 @@ static void prep_op(struct io_uring_sqe *sqe, struct ev_op *op)
 	}
 }
 
+/* Delivers res for op through a NOP completion. */
+static int complete_later(struct ev_loop *l, struct ev_op *op, int res)
+{
+	struct io_uring_sqe *sqe = get_sqe(&ur(l)->ring);
+
+	if (!sqe)
+		return -EBUSY;
+	op->res = res;
+	op->where = UR_NOP;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, op);
+	return 0;
+}
+
+static int arm_ep_watch(struct ev_loop *l)
+{
+	struct ur_state *s = ur(l);
+	struct io_uring_sqe *sqe;
+
+	if (s->ep_watch_armed || !s->ep_waiting)
+		return 0;
+	sqe = get_sqe(&s->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, s->epfd, POLLIN);
+	io_uring_sqe_set_data(sqe, &s->ep_watch);
+	s->ep_watch_armed = 1;
+	return 0;
+}
+
+static void epoll_forget(struct ur_state *s, struct ev_op *op)
+{
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, op->fd2, NULL);
+	close(op->fd2);
+	op->fd2 = -1;
+	s->ep_waiting--;
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		s->ep_ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	op->next = op->prev = NULL;
+}
+
+/* Registers op (waiting for op->msg_flags on op->fd) in the private epoll
+ * set, through a duplicate of the fd kept in op->fd2. */
+static int epoll_wait_op(struct ev_loop *l, struct ev_op *op)
+{
+	struct ur_state *s = ur(l);
+	struct epoll_event e = { .events = (uint32_t)op->msg_flags | EPOLLONESHOT,
+				 .data.ptr = op };
+	int r;
+
+	if (s->epfd < 0) {
+		s->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (s->epfd < 0)
+			return -errno;
+	}
+	op->fd2 = fcntl(op->fd, F_DUPFD_CLOEXEC, 0);
+	if (op->fd2 < 0)
+		return -errno;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, op->fd2, &e) < 0) {
+		r = -errno;
+		close(op->fd2);
+		return r;
+	}
+	op->where = UR_EPOLL;
+	s->ep_waiting++;
+	op->prev = NULL;
+	op->next = s->ep_ops;
+	if (s->ep_ops)
+		s->ep_ops->prev = op;
+	s->ep_ops = op;
+	r = arm_ep_watch(l);
+	if (r < 0)
+		epoll_forget(s, op);
+	return r;
+}
+
+
+static int submit_connect(struct ev_loop *l, struct ev_op *op)
+{
+	int fl = fcntl(op->fd, F_GETFL);
+
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(op->fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return complete_later(l, op, -errno);
+	if (connect(op->fd, op->sa, op->salen) == 0)
+		return complete_later(l, op, 0);
+	if (errno != EINPROGRESS)
+		return complete_later(l, op, -errno);
+	op->msg_flags = POLLOUT;
+	return epoll_wait_op(l, op);
+}
+
 static int ur_submit(struct ev_loop *l, struct ev_op *op)
 {
 	struct io_uring_sqe *sqe;
+
+	op->where = UR_RING;
+	if (op->kind == EV_OP_CONNECT)
+		return submit_connect(l, op);
+	if (op->kind == EV_OP_POLL && !(op->msg_flags & POLLIN))
+		return epoll_wait_op(l, op);
 
 	/* Reads and writes are at most 2 GiB - 4 KiB anyway; keep len in range. */
 	if ((op->kind == EV_OP_READ || op->kind == EV_OP_WRITE || op->kind == EV_OP_SPLICE) &&
@@ -97,7 +219,15 @@ static int ur_submit(struct ev_loop *l, struct ev_op *op)
 
 static int ur_cancel(struct ev_loop *l, struct ev_op *op)
 {
-	struct io_uring_sqe *sqe = get_sqe(&ur(l)->ring);
+	struct io_uring_sqe *sqe;
+
+	if (op->where == UR_NOP)
+		return 0; /* its result is already on the way */
+	if (op->where == UR_EPOLL) {
+		epoll_forget(ur(l), op);
+		return complete_later(l, op, -ECANCELED);
+	}
+	sqe = get_sqe(&ur(l)->ring);
 
 	if (!sqe)
 		return -EBUSY;
@@ -121,6 +251,35 @@ static void handle_cqe(struct ev_loop *l, struct ev_op *op, int res, unsigned cf
 		res = 0;
 	/* A multishot recv that ran out of buffers ends without F_MORE. */
 	ev_deliver(l, op, res, flags);
+}
+
+/* The ring saw the private epoll set become readable: complete what is ready. */
+static int run_ep_watch(struct ev_loop *l)
+{
+	struct ur_state *s = ur(l);
+	struct epoll_event evs[32];
+	int i, n, done = 0;
+
+	s->ep_watch_armed = 0;
+	n = epoll_wait(s->epfd, evs, 32, 0);
+	for (i = 0; i < n; i++) {
+		struct ev_op *op = evs[i].data.ptr;
+		int res = (int)(evs[i].events & ((unsigned)op->msg_flags | POLLERR | POLLHUP));
+
+		epoll_forget(s, op);
+		if (op->kind == EV_OP_CONNECT) {
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+
+			res = getsockopt(op->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ? -errno
+											: -soerr;
+		}
+		op->where = UR_RING;
+		ev_deliver(l, op, res, 0);
+		done++;
+	}
+	arm_ep_watch(l);
+	return done;
 }
 
 static int ur_wait(struct ev_loop *l, int timeout_ms)
@@ -152,6 +311,14 @@ static int ur_wait(struct ev_loop *l, int timeout_ms)
 		io_uring_cqe_seen(&s->ring, cqe);
 		if (!op)
 			continue;
+		if (op == &s->ep_watch) {
+			n += run_ep_watch(l);
+			continue;
+		}
+		if (op->where == UR_NOP) {
+			op->where = UR_RING;
+			res = op->res;
+		}
 		handle_cqe(l, op, res, cflags);
 		n++;
 	}
@@ -163,6 +330,10 @@ static void ur_free(struct ev_loop *l)
 	struct ur_state *s = ur(l);
 
 	io_uring_queue_exit(&s->ring);
+	while (s->ep_ops)
+		epoll_forget(s, s->ep_ops);
+	if (s->epfd >= 0)
+		close(s->epfd);
 	free(s);
 }
 
@@ -224,7 +395,7 @@ static int kernel_at_least(int major, int minor)
 static int ops_supported(struct io_uring *ring)
 {
 	static const int needed[] = {
-		IORING_OP_ACCEPT,  IORING_OP_CONNECT,	   IORING_OP_RECV,  IORING_OP_SEND,
+		IORING_OP_ACCEPT,  IORING_OP_NOP,	   IORING_OP_RECV,  IORING_OP_SEND,
 		IORING_OP_READ,	   IORING_OP_WRITE,	   IORING_OP_SPLICE, IORING_OP_POLL_ADD,
 		IORING_OP_TIMEOUT, IORING_OP_ASYNC_CANCEL,
 	};
@@ -272,6 +443,7 @@ int ev_uring_init(struct ev_loop *l, unsigned entries)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->epfd = -1;
 	r = try_init(s, entries);
 	if (r < 0) {
 		free(s);

@@ -57,6 +57,11 @@ static int open_socket(const struct addr *a, int flags, char *err, size_t errlen
 	return fd;
 }
 
+int sock_socket(const struct addr *a, int flags, char *err, size_t errlen)
+{
+	return open_socket(a, flags & SOCK_NONBLOCK, err, errlen);
+}
+
 static int is_stale_unix(const struct addr *a)
 {
 	struct stat st;

@@ -27,6 +27,11 @@ int sock_listen(const struct addr *a, int backlog, int flags, char *err, size_t 
 int sock_connect(const struct addr *a, int timeout_ms, int flags, char *err,
 		 size_t errlen);
 
+/* A new, unconnected stream socket for a's family (close-on-exec; flags may
+ * add SOCK_NONBLOCK), under the same vsock rule: for callers that connect
+ * through the event loop instead of blocking in sock_connect(). */
+int sock_socket(const struct addr *a, int flags, char *err, size_t errlen);
+
 /* Retries refused or missing endpoints until wait_ms have passed: for a
  * client started together with its server. */
 int sock_connect_wait(const struct addr *a, int wait_ms, int flags, char *err,
