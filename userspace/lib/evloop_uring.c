@@ -32,7 +32,8 @@ enum { UR_RING = 0, UR_NOP, UR_EPOLL };
 struct ur_state {
 	struct io_uring ring;
 	int defer_taskrun;
-	int epfd;		 /* writability waits, created on first use */
+	int epfd;		 /* writability waits (made with the loop, so a
+				  * program's descriptor count is steady) */
 	unsigned ep_waiting;	 /* ops registered in epfd ... */
 	struct ev_op *ep_ops;	 /* ... linked here, to close their fds at free */
 	struct ev_op ep_watch;	 /* our poll on epfd, armed while ep_waiting */
@@ -154,11 +155,6 @@ static int epoll_wait_op(struct ev_loop *l, struct ev_op *op)
 				 .data.ptr = op };
 	int r;
 
-	if (s->epfd < 0) {
-		s->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (s->epfd < 0)
-			return -errno;
-	}
 	op->fd2 = fcntl(op->fd, F_DUPFD_CLOEXEC, 0);
 	if (op->fd2 < 0)
 		return -errno;
@@ -332,8 +328,7 @@ static void ur_free(struct ev_loop *l)
 	io_uring_queue_exit(&s->ring);
 	while (s->ep_ops)
 		epoll_forget(s, s->ep_ops);
-	if (s->epfd >= 0)
-		close(s->epfd);
+	close(s->epfd);
 	free(s);
 }
 
@@ -443,14 +438,20 @@ int ev_uring_init(struct ev_loop *l, unsigned entries)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->epfd = -1;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
+		free(s);
+		return -errno;
+	}
 	r = try_init(s, entries);
 	if (r < 0) {
+		close(s->epfd);
 		free(s);
 		return r;
 	}
 	if (!ops_supported(&s->ring)) {
 		io_uring_queue_exit(&s->ring);
+		close(s->epfd);
 		free(s);
 		return -EOPNOTSUPP;
 	}

@@ -30,8 +30,11 @@ struct xfer {
 	uint64_t done, bad;
 	uint8_t res[TPERF_RESULT_LEN];
 	size_t res_got;
-	int phase; /* 0 payload, 1 result */
+	uint8_t hdr[TPERF_HDR_LEN];
+	size_t hdr_sent;
+	enum { P_CONNECT, P_HDR, P_PAYLOAD, P_RESULT } phase;
 	const char *backend;
+	double t0; /* payload start: after connect and header */
 	int err;
 };
 
@@ -43,17 +46,21 @@ static int xfer_send_next(struct xfer *x)
 	return ev_send(x->l, &x->op, x->fd, tperf_pattern_at(x->pattern, x->done), n, 0);
 }
 
+/* All payload sent (or none to send): half-close, wait for the result. */
+static int sender_finish(struct xfer *x)
+{
+	shutdown(x->fd, SHUT_WR);
+	x->phase = P_RESULT;
+	return ev_recv(x->l, &x->op, x->fd, x->res, sizeof(x->res), 0);
+}
+
 static int sender_step(struct xfer *x, int res)
 {
 	if (res <= 0)
 		return res < 0 ? res : -EPIPE;
-	if (x->phase == 0) {
+	if (x->phase == P_PAYLOAD) {
 		x->done += (uint64_t)res;
-		if (x->done < x->o->bytes)
-			return xfer_send_next(x);
-		shutdown(x->fd, SHUT_WR);
-		x->phase = 1;
-		return ev_recv(x->l, &x->op, x->fd, x->res, sizeof(x->res), 0);
+		return x->done < x->o->bytes ? xfer_send_next(x) : sender_finish(x);
 	}
 	x->res_got += (size_t)res;
 	if (x->res_got < sizeof(x->res))
@@ -81,10 +88,44 @@ static int receiver_step(struct xfer *x, int res, unsigned flags)
 	return res < 0 ? res : 1;
 }
 
+/* Connected and the header is out: start moving payload. */
+static int payload_start(struct xfer *x)
+{
+	x->phase = P_PAYLOAD;
+	x->t0 = now_s();
+	if (x->o->mode != TPERF_SINK) {
+		x->bg = ev_bufgroup_new(x->l, 16, x->o->bufsize);
+		return x->bg ? ev_recv_buf(x->l, &x->op, x->fd, x->bg, 1) : -errno;
+	}
+	return x->o->bytes ? xfer_send_next(x) : sender_finish(x);
+}
+
+/* Connecting through the loop (ev_connect), then sending the header. */
+static int setup_step(struct xfer *x, int res)
+{
+	if (res < 0)
+		return res;
+	if (x->phase == P_CONNECT) {
+		sock_tune(x->fd, x->o->addr.kind, x->o->vsock_buf);
+		x->phase = P_HDR;
+	} else {
+		x->hdr_sent += (size_t)res;
+	}
+	if (x->hdr_sent < sizeof(x->hdr))
+		return ev_send(x->l, &x->op, x->fd, x->hdr + x->hdr_sent,
+			       sizeof(x->hdr) - x->hdr_sent, 0);
+	return payload_start(x);
+}
+
 static void xfer_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 {
 	struct xfer *x = op->data;
-	int r = x->o->mode == TPERF_SINK ? sender_step(x, res) : receiver_step(x, res, flags);
+	int r;
+
+	if (x->phase == P_CONNECT || x->phase == P_HDR)
+		r = setup_step(x, res);
+	else
+		r = x->o->mode == TPERF_SINK ? sender_step(x, res) : receiver_step(x, res, flags);
 
 	if (r < 0 && !x->err)
 		x->err = r;
@@ -102,12 +143,8 @@ static int xfer_loop(struct xfer *x)
 	x->backend = ev_backend_name(ev_loop_backend(x->l));
 	x->op.cb = xfer_cb;
 	x->op.data = x;
-	if (x->o->mode == TPERF_SINK) {
-		r = x->o->bytes ? xfer_send_next(x) : sender_step(x, 1);
-	} else {
-		x->bg = ev_bufgroup_new(x->l, 16, x->o->bufsize);
-		r = x->bg ? ev_recv_buf(x->l, &x->op, x->fd, x->bg, 1) : -errno;
-	}
+	x->phase = P_CONNECT;
+	r = ev_connect(x->l, &x->op, x->fd, &x->o->addr.u.sa, x->o->addr.len);
 	if (r == 0)
 		r = ev_run(x->l);
 	if (r == 0)
@@ -124,6 +161,9 @@ static int xfer_rw(struct xfer *x)
 	uint8_t *buf;
 	ssize_t r;
 
+	if (fd_write_all(x->fd, x->hdr, sizeof(x->hdr)) < 0)
+		return -errno;
+	x->t0 = now_s();
 	if (o->mode == TPERF_SINK) {
 		while (x->done < o->bytes) {
 			size_t n = o->bytes - x->done < o->bufsize ? (size_t)(o->bytes - x->done)
@@ -171,32 +211,42 @@ int tperf_client(const struct tperf_opts *o)
 			       .count = o->bytes };
 	struct xfer x = { .o = o };
 	char err[SOCK_ERR_MAX];
-	uint8_t hdr[TPERF_HDR_LEN];
 	uint64_t bytes, bad;
-	double t0, secs;
+	double secs;
 	int r;
 
 	x.pattern = tperf_pattern_new(o->bufsize);
 	if (!x.pattern)
 		return 1;
-	x.fd = sock_connect(&o->addr, 10000, 0, err, sizeof(err));
+	tperf_hdr_encode(&h, x.hdr);
+	/* The loop backends connect through the loop too (ev_connect). */
+	if (o->backend == TPERF_RW)
+		x.fd = sock_connect(&o->addr, 10000, 0, err, sizeof(err));
+	else
+		x.fd = sock_socket(&o->addr, 0, err, sizeof(err));
 	if (x.fd < 0) {
 		log_error("%s", err);
 		free((void *)x.pattern);
 		return 1;
 	}
-	sock_tune(x.fd, o->addr.kind, o->vsock_buf);
-	tperf_hdr_encode(&h, hdr);
-	t0 = now_s();
-	r = fd_write_all(x.fd, hdr, sizeof(hdr)) < 0 ? -errno : 0;
-	if (r == 0)
-		r = o->backend == TPERF_RW ? xfer_rw(&x) : xfer_loop(&x);
-	secs = now_s() - t0;
+	if (o->backend == TPERF_RW) {
+		sock_tune(x.fd, o->addr.kind, o->vsock_buf);
+		x.phase = P_PAYLOAD;
+	}
+	r = o->backend == TPERF_RW ? xfer_rw(&x) : xfer_loop(&x);
+	secs = x.t0 ? now_s() - x.t0 : 0;
 	close(x.fd);
 	free((void *)x.pattern);
 	if (r < 0) {
-		log_error("transfer failed after %llu bytes: %s", (unsigned long long)x.done,
-			  strerror(-r));
+		if (x.phase == P_CONNECT) {
+			char text[ADDR_TEXT_MAX];
+
+			log_error("connect %s: %s", addr_format(&o->addr, text, sizeof(text)),
+				  strerror(-r));
+		} else {
+			log_error("transfer failed after %llu bytes: %s",
+				  (unsigned long long)x.done, strerror(-r));
+		}
 		return 1;
 	}
 	bytes = x.done;
