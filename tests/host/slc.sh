@@ -1,0 +1,308 @@
+#!/bin/bash
+# slc end to end on the host, over unix and tcp: exec (output, status, stdin,
+# PTY, signals, timeouts, no-wait), cp of files and trees both ways (modes,
+# mtimes, symlinks, empty dirs, sparse files over 4 GiB, cp semantics),
+# confinement on both sides, hostile peers, faults (bad frames, dying peers,
+# full disk), key authentication, --insecure agreement, upstream flags, and
+# no fd leak in the server.
+T_NAME=slc
+. "$NEK_ROOT/tests/lib.sh"
+
+D=$(t_tmpdir)
+R=$D/root
+mkdir -p "$R" "$D/keys"
+
+# A tree listing that covers what cp must keep: type, mode, mtime, link target.
+tree_list() {
+	(cd "$1" && find . -mindepth 1 -printf '%P %y %m %T@ %l %s\n' | sort)
+}
+
+make_tree() {
+	mkdir -p "$1/sub/deeper" "$1/empty"
+	printf 'alpha\n' >"$1/a.txt"
+	head -c 300000 /dev/urandom >"$1/sub/rand.bin"
+	printf '' >"$1/sub/zero"
+	printf 'x' >"$1/sub/deeper/x"
+	ln -s a.txt "$1/link"
+	ln -s /nonexistent/target "$1/sub/dangling"
+	chmod 0750 "$1/sub"
+	chmod 0600 "$1/a.txt"
+	chmod 0755 "$1/sub/deeper/x"
+	touch -d '2001-02-03 04:05:06.789' "$1/a.txt" "$1/sub/rand.bin"
+	touch -h -d '2002-02-02 02:02:02' "$1/link"
+	touch -d '2003-03-03 03:03:03' "$1/empty" "$1/sub/deeper" "$1/sub"
+}
+
+# ---------------------------------------------------------------- insecure
+for tr in unix tcp; do
+	if [ $tr = unix ]; then
+		addr=unix:$D/s.sock
+	else
+		port=$(t_free_port)
+		addr=tcp:127.0.0.1:$port
+	fi
+	t_bg slc listen --listen "$addr" --insecure --root "$R"
+	srv=$T_LAST_PID
+	if [ $tr = unix ]; then t_wait_sock "$D/s.sock"; else t_wait_port "$port"; fi
+	C=(-c "$addr" --insecure)
+
+	out=$(slc run "${C[@]}" -- sh -c 'echo out; echo err >&2; exit 3' 2>"$D/err")
+	t_eq "$tr: exit status is the command's" 3 $?
+	t_eq "$tr: stdout" out "$out"
+	t_match "$tr: stderr apart, with the insecure warning" '^slc: warning: --insecure.*
+err$' "$(cat "$D/err")"
+	head -c 200000 /dev/urandom >"$R/blob"
+	slc run "${C[@]}" -- cat blob >"$D/blob.out" 2>/dev/null
+	t_ok "$tr: binary output arrives intact" cmp "$R/blob" "$D/blob.out"
+	head -c 5000000 /dev/urandom >"$D/in.bin"
+	slc run "${C[@]}" -i -- sha256sum <"$D/in.bin" >"$D/in.sum" 2>/dev/null
+	t_eq "$tr: 5 MB of stdin (window flow control)" "$(sha256sum <"$D/in.bin")" "$(cat "$D/in.sum")"
+	t_exit "$tr: a missing command exits 127" 127 slc run "${C[@]}" -- /no/such/cmd
+	t_exit "$tr: killed by a signal: 128+9" 137 slc run "${C[@]}" -- sh -c 'kill -9 $$'
+	t_exit "$tr: --timeout kills" 137 slc run "${C[@]}" --timeout 300ms -- sleep 30
+	t_eq "$tr: --env and --cwd (below --root)" "V=1 /sub" \
+		"$(mkdir -p "$R/sub" && slc run "${C[@]}" --env V=1 --cwd /sub -- sh -c 'echo V=$V $(pwd | sed "s|^$0||")' "$R" 2>/dev/null)"
+	t_eq "$tr: shell command (--command)" 6 "$(slc run "${C[@]}" --command 'echo $((2*3))' 2>/dev/null)"
+	t_match "$tr: -t gives a terminal" '^/dev/pts/' "$(slc run "${C[@]}" -t -- tty </dev/null 2>/dev/null)"
+	t_eq "$tr: -t window size" "24 80" "$(slc run "${C[@]}" -t -- stty size </dev/null 2>/dev/null | tr -d '\r')"
+	start=$(date +%s%N)
+	slc run "${C[@]}" --no-wait -- sh -c "sleep 0.5; echo done >$R/nowait" 2>/dev/null
+	t_eq "$tr: --no-wait returns at once with 0" "0 fast" "$? $([ $(($(date +%s%N) - start)) -lt 400000000 ] && echo fast)"
+	for i in $(seq 40); do [ -f "$R/nowait" ] && break; sleep 0.05; done
+	sleep 0.2
+	t_eq "$tr: --no-wait command ran and was reaped" "done 0" \
+		"$(cat "$R/nowait" 2>/dev/null) $(ps -o stat= --ppid "$srv" | grep -c Z)"
+
+	# Signals: SIGTERM to slc run is forwarded to the remote process group.
+	slc run "${C[@]}" -- sh -c 'trap "echo got-term; exit 7" TERM; sleep 30 & wait' >"$D/sig.out" 2>/dev/null &
+	cpid=$!
+	sleep 0.5
+	kill -TERM $cpid
+	wait $cpid
+	t_eq "$tr: a signal is forwarded" "7 got-term" "$? $(cat "$D/sig.out")"
+
+	# Many clients at once, each on its own connection.
+	pids=()
+	for i in $(seq 20); do
+		slc run "${C[@]}" -- sh -c "sleep 0.2; echo $i" >"$D/par.$i" 2>/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t_eq "$tr: 20 clients at once" "$(seq 20 | tr '\n' ' ')" "$(for i in $(seq 20); do cat "$D/par.$i"; done | tr '\n' ' ')"
+
+	# Trees both ways.
+	rm -rf "$D/src" "$R/up" "$D/down"
+	make_tree "$D/src"
+	out=$(slc cp "${C[@]}" --json "$D/src" :/up 2>/dev/null)
+	t_match "$tr: cp up --json" '"files":4,"dirs":4,"symlinks":2,.*"errors":0' "$out"
+	t_eq "$tr: tree up: types, modes, mtimes, links, empty dirs" "$(tree_list "$D/src")" "$(tree_list "$R/up")"
+	t_ok "$tr: cp down" slc cp "${C[@]}" :/up "$D/down"
+	t_eq "$tr: tree down the same" "$(tree_list "$D/src")" "$(tree_list "$D/down")"
+	t_eq "$tr: nothing temporary left" "" "$(find "$R" "$D/down" -name '.slc-*')"
+	# cp semantics: into an existing directory, several sources, overwrite.
+	mkdir -p "$R/into"
+	slc cp "${C[@]}" "$D/src/a.txt" :/into 2>/dev/null
+	t_eq "$tr: a file into an existing directory" alpha "$(cat "$R/into/a.txt")"
+	slc cp "${C[@]}" "$D/src/a.txt" "$D/src/sub" :/multi 2>/dev/null
+	t_eq "$tr: several sources into a new directory" "a.txt sub" "$(ls "$R/multi" | tr '\n' ' ' | sed 's/ $//')"
+	printf 'new\n' >"$D/over"
+	slc cp "${C[@]}" "$D/over" :/into/a.txt 2>/dev/null
+	t_eq "$tr: overwrite an existing file" new "$(cat "$R/into/a.txt")"
+	slc cp "${C[@]}" :/into/a.txt "$D/fetched" 2>/dev/null
+	t_eq "$tr: a single file down under a new name" new "$(cat "$D/fetched")"
+	t_exit "$tr: a missing remote source fails" 1 slc cp "${C[@]}" :/missing "$D/x"
+	t_match "$tr: ... and says so" "'/missing'.*No such file" "$(slc cp "${C[@]}" :/missing "$D/x" 2>&1)"
+	kill "$srv"
+	wait "$srv"
+	t_eq "$tr: server exits 0 on SIGTERM" 0 $?
+done
+t_eq "unix socket removed at exit" "" "$(ls "$D"/s.sock 2>/dev/null)"
+
+# ---------------------------------------------------------------- one server for the rest
+addr=unix:$D/r.sock
+t_bg slc listen --listen "$addr" --insecure --root "$R"
+srv=$T_LAST_PID
+t_wait_sock "$D/r.sock"
+C=(-c "$addr" --insecure)
+slc run "${C[@]}" -- true 2>/dev/null
+fd0=$(t_fdcount "$srv")
+
+# Files over 4 GiB, sparse: only the data moves, holes stay holes.
+truncate -s 5G "$D/sparse"
+printf 'head' | dd of="$D/sparse" conv=notrunc status=none
+printf 'past 4 GiB' | dd of="$D/sparse" bs=1 seek=$((4 * 1024 * 1024 * 1024 + 12345)) conv=notrunc status=none
+t_ok "5 GiB sparse file up" slc cp "${C[@]}" "$D/sparse" :/sparse
+t_eq "... its size" 5368709120 "$(stat -c %s "$R/sparse")"
+t_eq "... data past 4 GiB" "past 4 GiB" "$(dd if="$R/sparse" bs=1 skip=$((4 * 1024 * 1024 * 1024 + 12345)) count=10 status=none)"
+t_eq "... still sparse" yes "$([ "$(du -k "$R/sparse" | cut -f1)" -lt 1024 ] && echo yes)"
+t_ok "5 GiB sparse file down (digest checked)" slc cp "${C[@]}" --sha256 :/sparse "$D/sparse.back"
+t_eq "... same head" head "$(head -c 4 "$D/sparse.back")"
+
+# Server-side confinement: every remote path resolves below --root.
+mkdir -p "$R/in"
+ln -sfn /etc "$R/in/etc-link"
+t_exit "'..' cannot leave --root" 1 slc cp "${C[@]}" :/../../../etc/passwd "$D/p1"
+t_exit "an absolute symlink resolves inside --root" 1 slc cp "${C[@]}" :/in/etc-link/passwd "$D/p2"
+t_eq "nothing was read from the real /etc" "" "$(ls "$D"/p1 "$D"/p2 2>/dev/null)"
+slc cp "${C[@]}" "$D/over" :/../../escaped 2>/dev/null
+t_eq "an upload to /../../x lands inside --root" "new no" \
+	"$(cat "$R/escaped" 2>/dev/null) $([ -e "$D/../escaped" ] && echo yes || echo no)"
+t_eq "--cwd cannot leave --root" "$R" "$(slc run "${C[@]}" --cwd /../.. -- pwd 2>/dev/null)"
+
+# Client-side confinement: a hostile server cannot write outside the destination.
+mkdir -p "$D/outside" "$D/dest"
+for mode in escape dotdot badlen digest die; do
+	t_bg slc_evil $mode "$D/evil.sock" "$D/outside"
+	t_wait_sock "$D/evil.sock"
+	out=$(timeout 20 slc cp -c "unix:$D/evil.sock" --insecure :/x "$D/dest/$mode" 2>&1)
+	echo "$out" >"$D/evil.$mode"
+	wait $T_LAST_PID 2>/dev/null
+done
+t_eq "hostile server: nothing landed outside the destination" "" "$(ls -A "$D/outside")"
+t_eq "hostile server: the symlink-named directory was refused" "" "$(ls "$D/dest/escape/evil/" 2>/dev/null)"
+t_match "... and reported" "evil.*exists and is not a directory" "$(cat "$D/evil.escape")"
+t_eq "hostile server: a symlink is replaced, not followed" "replaced the link" "$(cat "$D/dest/escape/evil2")"
+t_match "hostile server: '..' is a protocol error" "ENTRY: bad name" "$(cat "$D/evil.dotdot")"
+t_match "hostile server: oversized record refused" "record length 4294967295 out of range" "$(cat "$D/evil.badlen")"
+t_eq "hostile server: a bad digest does not land" "good" "$(ls "$D/dest/digest")"
+t_match "... and is reported" "'bad': digest mismatch" "$(cat "$D/evil.digest")"
+t_eq "hostile server dies mid-file: no partial file" "" "$(ls -A "$D/dest" | grep -x die; find "$D/dest" -name '.slc-*')"
+t_match "... and the client says the connection was lost" "connection lost" "$(cat "$D/evil.die")"
+
+# Bad input to the server: it answers with an error and keeps serving.
+hello='SLCc\x00\x01\x00\x01'
+zeros=$(printf '%064d' 0 | sed 's/0/\\x00/g')
+bad() { printf "$hello$zeros$1" | socat -t 1 - "UNIX-CONNECT:$D/r.sock" 2>/dev/null | od -An -c | tr -d ' \n'; }
+t_match "oversized record: EPROTO error" "recordlength" "$(bad '\xff\xff\xff\xff')"
+t_match "unknown frame type: error" "unknownframetype" "$(bad '\x00\x00\x00\x0c\x7f\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00')"
+t_match "frame longer than its record: error" "exceedsitsrecord" "$(bad '\x00\x00\x00\x0c\x13\x00\x00\x00\x00\x00\x00\x01\x00\x00\x10\x00')"
+t_match "a frame for a stream never opened: error" "neveropened" "$(bad '\x00\x00\x00\x0c\x12\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00\x00')"
+printf 'GET / HTTP/1.0\r\n\r\n' | socat -t 1 - "UNIX-CONNECT:$D/r.sock" >/dev/null 2>&1
+printf "$hello" | socat -t 0.2 - "UNIX-CONNECT:$D/r.sock" >/dev/null 2>&1
+# A client killed in the middle of an upload: no partial file.
+head -c 300M /dev/zero >"$D/big"
+slc cp "${C[@]}" "$D/big" :/big-partial 2>/dev/null &
+cpid=$!
+for i in $(seq 100); do [ -n "$(find "$R" -name '.slc-*' 2>/dev/null)" ] && break; sleep 0.02; done
+kill -9 $cpid
+wait $cpid 2>/dev/null
+sleep 0.3
+t_eq "killed client: no partial file at the destination" "" "$(ls "$R" | grep big-partial; find "$R" -name '.slc-*')"
+t_ok "server still serves" slc run "${C[@]}" -- true
+
+# Full disk: a small private tmpfs.
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$R/small" && mount -t tmpfs -o size=2m "slc-test-$$" "$R/small"; then
+	head -c 5M /dev/urandom >"$D/5m"
+	out=$(slc cp "${C[@]}" "$D/5m" :/small/5m 2>&1)
+	t_eq "full disk: cp fails" 1 $?
+	t_match "... with a clear error" "No space left on device" "$out"
+	t_eq "... and no partial file" "" "$(ls -A "$R/small")"
+	out=$(slc cp "${C[@]}" :/blob "$R/small/b1" 2>&1 && slc cp "${C[@]}" "$D/5m" :/5m 2>&1 &&
+		slc cp "${C[@]}" :/5m "$R/small/5m" 2>&1)
+	t_match "full disk on the client side: a clear error" "No space left on device" "$out"
+	t_eq "... and no partial file there either" "b1" "$(ls -A "$R/small")"
+	umount "$R/small"
+else
+	t_skip "full disk" "needs root to mount a tmpfs"
+fi
+t_ok "server still serves after faults" slc run "${C[@]}" -- true
+sleep 0.3
+t_eq "server fd count back to its baseline" "$fd0" "$(t_fdcount "$srv")"
+kill "$srv"
+wait "$srv"
+
+# ---------------------------------------------------------------- keys and agreement
+slc keygen -o "$D/keys/client" >/dev/null
+slc keygen -o "$D/keys/server" >/dev/null
+slc keygen -o "$D/keys/stranger" >/dev/null
+t_eq "private key is 0600" 600 "$(stat -c %a "$D/keys/client")"
+t_exit "keygen does not overwrite" 1 slc keygen -o "$D/keys/client"
+cp "$D/keys/client.pub" "$D/keys/authorized"
+port=$(t_free_port)
+t_bg slc listen --listen "tcp:127.0.0.1:$port" --root "$R" --key "$D/keys/server" \
+	--authorized-keys "$D/keys/authorized"
+srv=$T_LAST_PID
+t_wait_port "$port"
+S=(-c "tcp:127.0.0.1:$port" --key "$D/keys/client" --server-key "$D/keys/server.pub")
+t_eq "secure: run" hello "$(slc run "${S[@]}" -- echo hello)"
+rm -rf "$R/sec"
+t_ok "secure: cp up" slc cp "${S[@]}" "$D/src" :/sec
+t_eq "secure: tree intact" "$(tree_list "$D/src")" "$(tree_list "$R/sec")"
+t_ok "secure: cp down" slc cp "${S[@]}" --sha256 :/blob "$D/blob.sec"
+t_ok "secure: content intact" cmp "$R/blob" "$D/blob.sec"
+out=$(slc run -c "tcp:127.0.0.1:$port" --key "$D/keys/stranger" --server-key "$D/keys/server.pub" -- echo no 2>&1)
+t_eq "a key not in --authorized-keys is refused (255)" 255 $?
+t_match "... with the reason" "client key not authorized" "$out"
+out=$(slc run -c "tcp:127.0.0.1:$port" --key "$D/keys/client" --server-key "$D/keys/stranger.pub" -- echo no 2>&1)
+t_match "a server without the pinned key is refused" "did not prove" "$out"
+out=$(slc run -c "tcp:127.0.0.1:$port" --key "$D/keys/client" -- echo no 2>&1)
+t_match "a secure client needs a way to check the server" "nothing to check the server" "$out"
+out=$(slc run -c "tcp:127.0.0.1:$port" --insecure -- echo no 2>&1)
+t_match "--insecure client, secure server: refused" "server requires authentication" "$out"
+t_bg slc listen --listen "unix:$D/i.sock" --insecure --root "$R"
+t_wait_sock "$D/i.sock"
+out=$(slc run -c "unix:$D/i.sock" --key "$D/keys/client" --server-key "$D/keys/server.pub" -- echo no 2>&1)
+t_match "secure client, --insecure server: refused" "pass --insecure" "$out"
+t_bg slc listen --listen "unix:$D/h.sock" --root "$R" --key "$D/keys/server" \
+	--authorized-keys "$D/keys/authorized" --handshake-timeout 300ms
+t_wait_sock "$D/h.sock"
+t0=$(date +%s%N)
+(printf 'SLCc\x00\x01\x00\x00'; head -c 64 /dev/urandom; sleep 3) |
+	(socat -t 0.2 - "UNIX-CONNECT:$D/h.sock" >/dev/null 2>&1; date +%s%N >"$D/hs.end")
+t_eq "a client that never authenticates is dropped after --handshake-timeout" yes \
+	"$([ $(($(cat "$D/hs.end") - t0)) -lt 2000000000 ] && echo yes)"
+out=$(slc listen --listen "unix:$D/x.sock" --root "$R" 2>&1)
+t_match "a secure server needs --authorized-keys" "authorized-keys" "$out"
+out=$(slc listen --listen "unix:$D/x.sock" --authorized-keys "$D/keys/authorized" 2>&1)
+t_match "... and a proof" "nothing proves this server" "$out"
+
+# ---------------------------------------------------------------- attestation (emulator)
+pcr8=$(printf 'ab%.0s' $(seq 48))
+attest emu init --pcr "8=$pcr8" "$D/emu" >/dev/null
+attest emu init --debug "$D/emu-debug" >/dev/null
+t_bg slc listen --listen "unix:$D/a.sock" --root "$R" --emu "$D/emu" --authorized-keys "$D/keys/authorized"
+t_bg slc listen --listen "unix:$D/ad.sock" --root "$R" --emu "$D/emu-debug" --authorized-keys "$D/keys/authorized"
+t_wait_sock "$D/a.sock"
+t_wait_sock "$D/ad.sock"
+A=(-c "unix:$D/a.sock" --key "$D/keys/client" --trust-root "$D/emu/root.pem")
+t_eq "attested: run with a PCR policy" ok "$(slc run "${A[@]}" --pcr "8=$pcr8" -- echo ok)"
+t_ok "attested: cp" slc cp "${A[@]}" --pcr "8=$pcr8" "$D/over" :/attested
+out=$(slc run "${A[@]}" --pcr "8=$(printf 'cd%.0s' $(seq 48))" -- echo no 2>&1)
+t_eq "a PCR mismatch is refused (255)" 255 $?
+t_match "... naming the PCR" "PCR8 is abab.*expected cdcd" "$out"
+out=$(slc run -c "unix:$D/a.sock" --key "$D/keys/client" --pcr "8=$pcr8" -- echo no 2>&1)
+t_match "the emulator's documents fail against the AWS root" "not the trusted root" "$out"
+out=$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" --trust-root "$D/emu-debug/root.pem" -- echo no 2>&1)
+t_match "a debug-mode enclave is refused" "debug" "$out"
+t_eq "... unless --allow-debug" ok "$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" \
+	--trust-root "$D/emu-debug/root.pem" --allow-debug -- echo ok)"
+printf 'trust_root: %s\npcr8: %s\nconnect: unix:%s\nkey: %s\n' "$D/emu/root.pem" "$pcr8" "$D/a.sock" \
+	"$D/keys/client" >"$D/att.yaml"
+t_eq "policy from the config file" ok "$(slc -c "$D/att.yaml" run -- echo ok)"
+t_exit "a server attesting with a missing emulator fails to start" 1 \
+	slc listen --listen "unix:$D/x.sock" --emu "$D/none" --authorized-keys "$D/keys/authorized"
+
+# ---------------------------------------------------------------- upstream flags
+I=(--connect "unix:$D/i.sock" --insecure)
+mkdir -p "$D/cdir/sub" && printf 'c\n' >"$D/cdir/sub/f"
+t_ok "send-file" slc send-file "${I[@]}" --localpath "$D/over" --remotepath /compat/deep/file
+t_eq "... parents created" new "$(cat "$R/compat/deep/file")"
+t_ok "recv-file" slc recv-file "${I[@]}" --localpath "$D/got/file" --remotepath /compat/deep/file
+t_eq "... local parents created" new "$(cat "$D/got/file")"
+mkdir -p "$R/cdst"
+t_ok "send-dir copies the contents" slc send-dir "${I[@]}" --localdir "$D/cdir" --remotedir /cdst
+t_eq "... into the remote dir itself" c "$(cat "$R/cdst/sub/f")"
+t_ok "recv-dir" slc recv-dir "${I[@]}" --localdir "$D/cback" --remotedir /cdst
+t_eq "... into the local dir itself" c "$(cat "$D/cback/sub/f")"
+t_eq "run --command" 3 "$(slc run "${I[@]}" --command 'echo $((1+2))' 2>/dev/null)"
+out=$(slc run --cid 16 --port 5000 --insecure --command true 2>&1)
+t_match "--cid/--port mean vsock (refused on this host)" "AF_VSOCK is disabled" "$out"
+out=$(slc listen --port 53000 --insecure 2>&1)
+t_match "listen --port: vsock:ANY:P (refused on this host)" "AF_VSOCK is disabled" "$out"
+printf 'cid: 7\nport: 6000\nbuffers:\n  backlog: 128\n' >"$D/cfg.yaml"
+out=$(slc -c "$D/cfg.yaml" -v run --insecure -- true 2>&1)
+t_match "-c/--config: cid and port are the defaults" "vsock:7:6000" "$out"
+t_exit "usage error exits 2" 2 slc cp onlyone
+t_exit "both sides local is a usage error" 2 slc cp "$D/a" "$D/b"
+t_ok "--help" slc cp --help
+t_done

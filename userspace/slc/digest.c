@@ -1,0 +1,82 @@
+/* Per-file digests; see digest.h. */
+#include "slc/digest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+int slc_digest_init(struct slc_digest *d, int alg)
+{
+	d->alg = alg;
+	if (alg == SLC_DG_SHA256) {
+		d->state = EVP_MD_CTX_new();
+		if (d->state && EVP_DigestInit_ex(d->state, EVP_sha256(), NULL) == 1)
+			return 0;
+	} else if (alg == SLC_DG_XXH128) {
+		d->state = XXH3_createState();
+		if (d->state && XXH3_128bits_reset(d->state) == XXH_OK)
+			return 0;
+	}
+	slc_digest_free(d);
+	return -1;
+}
+
+void slc_digest_update(struct slc_digest *d, const void *p, size_t len)
+{
+	if (!len)
+		return;
+	if (d->alg == SLC_DG_SHA256)
+		EVP_DigestUpdate(d->state, p, len);
+	else
+		XXH3_128bits_update(d->state, p, len);
+}
+
+void slc_digest_zeros(struct slc_digest *d, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+
+		slc_digest_update(d, zeros, n);
+		len -= n;
+	}
+}
+
+size_t slc_digest_final(struct slc_digest *d, uint8_t out[SLC_DIGEST_MAX])
+{
+	size_t n = 0;
+
+	if (d->alg == SLC_DG_SHA256) {
+		unsigned len = 0;
+
+		if (EVP_DigestFinal_ex(d->state, out, &len) == 1)
+			n = len;
+	} else if (d->state) {
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(d->state));
+		memcpy(out, c.digest, sizeof(c.digest));
+		n = sizeof(c.digest);
+	}
+	slc_digest_free(d);
+	return n;
+}
+
+void slc_digest_free(struct slc_digest *d)
+{
+	if (!d->state)
+		return;
+	if (d->alg == SLC_DG_SHA256)
+		EVP_MD_CTX_free(d->state);
+	else
+		XXH3_freeState(d->state);
+	d->state = NULL;
+}
+
+const char *slc_digest_name(int alg)
+{
+	return alg == SLC_DG_SHA256 ? "sha256" : "xxh3-128";
+}

@@ -1,0 +1,26 @@
+/* Per-file digests: XXH3-128 by default (fast enough not to limit a
+ * transfer: the AEAD already authenticates every byte in secure mode, the
+ * digest checks what was read against what was written), SHA-256 on request. */
+#ifndef SLC_DIGEST_H
+#define SLC_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slc/proto.h"
+
+struct slc_digest {
+	int alg;
+	void *state;
+};
+
+int slc_digest_init(struct slc_digest *d, int alg);
+void slc_digest_update(struct slc_digest *d, const void *p, size_t len);
+/* Feeds len zero bytes (holes). */
+void slc_digest_zeros(struct slc_digest *d, uint64_t len);
+/* Writes the digest and returns its length; the state is freed. */
+size_t slc_digest_final(struct slc_digest *d, uint8_t out[SLC_DIGEST_MAX]);
+void slc_digest_free(struct slc_digest *d);
+const char *slc_digest_name(int alg);
+
+#endif

@@ -1,0 +1,91 @@
+/* slc listen: the enclave side. One event loop serves every connection;
+ * each connection carries many streams (execs and transfers). */
+#ifndef SLC_SERVER_H
+#define SLC_SERVER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/signalfd.h>
+
+#include "lib/addr.h"
+#include "lib/evloop.h"
+#include "slc/conn.h"
+#include "slc/crypto.h"
+#include "slc/xfer.h"
+
+struct slc_srv_opts {
+	struct addr listen;
+	const char *root;
+	const char *key_path;
+	const char *authkeys_path;
+	const char *nsm_dev;
+	const char *emu_dir;
+	int insecure;
+	unsigned max_conns, max_execs, max_xfers;
+	uint64_t handshake_ms;
+	int backend;
+};
+
+struct sx_exec;
+struct sess;
+
+enum stream_kind { ST_EXEC = 1, ST_RECV, ST_SEND };
+
+struct stream {
+	uint32_t id;
+	enum stream_kind kind;
+	struct sess *se;
+	struct stream *next;
+	struct sx_exec *exec;
+	int counted; /* holds one of the server's transfer slots */
+	union {
+		struct slc_xrecv rx;
+		struct slc_xsend tx;
+	} u;
+};
+
+struct srv {
+	const struct slc_srv_opts *o;
+	struct ev_loop *l;
+	int lfd, sigfd, rootfd;
+	struct ev_op accept_op, sig_op, stop_op;
+	struct signalfd_siginfo si;
+	EVP_PKEY *key;
+	struct slc_authkeys ak;
+	void *attest; /* attestation source, when --nsm or --emu */
+	unsigned nconns, nexecs, nxfers;
+	struct sess *sessions;
+	struct sx_exec *execs;
+	int stopping;
+};
+
+struct sess {
+	struct srv *s;
+	struct slc_conn *c;
+	struct sess *next, *prev;
+	int state;
+	uint8_t chello[SLC_CHELLO_LEN];
+	uint8_t *shello;
+	size_t shello_len;
+	uint8_t th[32];
+	struct slc_kx kx;
+	uint32_t last_stream;
+	struct stream *streams;
+	unsigned nstreams;
+};
+
+int slc_serve(const struct slc_srv_opts *o);
+
+/* exec.c */
+int sx_exec_start(struct srv *s, struct stream *st, const struct slc_frame *f);
+/* STDIN, WINSIZE, SIGNAL. 0 or -1 (the connection was failed). */
+int sx_exec_frame(struct sx_exec *e, const struct slc_frame *f);
+/* The stream is gone (reset or connection closed): kill a waited-for
+ * command's process group with SIGHUP and reap it later. */
+void sx_exec_detach(struct sx_exec *e);
+/* Server shutdown: forget every exec (their processes are not waited for). */
+void sx_exec_forget_all(struct srv *s);
+/* Ends a stream: unlinks and frees it (server.c). */
+void sx_stream_end(struct stream *st);
+
+#endif
