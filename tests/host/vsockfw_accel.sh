@@ -1,10 +1,11 @@
 #!/bin/bash
 # vsockfw with the kernel tiers on the host kernel (private cgroup, netns and
 # bpffs): `vsockfw bpf` refusals and exit codes, a forced tier that is not
-# loaded, then with lobypass + splice loaded: a proxy outside the cgroup
+# loaded, then with lobypass, splice and origdst loaded: a proxy outside the cgroup
 # carries its pairs in the sockmap tier, a proxy inside it registers its
 # port for the loopback bypass and copies; integrity both ways, stats show
-# the tiers and the kernel counters move; unload leaves nothing behind.
+# the tiers and the kernel counters move; with origdst loaded ip2vs-tp finds
+# the destination by socket cookie; unload leaves nothing behind.
 T_NAME=vsockfw_accel
 . "$NEK_ROOT/tests/lib.sh"
 . "$NEK_ROOT/tests/host/lib/accel.sh"
@@ -41,10 +42,12 @@ for tier in sockmap kmod; do
 done
 
 # ---------------------------------------------------------------- loaded
-t_ok "load lobypass (server port $S1) and splice" vsockfw bpf load --pin "$PIN" --cgroup "$CG" \
-	--objs lobypass,splice --port $S1
+XT=7313
+ip -n "$NS" addr add 198.51.100.10/32 dev lo
+t_ok "load lobypass (server port $S1), splice and origdst (to port $XT)" vsockfw bpf load \
+	--pin "$PIN" --cgroup "$CG" --objs all --port $S1 --proxy-port $XT --deny 198.51.100.20/32
 st=$(vsockfw bpf status --pin "$PIN" --json)
-t_match "status (JSON) lists both objects" '"lobypass".*"splice"' "$st"
+t_match "status (JSON) lists the three objects" '"lobypass".*"splice".*"origdst"' "$st"
 
 t_bg in_cg tperf serve --listen tcp:127.0.0.1:$S1
 t_bg in_ns tperf serve --listen tcp:127.0.0.1:$S2
@@ -108,11 +111,35 @@ t_ok "bypass: sk_msg carried both legs ($((y1 - y0)) bytes)" test $((y1 - y0)) -
 out=$(vsockfw stats --control "unix:$D/b.ctl" --json)
 t_match "stats: bypassed pairs are copied" '"tiers":\{"copy":3\}' "$out"
 
-kill "$PS" "$PB"
+# origdst: an app in the cgroup connects to a "remote" address; the hook
+# sends it to ip2vs-tp (in the cgroup), which finds the destination by the
+# socket's cookie (no conntrack here) and hands it to vs2ip-tp over unix.
+t_bg in_ns tperf serve --listen tcp:198.51.100.10:80
+t_bg in_ns vsockfw vs2ip-tp --listen "unix:$D/tp.sock" --state-dir "$ST" --bpf-pin none
+t_bg in_cg vsockfw ip2vs-tp --listen tcp:127.0.0.1:$XT --to "unix:$D/tp.sock" --bpf-pin "$PIN" \
+	--state-dir "$ST" --control "unix:$D/t.ctl"
+PT=$T_LAST_PID
+ns_wait_port 80 && ns_wait_port $XT && t_wait_sock "$D/tp.sock" && t_wait_sock "$D/t.ctl" ||
+	t_fail "transparent proxies did not start"
+c0=$(vsockfw bpf counter --pin "$PIN" origdst by_cookie)
+t_ok "origdst: app -> 198.51.100.10:80 through ip2vs-tp, 16 MiB verified" in_cg tperf send \
+	--connect tcp:198.51.100.10:80 --bytes 16M --verify
+t_ok "origdst: and back, verified" in_cg tperf recv --connect tcp:198.51.100.10:80 --bytes 16M \
+	--verify
+t_eq "origdst: ip2vs-tp found both by cookie" $((c0 + 2)) \
+	"$(vsockfw bpf counter --pin "$PIN" origdst by_cookie)"
+t_match "origdst: ip2vs-tp relayed them" '"mode":"ip2vs-tp".*"accepted":2,.*"denied":0,' \
+	"$(vsockfw stats --control "unix:$D/t.ctl" --json)"
+t_match "a denied destination fails at connect() with EPERM" 'connect: Operation not permitted' \
+	"$(in_cg sockprobe tcp:198.51.100.20:80)"
+
+kill "$PS" "$PB" "$PT"
 wait "$PS"
 r1=$?
 wait "$PB"
-t_eq "both proxies exit 0 on SIGTERM" "0 0" "$r1 $?"
+r2=$?
+wait "$PT"
+t_eq "the three proxies exit 0 on SIGTERM" "0 0 0" "$r1 $r2 $?"
 st=$(vsockfw bpf status --pin "$PIN")
 t_match "the proxies took their ports out again" "ports +id [0-9]+ +hash, 1/" "$st"
 t_match "the splice maps are empty again" 'nek_sp_src +id [0-9]+ +sockhash, 0/' "$st"
