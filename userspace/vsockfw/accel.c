@@ -22,7 +22,7 @@ static struct {
 	/* Ports this process added to the bypass, to take them out again. */
 	uint16_t ports[64];
 	unsigned nports;
-} A;
+} A = { .ports_fd = -1, .socks_fd = -1 }; /* fw_accel_free may come without init */
 
 int fw_accel_init(const char *pin)
 {
