@@ -12,6 +12,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
@@ -759,9 +760,25 @@ static int __init nek_init(void)
 	return 0;
 }
 
+static bool nek_all_freed(void)
+{
+	bool empty;
+
+	mutex_lock(&relays_mutex);
+	empty = list_empty(&relays_list);
+	mutex_unlock(&relays_mutex);
+	return empty;
+}
+
 /*
  * Open handles pin the module, so only detached relays can be left: abort
  * them, shut their sockets down, and wait until every one is freed.
+ *
+ * The wait flushes the workqueue instead of letting destroy_workqueue()
+ * drain it: until a relay's release work has unhooked its sockets, their
+ * callbacks may still queue work from softirq, which a draining workqueue
+ * refuses while leaving the work marked pending, and cancel_work_sync() in
+ * the release work then spins on it for ever (a soft lockup under load).
  */
 static void __exit nek_exit(void)
 {
@@ -776,8 +793,12 @@ static void __exit nek_exit(void)
 		nek_stop(r, NEK_RELAY_ABORTED);
 	}
 	mutex_unlock(&relays_mutex);
+	while (!nek_all_freed()) {
+		flush_workqueue(nek_wq);
+		if (!nek_all_freed())
+			msleep(20);
+	}
 	destroy_workqueue(nek_wq);
-	WARN_ON(!list_empty(&relays_list));
 }
 
 module_init(nek_init);
