@@ -12,6 +12,8 @@
 #                              throughput, the machine's CPU seconds per GiB
 #                              moved, and with a proxy PID (not -) the relay's
 #   wait_tperf ADDR            until a tperf server answers at ADDR
+#   module_relays N            waits up to 5 s for the nek_relay module to
+#                              hold N relays; prints the count it saw
 #   accel_bench_setup          private cgroup2 child (CG), netns (NS), pin dir
 #                              (PIN), all named with the PID; removed at exit
 #   in_ns / in_cg CMD...       see scripts/lib/netcg.sh
@@ -74,6 +76,16 @@ wait_tperf() {
 	done
 	echo "no tperf server at $1" >&2
 	return 1
+}
+
+module_relays() {
+	local i n=
+	for i in $(seq 100); do
+		n=$(cat /sys/module/nek_relay/parameters/relays)
+		[ "$n" -eq "$1" ] && break
+		sleep 0.05
+	done
+	echo "$n"
 }
 
 # bg CMD...: background job, killed at exit; its PID is in BG_PID.

@@ -7,7 +7,7 @@
 # loads and works again.
 T_NAME=accel_kmod
 . "$NEK_ROOT/tests/lib.sh"
-. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf
+. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf, module_relays
 
 KO=/lib/modules/extra/nek_relay.ko
 t_ok "nek_relay is loaded" grep -q '^nek_relay ' /proc/modules
@@ -71,13 +71,7 @@ for i in 1 2 3 4; do
 done
 wait $dp
 t_eq "the detaching proxy handed over 4 pairs and exited" 0 $?
-n=0
-for i in $(seq 100); do
-	n=$(cat /sys/module/nek_relay/parameters/relays)
-	[ "$n" -eq 4 ] && break
-	sleep 0.05
-done
-t_eq "4 detached relays alive" 4 "$n"
+t_eq "4 detached relays alive" 4 "$(module_relays 4)"
 sleep 0.5
 t_ok "rmmod with 4 relays moving data" rmmod nek_relay
 t_ok "the module is gone" sh -c '! grep -q "^nek_relay " /proc/modules'

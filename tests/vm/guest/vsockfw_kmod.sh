@@ -6,7 +6,7 @@
 # and a drain cut short by a second SIGTERM (the module aborts its relays).
 T_NAME=vsockfw_kmod
 . "$NEK_ROOT/tests/lib.sh"
-. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf
+. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf, module_relays
 export VSOCKFW_STATE_DIR=/tmp/ks-kmod
 
 if ! test -c /dev/nek_relay; then
@@ -72,12 +72,7 @@ t_eq "ip2vs exits 0 after an aborted drain" 0 $?
 timeout 10 sh -c "while kill -0 $cl 2>/dev/null; do sleep 0.1; done"
 wait "$cl"
 t_ok "the client saw its transfer cut" test $? -ne 0
-for i in $(seq 50); do
-	n=$(cat /sys/module/nek_relay/parameters/relays)
-	[ "$n" -eq 0 ] && break
-	sleep 0.1
-done
-t_eq "no relay left in the module" 0 "$n"
+t_eq "no relay left in the module" 0 "$(module_relays 0)"
 kill "$p2"
 wait "$p2"
 t_eq "vs2ip exits 0 on SIGTERM" 0 $?
