@@ -26,6 +26,18 @@ struct slc_conn_ops {
 	/* The connection is gone (err: 0 on a clean end, else -errno); the owner
 	 * releases whatever refers to it. The conn is freed right after. */
 	void (*closed)(struct slc_conn *c, int err);
+	/* Optional, insecure mode only: a record that holds nothing but one
+	 * large DATA frame (f->p holds only its 8-byte offset; f->len is the
+	 * whole payload). Returns the fd of the file being landed for that
+	 * stream (the conn works on a dup of it) with the file offset in *off,
+	 * or -1 to receive the frame through frame() as usual. The bytes are
+	 * then spliced from the socket into the file without passing through
+	 * userspace, and data_landed() follows. */
+	int (*data_fd)(struct slc_conn *c, const struct slc_frame *f, uint64_t *off);
+	/* The bytes of that frame are in the file (err 0), or writing them
+	 * failed (-errno; the rest of the record was read and dropped).
+	 * Returns 0, or -1 after calling slc_conn_fail() (as frame()). */
+	int (*data_landed)(struct slc_conn *c, const struct slc_frame *f, int err);
 };
 
 /* A producer waiting for room in the send buffer. */
@@ -50,6 +62,11 @@ struct slc_conn {
 	uint8_t rx_hdr[4];
 	size_t rx_got, rx_len;
 	uint8_t *rx_buf;
+	/* Splicing one DATA record into a file (insecure): socket -> pipe -> file. */
+	int pipe[2], pipe_size;
+	size_t pipe_fill, rx_left;
+	int rx_fd, rx_err;
+	uint64_t rx_off;
 
 	uint8_t *tx_buf[2];
 	int tx_cur;	    /* buffer being filled */
@@ -57,6 +74,13 @@ struct slc_conn {
 	size_t tx_wire;	    /* bytes of the record on the wire */
 	size_t tx_sent;
 	int tx_busy;
+	/* A DATA record whose payload goes out with sendfile (insecure): its
+	 * 24 header bytes, then len bytes of file fd (a dup) from off. */
+	int txf_state; /* TXF_NONE, TXF_PENDING (after the record on the wire), TXF_WIRE */
+	int txf_fd, txf_turns;
+	uint64_t txf_off;
+	size_t txf_len, txf_hsent;
+	uint8_t txf_hdr[4 + SLC_FRAME_HDR + 8];
 	const uint8_t *raw; /* a hello being sent (not a record) */
 	size_t raw_len;
 	struct slc_ctrl *ctrl_head, *ctrl_tail;
@@ -94,6 +118,15 @@ int slc_conn_frame(struct slc_conn *c, uint8_t type, uint32_t stream, const void
 		   size_t len);
 int slc_conn_error(struct slc_conn *c, uint32_t stream, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Insecure mode: whether a DATA frame may go out with slc_conn_send_file()
+ * now (room for it; no record of that kind already waiting). */
+int slc_conn_file_ok(const struct slc_conn *c);
+/* Queues a record holding one DATA frame (offset off) whose len bytes
+ * (<= SLC_FRAME_MAX - 8) are sent from file fd at off by sendfile, without a
+ * copy through userspace. The caller has already fed them to its digest; if
+ * the file shrinks meanwhile the record is completed with zeros, which the
+ * receiver's digest check then refuses. Returns 0 or -errno. */
+int slc_conn_send_file(struct slc_conn *c, uint32_t stream, int fd, uint64_t off, size_t len);
 /* Calls w->fn once there is room again. */
 void slc_conn_wait(struct slc_conn *c, struct slc_waiter *w);
 void slc_conn_unwait(struct slc_conn *c, struct slc_waiter *w);

@@ -84,6 +84,7 @@ static int entry_fail(struct slc_xrecv *x, const char *name, int err, const char
 
 /* Temporary names: a random prefix per transfer and a counter, so a name is
  * never guessed in advance and one file costs no random-number call. */
+/* Files are opened read-write: spliced data is hashed by reading it back. */
 static int make_tmp(struct slc_xrecv *x, int dir, int is_link, const char *target,
 		    mode_t mode)
 {
@@ -98,7 +99,7 @@ static int make_tmp(struct slc_xrecv *x, int dir, int is_link, const char *targe
 			fd = symlinkat(target, dir, x->tmp) < 0 ? -errno : 0;
 		else
 			fd = openat(dir, x->tmp,
-				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+				    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0 && !is_link)
 			fd = -errno;
 		if (fd != -EEXIST)
@@ -254,6 +255,40 @@ static int on_data(struct slc_xrecv *x, const struct slc_frame *f)
 		return entry_fail(x, x->name, -r, "write");
 	}
 	slc_digest_update(&x->dg, f->p + 8, (size_t)n);
+	x->end = off + n;
+	x->st.bytes += n;
+	if (x->progress)
+		x->progress(x->owner, n);
+	return 0;
+}
+
+int slc_xrecv_data_fd(struct slc_xrecv *x, const struct slc_frame *f, uint64_t *off)
+{
+	uint64_t o = wire_get64(f->p), n = f->len - 8;
+
+	/* Anything unusual takes the ordinary path, which checks and reports. */
+	if (x->skip || x->fd < 0 || x->file_failed || o < x->end || o + n > x->cur.size)
+		return -1;
+	*off = o;
+	return x->fd;
+}
+
+int slc_xrecv_data_landed(struct slc_xrecv *x, const struct slc_frame *f, int err)
+{
+	uint64_t off = wire_get64(f->p), n = f->len - 8;
+
+	/* The file cannot have changed hands: no frame came in between. */
+	if (x->fd < 0)
+		return 0;
+	slc_digest_zeros(&x->dg, off - x->end);
+	/* The digest is over what landed, read back from the file. */
+	if (!err)
+		err = slc_digest_file(&x->dg, x->fd, off, n);
+	if (err) {
+		drop_file(x);
+		x->file_failed = 1;
+		return entry_fail(x, x->name, -err, "write");
+	}
 	x->end = off + n;
 	x->st.bytes += n;
 	if (x->progress)
