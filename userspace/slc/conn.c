@@ -42,16 +42,17 @@ static void kick(struct slc_conn *c);
  * record: raise it so a record goes out in one step (FORCE works for root,
  * the plain option up to net.core.wmem_max otherwise). TCP and vsock keep
  * their own tuning (autotuning, SO_VM_SOCKETS_BUFFER_SIZE). */
-static void unix_bufs(int fd)
+static int unix_bufs(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int v = 4 << 20;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != AF_UNIX)
-		return;
+		return 0;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	return 1;
 }
 
 struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_ops *ops,
@@ -69,7 +70,7 @@ struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_o
 		free(c);
 		return NULL;
 	}
-	unix_bufs(fd);
+	c->is_unix = unix_bufs(fd);
 	/* sendfile and splice have no per-call "don't wait": the socket
 	 * itself must not block (both loop backends cope with that). */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -301,7 +302,7 @@ static int rx_header(struct slc_conn *c)
 	}
 	c->rx_len = len;
 	c->rx_state = RX_BODY;
-	if (!c->secure && c->ops->data_fd && len >= PEEK_LEN + SPLICE_MIN)
+	if (!c->secure && c->is_unix && c->ops->data_fd && len >= PEEK_LEN + SPLICE_MIN)
 		c->rx_state = RX_PEEK;
 	return 0;
 }
@@ -655,7 +656,7 @@ static void tx_failed(struct slc_conn *c, int res)
 
 int slc_conn_file_ok(const struct slc_conn *c)
 {
-	return !c->secure && c->txf_state == TXF_NONE && slc_conn_room(c) > 0;
+	return !c->secure && c->is_unix && c->txf_state == TXF_NONE && slc_conn_room(c) > 0;
 }
 
 int slc_conn_send_file(struct slc_conn *c, uint32_t stream, int fd, uint64_t off, size_t len)

@@ -26,7 +26,7 @@ struct slc_conn_ops {
 	/* The connection is gone (err: 0 on a clean end, else -errno); the owner
 	 * releases whatever refers to it. The conn is freed right after. */
 	void (*closed)(struct slc_conn *c, int err);
-	/* Optional, insecure mode only: a record that holds nothing but one
+	/* Optional, insecure mode on a unix socket: a record that holds only one
 	 * large DATA frame (f->p holds only its 8-byte offset; f->len is the
 	 * whole payload). Returns the fd of the file being landed for that
 	 * stream (the conn works on a dup of it) with the file offset in *off,
@@ -55,6 +55,10 @@ struct slc_conn {
 	const struct slc_conn_ops *ops;
 	void *owner;
 	int secure;
+	/* A unix socket: insecure DATA moves with sendfile and splice. Over TCP
+	 * loopback, records of spliced page-cache pages cost the receiver more
+	 * than the copies they save (measured), so TCP and vsock copy. */
+	int is_unix;
 	struct slc_aead tx_aead, rx_aead;
 
 	struct ev_op rx_op, tx_op, tmo_op;
@@ -118,8 +122,9 @@ int slc_conn_frame(struct slc_conn *c, uint8_t type, uint32_t stream, const void
 		   size_t len);
 int slc_conn_error(struct slc_conn *c, uint32_t stream, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* Insecure mode: whether a DATA frame may go out with slc_conn_send_file()
- * now (room for it; no record of that kind already waiting). */
+/* Insecure mode on a unix socket: whether a DATA frame may go out with
+ * slc_conn_send_file() now (room for it; no record of that kind already
+ * waiting). */
 int slc_conn_file_ok(const struct slc_conn *c);
 /* Queues a record holding one DATA frame (offset off) whose len bytes
  * (<= SLC_FRAME_MAX - 8) are sent from file fd at off by sendfile, without a

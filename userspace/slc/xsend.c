@@ -211,7 +211,7 @@ static int send_data(struct slc_xsend *x)
 	}
 	end = x->sparse ? x->data_end : x->size;
 	n = end - x->off < SLC_FRAME_MAX - 8 ? (size_t)(end - x->off) : SLC_FRAME_MAX - 8;
-	if (!x->c->secure && n >= SPLICE_MIN)
+	if (!x->c->secure && x->c->is_unix && n >= SPLICE_MIN)
 		return send_file_data(x, n);
 	if (room < 8 + (n < DATA_MIN ? n : DATA_MIN))
 		return 1;
