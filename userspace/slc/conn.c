@@ -673,37 +673,67 @@ int slc_conn_send_file(struct slc_conn *c, uint32_t stream, int fd, uint64_t off
 	c->txf_off = off;
 	c->txf_len = len;
 	c->txf_hsent = 0;
+	c->txf_copy = 0;
+	c->txf_cpos = c->txf_cend = 0;
 	c->txf_state = TXF_PENDING;
 	kick(c);
 	return 0;
+}
+
+/* The record's file bytes when sendfile cannot take them (a file system
+ * without splice support, a read error, a file that shrank): read into the
+ * idle record buffer and sent from there, zeros where the file gave none
+ * (the receiver's digest check then refuses the file). */
+static void tx_file_copy(struct slc_conn *c)
+{
+	uint8_t *buf = c->tx_buf[c->tx_cur ^ 1]; /* not on the wire: the file record is */
+	size_t n = c->txf_len < TXBUF_LEN ? c->txf_len : TXBUF_LEN;
+	ssize_t r = -1;
+
+	if (c->txf_fd >= 0) {
+		do
+			r = pread(c->txf_fd, buf, n, (off_t)c->txf_off);
+		while (r < 0 && errno == EINTR);
+	}
+	if (r <= 0) {
+		if (c->txf_fd >= 0)
+			close(c->txf_fd);
+		c->txf_fd = -1;
+		memset(buf, 0, n);
+		r = (ssize_t)n;
+	}
+	c->txf_cpos = 0;
+	c->txf_cend = (size_t)r;
+	c->txf_off += (uint64_t)r;
+	c->txf_len -= (size_t)r;
 }
 
 /* Sends as much of the file record as the socket takes. Returns 1 when it
  * is all out, 0 when waiting for POLLOUT, -1 on failure (handled). */
 static int tx_file_step(struct slc_conn *c)
 {
-	static const uint8_t zeros[65536];
+	const uint8_t *cbuf = c->tx_buf[c->tx_cur ^ 1];
 	size_t hl = sizeof(c->txf_hdr);
 	ssize_t r;
 	off_t off;
 
-	while (c->txf_hsent < hl || c->txf_len) {
+	while (c->txf_hsent < hl || c->txf_len || c->txf_cpos < c->txf_cend) {
 		if (c->txf_hsent < hl) {
 			r = send(c->fd, c->txf_hdr + c->txf_hsent, hl - c->txf_hsent,
 				 MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
-		} else if (c->txf_fd >= 0) {
+		} else if (c->txf_cpos < c->txf_cend) {
+			r = send(c->fd, cbuf + c->txf_cpos, c->txf_cend - c->txf_cpos,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else if (!c->txf_copy) {
 			off = (off_t)c->txf_off;
 			r = sendfile(c->fd, c->txf_fd, &off, c->txf_len);
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-				/* The file shrank or cannot be read: the record is
-				 * completed with zeros and the digest refuses it. */
-				close(c->txf_fd);
-				c->txf_fd = -1;
+				c->txf_copy = 1;
 				continue;
 			}
 		} else {
-			r = send(c->fd, zeros, c->txf_len < sizeof(zeros) ? c->txf_len : sizeof(zeros),
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			tx_file_copy(c);
+			continue;
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -720,6 +750,8 @@ static int tx_file_step(struct slc_conn *c)
 		}
 		if (c->txf_hsent < hl) {
 			c->txf_hsent += (size_t)r;
+		} else if (c->txf_cpos < c->txf_cend) {
+			c->txf_cpos += (size_t)r;
 		} else {
 			c->txf_off += (uint64_t)r;
 			c->txf_len -= (size_t)r;
