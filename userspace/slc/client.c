@@ -219,8 +219,6 @@ out:
 /* ---------------------------------------------------------------- loop */
 
 static int cli_frame(struct slc_conn *c, const struct slc_frame *f);
-static int cli_data_fd(struct slc_conn *c, const struct slc_frame *f, uint64_t *off);
-static int cli_data_landed(struct slc_conn *c, const struct slc_frame *f, int err);
 
 static void cli_hello(struct slc_conn *c, const uint8_t *buf, size_t len)
 {
@@ -260,8 +258,6 @@ static const struct slc_conn_ops cli_ops = {
 	.hello = cli_hello,
 	.frame = cli_frame,
 	.closed = cli_closed,
-	.data_fd = cli_data_fd,
-	.data_landed = cli_data_landed,
 };
 
 static int cli_open(struct cli *cl, const struct slc_cli_opts *o)
@@ -897,31 +893,4 @@ static int cli_frame(struct slc_conn *c, const struct slc_frame *f)
 	if (j->kind == J_RUN)
 		return run_frame(cl, f);
 	return xfer_frame(cl, j, f);
-}
-
-/* Large DATA of a download, spliced into the file by the conn (insecure). */
-static struct job *down_job(struct cli *cl, uint32_t id)
-{
-	struct job *j = find_job(cl, id);
-
-	return j && !j->done && j->kind == J_DOWN ? j : NULL;
-}
-
-static int cli_data_fd(struct slc_conn *c, const struct slc_frame *f, uint64_t *off)
-{
-	struct job *j = down_job(c->owner, f->stream);
-
-	return j ? slc_xrecv_data_fd(&j->u.rx, f, off) : -1;
-}
-
-static int cli_data_landed(struct slc_conn *c, const struct slc_frame *f, int err)
-{
-	struct cli *cl = c->owner;
-	struct job *j = down_job(cl, f->stream);
-
-	if (j && slc_xrecv_data_landed(&j->u.rx, f, err) < 0) {
-		slc_xrecv_abort(&j->u.rx);
-		job_finish(j, 1);
-	}
-	return cl->c && !cl->c->closing ? 0 : -1;
 }

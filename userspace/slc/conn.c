@@ -15,13 +15,8 @@
 #include "lib/log.h"
 #include "lib/wire.h"
 
-enum { RX_HELLO, RX_HDR, RX_BODY, RX_PEEK, RX_SPLICE, RX_OFF };
+enum { RX_HELLO, RX_HDR, RX_BODY, RX_OFF };
 enum { TXF_NONE, TXF_PENDING, TXF_WIRE };
-
-/* A DATA record is spliced rather than copied when it carries at least this
- * much: below it, the extra syscalls cost more than the copy. */
-#define SPLICE_MIN (64u << 10)
-#define PEEK_LEN (SLC_FRAME_HDR + 8) /* a DATA frame's header and offset */
 
 #define TXBUF_LEN (4 + SLC_REC_MAX + SLC_TAG_LEN)
 #define CTRL_MAX (4u << 20) /* queued control frames before we give up on a peer */
@@ -71,11 +66,10 @@ struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_o
 		return NULL;
 	}
 	c->is_unix = unix_bufs(fd);
-	/* sendfile and splice have no per-call "don't wait": the socket
-	 * itself must not block (both loop backends cope with that). */
+	/* sendfile has no per-call "don't wait": the socket itself must not
+	 * block (both loop backends cope with that). */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	c->pipe[0] = c->pipe[1] = -1;
-	c->txf_fd = c->rx_fd = -1;
+	c->txf_fd = -1;
 	c->l = l;
 	c->fd = fd;
 	c->ops = ops;
@@ -92,11 +86,6 @@ static int rx_arm(struct slc_conn *c)
 {
 	if (c->rx_state == RX_HDR)
 		return ev_recv(c->l, &c->rx_op, c->fd, c->rx_hdr + c->rx_got, 4 - c->rx_got, 0);
-	if (c->rx_state == RX_SPLICE)
-		return ev_poll(c->l, &c->rx_op, c->fd, POLLIN);
-	if (c->rx_state == RX_PEEK)
-		return ev_recv(c->l, &c->rx_op, c->fd, c->rx_buf + c->rx_got, PEEK_LEN - c->rx_got,
-			       MSG_WAITALL);
 	return ev_recv(c->l, &c->rx_op, c->fd, c->rx_buf + c->rx_got, c->rx_len - c->rx_got,
 		       MSG_WAITALL);
 }
@@ -158,14 +147,8 @@ static void release(struct slc_conn *c)
 	struct slc_ctrl *q;
 
 	close(c->fd);
-	if (c->pipe[0] >= 0) {
-		close(c->pipe[0]);
-		close(c->pipe[1]);
-	}
 	if (c->txf_fd >= 0)
 		close(c->txf_fd);
-	if (c->rx_fd >= 0)
-		close(c->rx_fd);
 	while ((q = c->ctrl_head)) {
 		c->ctrl_head = q->next;
 		free(q);
@@ -302,135 +285,7 @@ static int rx_header(struct slc_conn *c)
 	}
 	c->rx_len = len;
 	c->rx_state = RX_BODY;
-	if (!c->secure && c->is_unix && c->ops->data_fd && len >= PEEK_LEN + SPLICE_MIN)
-		c->rx_state = RX_PEEK;
 	return 0;
-}
-
-static void peek_frame(const struct slc_conn *c, struct slc_frame *f)
-{
-	f->type = c->rx_buf[0];
-	f->flags = c->rx_buf[1];
-	f->stream = wire_get32(c->rx_buf + 4);
-	f->len = wire_get32(c->rx_buf + 8);
-	f->p = c->rx_buf + SLC_FRAME_HDR;
-}
-
-static int pipe_get(struct slc_conn *c)
-{
-	int sz;
-
-	if (c->pipe[0] >= 0)
-		return 0;
-	if (pipe2(c->pipe, O_CLOEXEC) < 0)
-		return -errno;
-	/* A whole record in the pipe at once: 1 MiB is the unprivileged
-	 * maximum; the default 64 KiB still works, in more steps. */
-	fcntl(c->pipe[1], F_SETPIPE_SZ, 1 << 20);
-	sz = fcntl(c->pipe[1], F_GETPIPE_SZ);
-	c->pipe_size = sz > 0 ? sz : 65536;
-	return 0;
-}
-
-/* The first bytes of a large insecure record: when it is one DATA frame for
- * a file being landed, its bytes go socket -> pipe -> file (RX_SPLICE);
- * otherwise the rest of the body is received as usual. Checks here are only
- * what choosing the path needs: the frame itself is checked by whoever
- * takes it (data_fd, or frame() after the usual parse). */
-static int rx_peek(struct slc_conn *c)
-{
-	struct slc_frame f;
-	uint64_t off;
-	int fd;
-
-	peek_frame(c, &f);
-	c->rx_state = RX_BODY;
-	c->rx_got = PEEK_LEN;
-	if (f.type != SLC_DATA || f.flags || c->rx_buf[2] || c->rx_buf[3] || f.stream == 0 ||
-	    f.len != c->rx_len - SLC_FRAME_HDR || pipe_get(c) < 0)
-		return 0;
-	fd = c->ops->data_fd(c, &f, &off);
-	if (fd < 0)
-		return c->closing || c->flush_then_close ? -1 : 0;
-	c->rx_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (c->rx_fd < 0)
-		return 0;
-	c->rx_state = RX_SPLICE;
-	c->rx_off = off;
-	c->rx_left = c->rx_len - PEEK_LEN;
-	c->rx_err = 0;
-	c->rx_got = 0;
-	return 0;
-}
-
-/* Empties the pipe into the file (or, after a write error, into nothing). */
-static int pipe_drain(struct slc_conn *c)
-{
-	ssize_t r;
-	loff_t off;
-
-	while (c->pipe_fill) {
-		if (c->rx_err) {
-			size_t n = c->pipe_fill < TXBUF_LEN - PEEK_LEN ? c->pipe_fill
-								      : TXBUF_LEN - PEEK_LEN;
-
-			r = read(c->pipe[0], c->rx_buf + PEEK_LEN, n);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				return -EIO;
-		} else {
-			off = (loff_t)c->rx_off;
-			r = splice(c->pipe[0], NULL, c->rx_fd, &off, c->pipe_fill, SPLICE_F_MOVE);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				c->rx_err = r < 0 ? -errno : -EIO;
-				continue;
-			}
-			c->rx_off += (uint64_t)r;
-		}
-		c->pipe_fill -= (size_t)r;
-	}
-	return 0;
-}
-
-/* Moves the spliced record along until it is done or the socket is empty.
- * Returns 1 when the record is complete, 0 to wait, -1 when closed. */
-static int rx_splice(struct slc_conn *c)
-{
-	struct slc_frame f;
-	ssize_t r;
-
-	for (;;) {
-		if (pipe_drain(c) < 0) {
-			slc_conn_close(c, -EIO);
-			return -1;
-		}
-		if (!c->rx_left)
-			break;
-		r = splice(c->fd, NULL, c->pipe[1], NULL,
-			   c->rx_left < (size_t)c->pipe_size ? c->rx_left : (size_t)c->pipe_size,
-			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return 0;
-		if (r <= 0) {
-			slc_conn_close(c, r < 0 ? -errno : -ECONNRESET);
-			return -1;
-		}
-		c->rx_left -= (size_t)r;
-		c->pipe_fill += (size_t)r;
-		c->bytes_in += (uint64_t)r;
-	}
-	close(c->rx_fd);
-	c->rx_fd = -1;
-	c->rx_state = RX_HDR;
-	peek_frame(c, &f);
-	if (c->ops->data_landed(c, &f, c->rx_err) < 0 || c->closing || c->flush_then_close)
-		return -1;
-	return 1;
 }
 
 static void rx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
@@ -446,15 +301,6 @@ static void rx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 	}
 	if (c->rx_state == RX_OFF)
 		return;
-	if (c->rx_state == RX_SPLICE) {
-		if (res < 0) {
-			slc_conn_close(c, res);
-			return;
-		}
-		if (rx_splice(c) != 0)
-			goto next;
-		goto rearm;
-	}
 	if (res <= 0) {
 		int clean = res == 0 && c->rx_state == RX_HDR && c->rx_got == 0;
 
@@ -463,7 +309,7 @@ static void rx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 	}
 	c->bytes_in += (uint64_t)res;
 	c->rx_got += (size_t)res;
-	want = c->rx_state == RX_HDR ? 4 : c->rx_state == RX_PEEK ? PEEK_LEN : c->rx_len;
+	want = c->rx_state == RX_HDR ? 4 : c->rx_len;
 	if (c->rx_got < want)
 		goto rearm;
 	c->rx_got = 0;
@@ -478,19 +324,12 @@ static void rx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 		if (rx_header(c) < 0)
 			return;
 		break;
-	case RX_PEEK:
-		if (rx_peek(c) < 0)
-			return;
-		if (c->rx_state == RX_SPLICE && rx_splice(c) < 0)
-			return;
-		break;
 	case RX_BODY:
 		c->rx_state = RX_HDR;
 		if (rx_record(c) < 0)
 			return;
 		break;
 	}
-next:
 	if (c->closing || c->flush_then_close || c->rx_state == RX_OFF)
 		return;
 rearm:

@@ -26,18 +26,6 @@ struct slc_conn_ops {
 	/* The connection is gone (err: 0 on a clean end, else -errno); the owner
 	 * releases whatever refers to it. The conn is freed right after. */
 	void (*closed)(struct slc_conn *c, int err);
-	/* Optional, insecure mode on a unix socket: a record that holds only one
-	 * large DATA frame (f->p holds only its 8-byte offset; f->len is the
-	 * whole payload). Returns the fd of the file being landed for that
-	 * stream (the conn works on a dup of it) with the file offset in *off,
-	 * or -1 to receive the frame through frame() as usual. The bytes are
-	 * then spliced from the socket into the file without passing through
-	 * userspace, and data_landed() follows. */
-	int (*data_fd)(struct slc_conn *c, const struct slc_frame *f, uint64_t *off);
-	/* The bytes of that frame are in the file (err 0), or writing them
-	 * failed (-errno; the rest of the record was read and dropped).
-	 * Returns 0, or -1 after calling slc_conn_fail() (as frame()). */
-	int (*data_landed)(struct slc_conn *c, const struct slc_frame *f, int err);
 };
 
 /* A producer waiting for room in the send buffer. */
@@ -55,9 +43,9 @@ struct slc_conn {
 	const struct slc_conn_ops *ops;
 	void *owner;
 	int secure;
-	/* A unix socket: insecure DATA moves with sendfile and splice. Over TCP
-	 * loopback, records of spliced page-cache pages cost the receiver more
-	 * than the copies they save (measured), so TCP and vsock copy. */
+	/* A unix socket: insecure DATA leaves with sendfile. Over TCP loopback,
+	 * records of page-cache pages cost the receiver more than the sender's
+	 * copy they save (measured), so TCP and vsock copy. */
 	int is_unix;
 	struct slc_aead tx_aead, rx_aead;
 
@@ -66,11 +54,6 @@ struct slc_conn {
 	uint8_t rx_hdr[4];
 	size_t rx_got, rx_len;
 	uint8_t *rx_buf;
-	/* Splicing one DATA record into a file (insecure): socket -> pipe -> file. */
-	int pipe[2], pipe_size;
-	size_t pipe_fill, rx_left;
-	int rx_fd, rx_err;
-	uint64_t rx_off;
 
 	uint8_t *tx_buf[2];
 	int tx_cur;	    /* buffer being filled */

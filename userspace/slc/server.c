@@ -25,15 +25,11 @@ enum { SE_HELLO, SE_AUTH, SE_READY };
 static void sess_hello(struct slc_conn *c, const uint8_t *buf, size_t len);
 static int sess_frame(struct slc_conn *c, const struct slc_frame *f);
 static void sess_closed(struct slc_conn *c, int err);
-static int sess_data_fd(struct slc_conn *c, const struct slc_frame *f, uint64_t *off);
-static int sess_data_landed(struct slc_conn *c, const struct slc_frame *f, int err);
 
 static const struct slc_conn_ops sess_ops = {
 	.hello = sess_hello,
 	.frame = sess_frame,
 	.closed = sess_closed,
-	.data_fd = sess_data_fd,
-	.data_landed = sess_data_landed,
 };
 
 /* ---------------------------------------------------------------- streams */
@@ -239,28 +235,6 @@ static int stream_frame(struct sess *se, struct stream *st, const struct slc_fra
 		return 0;
 	}
 	return 0;
-}
-
-/* Large DATA of an upload, spliced into the file by the conn (insecure). */
-static int sess_data_fd(struct slc_conn *c, const struct slc_frame *f, uint64_t *off)
-{
-	struct sess *se = c->owner;
-	struct stream *st;
-
-	if (se->state != SE_READY)
-		return -1;
-	st = stream_find(se, f->stream);
-	return st && st->kind == ST_RECV ? slc_xrecv_data_fd(&st->u.rx, f, off) : -1;
-}
-
-static int sess_data_landed(struct slc_conn *c, const struct slc_frame *f, int err)
-{
-	struct sess *se = c->owner;
-	struct stream *st = stream_find(se, f->stream);
-
-	if (st && st->kind == ST_RECV && slc_xrecv_data_landed(&st->u.rx, f, err) < 0)
-		stream_kill(st);
-	return c->closing || c->flush_then_close ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- session */

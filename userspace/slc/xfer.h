@@ -82,11 +82,6 @@ int slc_xrecv_init(struct slc_xrecv *x, struct slc_conn *c, uint32_t stream, int
 /* One sender frame. Returns 0 to go on, 1 when the transfer is complete (DONE
  * queued), -1 when it failed (ERROR queued; call slc_xrecv_abort). */
 int slc_xrecv_frame(struct slc_xrecv *x, const struct slc_frame *f);
-/* The conn's data_fd/data_landed hooks (conn.h) for this transfer: a large
- * DATA frame spliced straight into the file being landed, then hashed from
- * the file. Same returns as slc_xrecv_frame. */
-int slc_xrecv_data_fd(struct slc_xrecv *x, const struct slc_frame *f, uint64_t *off);
-int slc_xrecv_data_landed(struct slc_xrecv *x, const struct slc_frame *f, int err);
 /* Removes the partial file, closes everything. */
 void slc_xrecv_abort(struct slc_xrecv *x);
 

@@ -86,7 +86,7 @@ static int entry_fail(struct slc_xrecv *x, const char *name, int err, const char
 /* Temporary names: a random prefix per transfer and a counter, so a name is
  * never guessed in advance and one file costs no random-number call. Makes
  * a symlink to target, a hard link to the unnamed file linkfd, or (neither)
- * a new file: read-write, since spliced data is hashed by reading it back. */
+ * a new file. */
 static int make_tmp(struct slc_xrecv *x, int dir, const char *target, int linkfd, mode_t mode)
 {
 	int i, fd = -1;
@@ -102,7 +102,7 @@ static int make_tmp(struct slc_xrecv *x, int dir, const char *target, int linkfd
 			fd = linkat(linkfd, "", dir, x->tmp, AT_EMPTY_PATH);
 		else
 			fd = openat(dir, x->tmp,
-				    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0)
 			fd = -errno;
 		if (fd != -EEXIST)
@@ -118,7 +118,7 @@ static int flink_ok = -1;
 
 static void flink_probe(struct slc_xrecv *x, int dir)
 {
-	int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return; /* no O_TMPFILE here: ask again on another file system */
@@ -140,7 +140,7 @@ static int create_file(struct slc_xrecv *x, int dir, mode_t mode)
 		flink_probe(x, dir);
 	x->tmp[0] = 0;
 	if (flink_ok > 0) {
-		fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+		fd = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 		if (fd >= 0)
 			return fd;
 	}
@@ -313,40 +313,6 @@ static int on_data(struct slc_xrecv *x, const struct slc_frame *f)
 		return entry_fail(x, x->name, -r, "write");
 	}
 	slc_digest_update(&x->dg, f->p + 8, (size_t)n);
-	x->end = off + n;
-	x->st.bytes += n;
-	if (x->progress)
-		x->progress(x->owner, n);
-	return 0;
-}
-
-int slc_xrecv_data_fd(struct slc_xrecv *x, const struct slc_frame *f, uint64_t *off)
-{
-	uint64_t o = wire_get64(f->p), n = f->len - 8;
-
-	/* Anything unusual takes the ordinary path, which checks and reports. */
-	if (x->skip || x->fd < 0 || x->file_failed || o < x->end || o + n > x->cur.size)
-		return -1;
-	*off = o;
-	return x->fd;
-}
-
-int slc_xrecv_data_landed(struct slc_xrecv *x, const struct slc_frame *f, int err)
-{
-	uint64_t off = wire_get64(f->p), n = f->len - 8;
-
-	/* The file cannot have changed hands: no frame came in between. */
-	if (x->fd < 0)
-		return 0;
-	slc_digest_zeros(&x->dg, off - x->end);
-	/* The digest is over what landed, read back from the file. */
-	if (!err)
-		err = slc_digest_file(&x->dg, x->fd, off, n);
-	if (err) {
-		drop_file(x);
-		x->file_failed = 1;
-		return entry_fail(x, x->name, -err, "write");
-	}
 	x->end = off + n;
 	x->st.bytes += n;
 	if (x->progress)

@@ -15,8 +15,8 @@
 
 #define ENTRY_ROOM (28 + SLC_NAME_MAX + SLC_PATH_MAX)
 #define DATA_MIN 4096
-#define SPLICE_MIN (64u << 10) /* smaller DATA is copied into the record */
-#define SPLICE_CHUNK (SLC_REC_MAX - 4096) /* the page-aligned part of a record */
+#define SENDFILE_MIN (64u << 10) /* smaller DATA is copied into the record */
+#define SENDFILE_CHUNK (SLC_REC_MAX - 4096) /* the page-aligned part of a record */
 
 static void pump(struct slc_xsend *x);
 
@@ -212,11 +212,11 @@ static int send_data(struct slc_xsend *x)
 	}
 	end = x->sparse ? x->data_end : x->size;
 	n = end - x->off < SLC_FRAME_MAX - 8 ? (size_t)(end - x->off) : SLC_FRAME_MAX - 8;
-	if (!x->c->secure && x->c->is_unix && n >= SPLICE_MIN) {
+	if (!x->c->secure && x->c->is_unix && n >= SENDFILE_MIN) {
 		/* Whole pages: the receiver's page cache is then written a page
 		 * at a time, never half a page twice. */
 		if (n == SLC_FRAME_MAX - 8)
-			n = SPLICE_CHUNK - (size_t)(x->off % 4096);
+			n = SENDFILE_CHUNK - (size_t)(x->off % 4096);
 		return send_file_data(x, n);
 	}
 	if (room < 8 + (n < DATA_MIN ? n : DATA_MIN))
