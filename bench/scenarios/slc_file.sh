@@ -3,7 +3,7 @@
 # against the raw transport (tperf) measured in the same run.
 case "${1:-}" in
 describe)
-	echo "slc cp: one 1 GiB file over unix and tcp, against tperf on the same transport"
+	echo "slc cp: one 1 GiB file over unix and tcp, against tperf (raw) and socat file to file (file) on the same transport"
 	echo "BASELINE raw"
 	for t in unix tcp; do
 		echo "TARGET $t/insecure-up throughput >= 0.9"

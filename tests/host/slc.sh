@@ -183,7 +183,12 @@ printf "$hello" | socat -t 0.2 - "UNIX-CONNECT:$D/r.sock" >/dev/null 2>&1
 head -c 300M /dev/zero >"$D/big"
 slc cp "${C[@]}" "$D/big" :/big-partial 2>/dev/null &
 cpid=$!
-for i in $(seq 100); do [ -n "$(find "$R" -name '.slc-*' 2>/dev/null)" ] && break; sleep 0.02; done
+# (the server lands into an unnamed O_TMPFILE when it may, a .slc-* name otherwise)
+for i in $(seq 100); do
+	[ -n "$(find "$R" -name '.slc-*' 2>/dev/null)" ] && break
+	ls -l "/proc/$srv/fd" 2>/dev/null | grep -q "$R/#[0-9]* (deleted)" && break
+	sleep 0.02
+done
 kill -9 $cpid
 wait $cpid 2>/dev/null
 sleep 0.3

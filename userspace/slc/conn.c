@@ -2,10 +2,13 @@
 #include "slc/conn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +16,7 @@
 #include "lib/wire.h"
 
 enum { RX_HELLO, RX_HDR, RX_BODY, RX_OFF };
+enum { TXF_NONE, TXF_PENDING, TXF_WIRE };
 
 #define TXBUF_LEN (4 + SLC_REC_MAX + SLC_TAG_LEN)
 #define CTRL_MAX (4u << 20) /* queued control frames before we give up on a peer */
@@ -33,16 +37,17 @@ static void kick(struct slc_conn *c);
  * record: raise it so a record goes out in one step (FORCE works for root,
  * the plain option up to net.core.wmem_max otherwise). TCP and vsock keep
  * their own tuning (autotuning, SO_VM_SOCKETS_BUFFER_SIZE). */
-static void unix_bufs(int fd)
+static int unix_bufs(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int v = 4 << 20;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != AF_UNIX)
-		return;
+		return 0;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	return 1;
 }
 
 struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_ops *ops,
@@ -60,7 +65,11 @@ struct slc_conn *slc_conn_new(struct ev_loop *l, int fd, const struct slc_conn_o
 		free(c);
 		return NULL;
 	}
-	unix_bufs(fd);
+	c->is_unix = unix_bufs(fd);
+	/* sendfile has no per-call "don't wait": the socket itself must not
+	 * block (both loop backends cope with that). */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	c->txf_fd = -1;
 	c->l = l;
 	c->fd = fd;
 	c->ops = ops;
@@ -138,6 +147,8 @@ static void release(struct slc_conn *c)
 	struct slc_ctrl *q;
 
 	close(c->fd);
+	if (c->txf_fd >= 0)
+		close(c->txf_fd);
 	while ((q = c->ctrl_head)) {
 		c->ctrl_head = q->next;
 		free(q);
@@ -377,7 +388,7 @@ size_t slc_conn_room(const struct slc_conn *c)
 {
 	size_t avail;
 
-	if (c->closing || c->ctrl_head || c->tx_dead)
+	if (c->closing || c->ctrl_head || c->tx_dead || c->txf_state == TXF_PENDING)
 		return 0;
 	avail = SLC_REC_MAX - c->tx_fill;
 	return avail > SLC_FRAME_HDR ? avail - SLC_FRAME_HDR : 0;
@@ -471,6 +482,145 @@ static void drain_ctrl(struct slc_conn *c)
 	}
 }
 
+static void tx_failed(struct slc_conn *c, int res)
+{
+	/* The peer stopped reading; it may still have said why (an ERROR
+	 * frame in flight to us), so keep receiving until it closes. */
+	if (c->rx_op.armed && !c->flush_then_close) {
+		c->tx_dead = 1;
+		return;
+	}
+	slc_conn_close(c, res < 0 ? res : -EPIPE);
+}
+
+int slc_conn_file_ok(const struct slc_conn *c)
+{
+	return !c->secure && c->is_unix && c->txf_state == TXF_NONE && slc_conn_room(c) > 0;
+}
+
+int slc_conn_send_file(struct slc_conn *c, uint32_t stream, int fd, uint64_t off, size_t len)
+{
+	if (!slc_conn_file_ok(c) || len > SLC_FRAME_MAX - 8)
+		return -EAGAIN;
+	/* Our own fd: the sender may close its file before the record is out. */
+	c->txf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (c->txf_fd < 0)
+		return -errno;
+	wire_put32(c->txf_hdr, (uint32_t)(SLC_FRAME_HDR + 8 + len));
+	slc_frame_hdr(c->txf_hdr + 4, SLC_DATA, 0, stream, (uint32_t)(8 + len));
+	wire_put64(c->txf_hdr + 4 + SLC_FRAME_HDR, off);
+	c->txf_off = off;
+	c->txf_len = len;
+	c->txf_hsent = 0;
+	c->txf_copy = 0;
+	c->txf_cpos = c->txf_cend = 0;
+	c->txf_state = TXF_PENDING;
+	kick(c);
+	return 0;
+}
+
+/* The record's file bytes when sendfile cannot take them (a file system
+ * without splice support, a read error, a file that shrank): read into the
+ * idle record buffer and sent from there, zeros where the file gave none
+ * (the receiver's digest check then refuses the file). */
+static void tx_file_copy(struct slc_conn *c)
+{
+	uint8_t *buf = c->tx_buf[c->tx_cur ^ 1]; /* not on the wire: the file record is */
+	size_t n = c->txf_len < TXBUF_LEN ? c->txf_len : TXBUF_LEN;
+	ssize_t r = -1;
+
+	if (c->txf_fd >= 0) {
+		do
+			r = pread(c->txf_fd, buf, n, (off_t)c->txf_off);
+		while (r < 0 && errno == EINTR);
+	}
+	if (r <= 0) {
+		if (c->txf_fd >= 0)
+			close(c->txf_fd);
+		c->txf_fd = -1;
+		memset(buf, 0, n);
+		r = (ssize_t)n;
+	}
+	c->txf_cpos = 0;
+	c->txf_cend = (size_t)r;
+	c->txf_off += (uint64_t)r;
+	c->txf_len -= (size_t)r;
+}
+
+/* Sends as much of the file record as the socket takes. Returns 1 when it
+ * is all out, 0 when waiting for POLLOUT, -1 on failure (handled). */
+static int tx_file_step(struct slc_conn *c)
+{
+	const uint8_t *cbuf = c->tx_buf[c->tx_cur ^ 1];
+	size_t hl = sizeof(c->txf_hdr);
+	ssize_t r;
+	off_t off;
+
+	while (c->txf_hsent < hl || c->txf_len || c->txf_cpos < c->txf_cend) {
+		if (c->txf_hsent < hl) {
+			r = send(c->fd, c->txf_hdr + c->txf_hsent, hl - c->txf_hsent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+		} else if (c->txf_cpos < c->txf_cend) {
+			r = send(c->fd, cbuf + c->txf_cpos, c->txf_cend - c->txf_cpos,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else if (!c->txf_copy) {
+			off = (off_t)c->txf_off;
+			r = sendfile(c->fd, c->txf_fd, &off, c->txf_len);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+				c->txf_copy = 1;
+				continue;
+			}
+		} else {
+			tx_file_copy(c);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN) {
+			if (ev_poll(c->l, &c->tx_op, c->fd, POLLOUT) < 0) {
+				slc_conn_close(c, -EIO);
+				return -1;
+			}
+			return 0;
+		}
+		if (r <= 0) {
+			tx_failed(c, r < 0 ? -errno : -EPIPE);
+			return -1;
+		}
+		if (c->txf_hsent < hl) {
+			c->txf_hsent += (size_t)r;
+		} else if (c->txf_cpos < c->txf_cend) {
+			c->txf_cpos += (size_t)r;
+		} else {
+			c->txf_off += (uint64_t)r;
+			c->txf_len -= (size_t)r;
+		}
+		c->bytes_out += (uint64_t)r;
+	}
+	if (c->txf_fd >= 0)
+		close(c->txf_fd);
+	c->txf_fd = -1;
+	c->txf_state = TXF_NONE;
+	c->tx_busy = 0;
+	return 1;
+}
+
+/* A file record goes on the wire; every 16th waits for the loop first, so
+ * a sender whose socket keeps taking data still lets other work run. */
+static void tx_file_start(struct slc_conn *c)
+{
+	c->txf_state = TXF_WIRE;
+	c->tx_busy = 1;
+	if (++c->txf_turns < 16) {
+		if (tx_file_step(c) == 1)
+			kick(c);
+		return;
+	}
+	c->txf_turns = 0;
+	if (ev_poll(c->l, &c->tx_op, c->fd, POLLOUT) < 0)
+		slc_conn_close(c, -EIO);
+}
+
 static void kick(struct slc_conn *c)
 {
 	uint8_t *buf;
@@ -486,7 +636,16 @@ static void kick(struct slc_conn *c)
 			slc_conn_close(c, -EIO);
 		return;
 	}
-	drain_ctrl(c);
+	if (c->txf_state == TXF_PENDING) {
+		/* Frames committed before the file record go first; control
+		 * frames queued since wait until it is out. */
+		if (c->tx_fill == 0) {
+			tx_file_start(c);
+			return;
+		}
+	} else {
+		drain_ctrl(c);
+	}
 	if (c->tx_fill == 0) {
 		if (c->flush_then_close)
 			slc_conn_close(c, c->close_err);
@@ -511,7 +670,8 @@ static void kick(struct slc_conn *c)
 		slc_conn_close(c, -EIO);
 		return;
 	}
-	drain_ctrl(c);
+	if (c->txf_state != TXF_PENDING)
+		drain_ctrl(c);
 }
 
 static void wake_waiters(struct slc_conn *c)
@@ -543,14 +703,15 @@ static void tx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 		maybe_finalize(c);
 		return;
 	}
+	if (c->txf_state == TXF_WIRE) {
+		if (res < 0)
+			tx_failed(c, res);
+		else if (tx_file_step(c) == 1)
+			goto done;
+		return;
+	}
 	if (res <= 0) {
-		/* The peer stopped reading; it may still have said why (an ERROR
-		 * frame in flight to us), so keep receiving until it closes. */
-		if (c->rx_op.armed && !c->flush_then_close) {
-			c->tx_dead = 1;
-			return;
-		}
-		slc_conn_close(c, res < 0 ? res : -EPIPE);
+		tx_failed(c, res);
 		return;
 	}
 	c->tx_sent += (size_t)res;
@@ -564,6 +725,7 @@ static void tx_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
 	}
 	c->tx_busy = 0;
 	c->raw = NULL;
+done:
 	kick(c);
 	if (!c->closing)
 		wake_waiters(c);

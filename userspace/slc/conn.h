@@ -43,6 +43,10 @@ struct slc_conn {
 	const struct slc_conn_ops *ops;
 	void *owner;
 	int secure;
+	/* A unix socket: insecure DATA leaves with sendfile. Over TCP loopback,
+	 * records of page-cache pages cost the receiver more than the sender's
+	 * copy they save (measured), so TCP and vsock copy. */
+	int is_unix;
 	struct slc_aead tx_aead, rx_aead;
 
 	struct ev_op rx_op, tx_op, tmo_op;
@@ -57,6 +61,15 @@ struct slc_conn {
 	size_t tx_wire;	    /* bytes of the record on the wire */
 	size_t tx_sent;
 	int tx_busy;
+	/* A DATA record whose payload goes out with sendfile (insecure): its
+	 * 24 header bytes, then len bytes of file fd (a dup) from off. */
+	int txf_state; /* TXF_NONE, TXF_PENDING (after the record on the wire), TXF_WIRE */
+	int txf_fd, txf_turns;
+	int txf_copy;	       /* sendfile refused: pread into the idle record buffer */
+	uint64_t txf_off;
+	size_t txf_len, txf_hsent;
+	size_t txf_cpos, txf_cend; /* copied bytes: sent so far, held */
+	uint8_t txf_hdr[4 + SLC_FRAME_HDR + 8];
 	const uint8_t *raw; /* a hello being sent (not a record) */
 	size_t raw_len;
 	struct slc_ctrl *ctrl_head, *ctrl_tail;
@@ -94,6 +107,17 @@ int slc_conn_frame(struct slc_conn *c, uint8_t type, uint32_t stream, const void
 		   size_t len);
 int slc_conn_error(struct slc_conn *c, uint32_t stream, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Insecure mode on a unix socket: whether a DATA frame may go out with
+ * slc_conn_send_file() now (room for it; no record of that kind already
+ * waiting). */
+int slc_conn_file_ok(const struct slc_conn *c);
+/* Queues a record holding one DATA frame (offset off) whose len bytes
+ * (<= SLC_FRAME_MAX - 8) are sent from file fd at off by sendfile, without a
+ * copy through userspace (or, where sendfile cannot, through the idle record
+ * buffer). The caller has already fed them to its digest; if the file
+ * shrinks meanwhile the record is completed with zeros, which the receiver's
+ * digest check then refuses. Returns 0 or -errno. */
+int slc_conn_send_file(struct slc_conn *c, uint32_t stream, int fd, uint64_t off, size_t len);
 /* Calls w->fn once there is room again. */
 void slc_conn_wait(struct slc_conn *c, struct slc_waiter *w);
 void slc_conn_unwait(struct slc_conn *c, struct slc_waiter *w);

@@ -1,7 +1,9 @@
 /* Per-file digests; see digest.h. */
 #include "slc/digest.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -31,6 +33,27 @@ void slc_digest_update(struct slc_digest *d, const void *p, size_t len)
 		EVP_DigestUpdate(d->state, p, len);
 	else
 		XXH3_128bits_update(d->state, p, len);
+}
+
+int slc_digest_file(struct slc_digest *d, int fd, uint64_t off, uint64_t len)
+{
+	/* One scratch buffer for the process: the loop is single-threaded and
+	 * the bytes are hashed before it is reused. 256 KiB: a record's worth,
+	 * still in the cache when hashed. */
+	static uint8_t buf[SLC_REC_MAX];
+	ssize_t r;
+
+	while (len) {
+		r = pread(fd, buf, len < sizeof(buf) ? (size_t)len : sizeof(buf), (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ENODATA;
+		slc_digest_update(d, buf, (size_t)r);
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
 }
 
 void slc_digest_zeros(struct slc_digest *d, uint64_t len)

@@ -18,6 +18,10 @@ int slc_digest_init(struct slc_digest *d, int alg);
 void slc_digest_update(struct slc_digest *d, const void *p, size_t len);
 /* Feeds len zero bytes (holes). */
 void slc_digest_zeros(struct slc_digest *d, uint64_t len);
+/* Feeds len bytes of file fd from off, read with pread into a scratch
+ * buffer (bytes that leave by sendfile, never passing through a record).
+ * Returns 0, or -errno (a short file is -ENODATA). */
+int slc_digest_file(struct slc_digest *d, int fd, uint64_t off, uint64_t len);
 /* Writes the digest and returns its length; the state is freed. */
 size_t slc_digest_final(struct slc_digest *d, uint8_t out[SLC_DIGEST_MAX]);
 void slc_digest_free(struct slc_digest *d);

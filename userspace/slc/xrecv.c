@@ -35,7 +35,8 @@ static void drop_file(struct slc_xrecv *x)
 	if (x->fd < 0)
 		return;
 	close(x->fd);
-	unlinkat(x->dirs[x->depth], x->tmp, 0);
+	if (x->tmp[0])
+		unlinkat(x->dirs[x->depth], x->tmp, 0);
 	x->fd = -1;
 	slc_digest_free(&x->dg);
 }
@@ -83,9 +84,10 @@ static int entry_fail(struct slc_xrecv *x, const char *name, int err, const char
 }
 
 /* Temporary names: a random prefix per transfer and a counter, so a name is
- * never guessed in advance and one file costs no random-number call. */
-static int make_tmp(struct slc_xrecv *x, int dir, int is_link, const char *target,
-		    mode_t mode)
+ * never guessed in advance and one file costs no random-number call. Makes
+ * a symlink to target, a hard link to the unnamed file linkfd, or (neither)
+ * a new file. */
+static int make_tmp(struct slc_xrecv *x, int dir, const char *target, int linkfd, mode_t mode)
 {
 	int i, fd = -1;
 
@@ -94,17 +96,73 @@ static int make_tmp(struct slc_xrecv *x, int dir, int is_link, const char *targe
 			return -EIO;
 		snprintf(x->tmp, sizeof(x->tmp), ".slc-%08x%08x.tmp",
 			 (unsigned)(x->tmp_seed >> 32), (unsigned)x->tmp_seed + x->tmp_count++);
-		if (is_link)
-			fd = symlinkat(target, dir, x->tmp) < 0 ? -errno : 0;
+		if (target)
+			fd = symlinkat(target, dir, x->tmp);
+		else if (linkfd >= 0)
+			fd = linkat(linkfd, "", dir, x->tmp, AT_EMPTY_PATH);
 		else
 			fd = openat(dir, x->tmp,
 				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-		if (fd < 0 && !is_link)
+		if (fd < 0)
 			fd = -errno;
 		if (fd != -EEXIST)
 			return fd;
 	}
+	x->tmp[0] = 0;
 	return -EEXIST;
+}
+
+/* Whether this process may give an unnamed file (O_TMPFILE) a name with
+ * linkat(AT_EMPTY_PATH): that takes CAP_DAC_READ_SEARCH. -1 until known. */
+static int flink_ok = -1;
+
+static void flink_probe(struct slc_xrecv *x, int dir)
+{
+	int fd = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return; /* no O_TMPFILE here: ask again on another file system */
+	flink_ok = make_tmp(x, dir, NULL, fd, 0) == 0;
+	if (flink_ok)
+		unlinkat(dir, x->tmp, 0);
+	x->tmp[0] = 0;
+	close(fd);
+}
+
+/* A file being landed is an unnamed O_TMPFILE where the file system and
+ * our privileges allow (no name to create and rename, nothing left behind
+ * if we die), otherwise a new temporary name (x->tmp). */
+static int create_file(struct slc_xrecv *x, int dir, mode_t mode)
+{
+	int fd;
+
+	if (flink_ok < 0)
+		flink_probe(x, dir);
+	x->tmp[0] = 0;
+	if (flink_ok > 0) {
+		fd = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		if (fd >= 0)
+			return fd;
+	}
+	return make_tmp(x, dir, NULL, -1, mode);
+}
+
+/* Gives the landed file its name: a link where NAME is free, else a
+ * temporary link renamed over it (the replace is atomic either way). */
+static int name_file(struct slc_xrecv *x, int fd, int dir, const char *name)
+{
+	int r;
+
+	if (x->tmp[0])
+		return renameat(dir, x->tmp, dir, name) < 0 ? errno : 0;
+	if (linkat(fd, "", dir, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return errno;
+	r = make_tmp(x, dir, NULL, fd, 0);
+	if (r < 0)
+		return -r;
+	return renameat(dir, x->tmp, dir, name) < 0 ? errno : 0;
 }
 
 static const char *land_name(struct slc_xrecv *x, const struct slc_entry *e)
@@ -127,12 +185,13 @@ static int open_file(struct slc_xrecv *x, const struct slc_entry *e, const char 
 
 	/* Created with its final permission bits: a chmod only when the umask
 	 * took some away or set-id bits are wanted. */
-	fd = make_tmp(x, dir, 0, NULL, mode_of(x, e->mode) & 0777);
+	fd = create_file(x, dir, mode_of(x, e->mode) & 0777);
 	if (fd < 0)
 		return entry_fail(x, name, -fd, "create");
 	if (slc_digest_init(&x->dg, x->alg) < 0) {
 		close(fd);
-		unlinkat(dir, x->tmp, 0);
+		if (x->tmp[0])
+			unlinkat(dir, x->tmp, 0);
 		return entry_fail(x, name, ENOMEM, "digest");
 	}
 	x->fd = fd;
@@ -172,7 +231,7 @@ static int make_link(struct slc_xrecv *x, const struct slc_entry *e, const char 
 				  { .tv_sec = (time_t)e->mtime_s, .tv_nsec = e->mtime_ns } };
 	int dir = x->dirs[x->depth], r;
 
-	r = make_tmp(x, dir, 1, e->target, 0);
+	r = make_tmp(x, dir, e->target, -1, 0);
 	if (r < 0)
 		return entry_fail(x, name, -r, "symlink");
 	if (renameat(dir, x->tmp, dir, name) < 0) {
@@ -288,12 +347,13 @@ static int land_file(struct slc_xrecv *x, const struct slc_frame *f)
 		err = errno;
 	if (!err && futimens(fd, ts) < 0)
 		err = errno;
+	if (!err)
+		err = name_file(x, fd, dir, x->name);
 	if (close(fd) < 0 && !err)
-		err = errno;
-	if (!err && renameat(dir, x->tmp, dir, x->name) < 0)
-		err = errno;
+		err = errno; /* too late to unname it, but reported */
 	if (err) {
-		unlinkat(dir, x->tmp, 0);
+		if (x->tmp[0])
+			unlinkat(dir, x->tmp, 0);
 		return entry_fail(x, x->name, err, "land");
 	}
 	x->st.files++;
