@@ -33,7 +33,7 @@ run)
 		--bpf-pin none --state-dir "$st"
 	pa=$BG_PID
 	bg in_cg vsockfw -q ip2vs --listen tcp:127.0.0.1:9203 --to tcp:127.0.0.1:9212 \
-		--bpf-pin "$PIN" --state-dir "$st"
+		--bpf-pin "$PIN" --bypass --state-dir "$st"
 	pb=$BG_PID
 	bg in_ns vsockfw -q ip2vs --listen tcp:127.0.0.1:9204 --to tcp:127.0.0.1:9210 \
 		--bpf-pin "$PIN" --state-dir "$st"

@@ -21,14 +21,16 @@ static struct {
 	struct accel_origdst od;
 	/* Ports this process added to the bypass, to take them out again. */
 	uint16_t ports[64];
+	int bypass; /* --bypass: listeners join lobypass */
 	unsigned nports;
 } A = { .ports_fd = -1, .socks_fd = -1 }; /* fw_accel_free may come without init */
 
-int fw_accel_init(const char *pin)
+int fw_accel_init(const char *pin, int bypass)
 {
 	char err[ACCEL_ERR_MAX];
 
 	memset(&A, 0, sizeof(A));
+	A.bypass = bypass;
 	A.od.cookie = -1;
 	A.ports_fd = A.socks_fd = -1;
 	A.kmod = tier_kmod_register() == 0;
@@ -91,7 +93,7 @@ void fw_accel_listen(const struct addr *listen, int add)
 	uint16_t port;
 	unsigned i;
 
-	if (!(A.loaded & ACCEL_BYPASS) || listen->kind != ADDR_TCP)
+	if (!A.bypass || !(A.loaded & ACCEL_BYPASS) || listen->kind != ADDR_TCP)
 		return;
 	port = (uint16_t)addr_port(listen);
 	if (add) {

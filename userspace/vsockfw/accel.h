@@ -18,8 +18,9 @@
 #include "vsockfw/stats.h"
 
 /* Looks for what is loaded and registers the kernel tiers. pin may be
- * "none". Returns 0 (finding nothing is not an error). */
-int fw_accel_init(const char *pin);
+ * "none"; bypass: TCP listeners join a loaded lobypass (opt-in, see
+ * opts.h). Returns 0 (finding nothing is not an error). */
+int fw_accel_init(const char *pin, int bypass);
 void fw_accel_free(void);
 
 /* A TCP listener starts or stops: its port joins or leaves the bypass. */

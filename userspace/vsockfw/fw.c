@@ -365,7 +365,7 @@ int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n)
 	}
 	if (fw_setup(&fw) < 0)
 		goto out;
-	fw_accel_init(g->bpf_pin);
+	fw_accel_init(g->bpf_pin, g->bypass);
 	poll_killswitch(&fw);
 	for (i = 0; i < n; i++)
 		if (proxy_start(&fw.px[i]) < 0)

@@ -57,6 +57,7 @@ enum {
 	O_QUERYTO,
 	O_VERBOSE,
 	O_BPFPIN,
+	O_BYPASS,
 };
 
 struct opt_info {
@@ -84,6 +85,7 @@ static const struct opt_info infos[] = {
 	{ O_EGRESS, ALL_FW },
 	{ O_STATEDIR, ANY },
 	{ O_BPFPIN, ANY },
+	{ O_BYPASS, ANY },
 	{ O_PEERCID, ALL_FW | ALL_DNS | M(FW_NONE) },
 	{ O_COMPAT, M(FW_IP2VS_TP) | M(FW_VS2IP_TP) },
 	{ O_SENDSRC, M(FW_IP2VS_TP) },
@@ -124,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "egress", no_argument, NULL, O_EGRESS },
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
 	{ "bpf-pin", required_argument, NULL, O_BPFPIN },
+	{ "bypass", no_argument, NULL, O_BYPASS },
 	{ "peer-cid", required_argument, NULL, O_PEERCID },
 	{ "compat-upstream", no_argument, NULL, O_COMPAT },
 	{ "send-source", no_argument, NULL, O_SENDSRC },
@@ -354,6 +357,9 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 			return errfmt(err, errlen, "--bpf-pin: '%s' must be an absolute path or none",
 				      arg);
 		snprintf(g->bpf_pin, sizeof(g->bpf_pin), "%s", arg);
+		return 0;
+	case O_BYPASS:
+		g->bypass = 1;
 		return 0;
 	}
 	return 1;

@@ -53,6 +53,9 @@ struct fw_global {
 	int backend; /* enum ev_backend */
 	char state_dir[FW_PATH_MAX];
 	char bpf_pin[FW_PATH_MAX]; /* pinned acceleration objects, or "none" */
+	/* Listener ports join the loopback bypass only when asked: the bypass
+	 * has no flow control, so a fast uploader can hit ENOMEM (docs/bpf.md). */
+	int bypass;
 	unsigned buffers;
 	size_t buffer_size;
 	uint64_t drain_timeout_ms;
