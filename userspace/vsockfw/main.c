@@ -181,7 +181,7 @@ static const struct cli_cmd cmds[] = {
 	  "                 the root of the hierarchy only with --allow-root-cgroup\n"
 	  "  --objs LIST    lobypass,splice,origdst or all (default)\n"
 	  "  --port N       lobypass: a server port whose local connections bypass TCP\n"
-	  "                 (none: every local port; running proxies add their own)\n"
+	  "                 (none: every local port; forwarders with --bypass add theirs)\n"
 	  "  --proxy-port N, --proxy-ip4 A, --proxy-ip6 A   origdst: where connects go\n"
 	  "  --exempt-mark N  origdst: sockets with this SO_MARK are not redirected\n"
 	  "  --allow SPEC, --deny SPEC   origdst: CIDR[:PORTS] refused at connect()\n"
