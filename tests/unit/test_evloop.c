@@ -390,6 +390,35 @@ static void pollout_ignores_rdhup(enum ev_backend b)
 	ev_loop_free(l);
 }
 
+/* A poll for POLLRDHUP alone waits through arriving data (vsockfw's sockmap
+ * tier watches spliced sockets this way) and completes at end of stream; a
+ * recv queued behind it on the same fd still runs. */
+static void rdhup_ignores_data(enum ev_backend b)
+{
+	struct ev_loop *l = new_loop(b);
+	struct ev_op h = mkop("rdhup"), t = mkop("timer"), r = mkop("recv");
+	char buf[8];
+	int sv[2];
+
+	pair(sv);
+	cr_assert_eq(ev_poll(l, &h, sv[1], POLLRDHUP), 0);
+	cr_assert_eq(write(sv[0], "data", 4), 4);
+	cr_assert_eq(ev_timeout(l, &t, 100), 0);
+	run_until(l, 1);
+	cr_assert_str_eq(rec.tag[0], "timer", "POLLRDHUP completed (res %#x) on data", rec.res[0]);
+	cr_assert_eq(ev_recv(l, &r, sv[1], buf, sizeof(buf), 0), 0);
+	run_until(l, 2);
+	cr_assert_str_eq(rec.tag[1], "recv");
+	cr_assert_eq(rec.res[1], 4);
+	cr_assert_eq(shutdown(sv[0], SHUT_WR), 0);
+	run_until(l, 3);
+	cr_assert_str_eq(rec.tag[2], "rdhup");
+	cr_assert(rec.res[2] & POLLRDHUP, "res %#x", rec.res[2]);
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_free(l);
+}
+
 /* Freeing a loop with writability waits pending leaks nothing. */
 static void free_with_pending_pollout(enum ev_backend b)
 {
@@ -525,6 +554,7 @@ BOTH(connect_op)
 BOTH(stop_and_fds)
 BOTH(fd_reuse)
 BOTH(pollout_ignores_rdhup)
+BOTH(rdhup_ignores_data)
 BOTH(connect_in_progress)
 BOTH(free_with_pending_pollout)
 

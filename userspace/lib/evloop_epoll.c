@@ -170,10 +170,24 @@ static struct ep_fd *fd_slot(struct ep_state *s, int fd)
 
 /* Arms fd for what its lists wait for. MOD first when we think it is
  * registered; a closed-and-reused fd number answers ENOENT, so ADD then. */
+static uint32_t rd_interest(const struct ep_list *li)
+{
+	const struct ev_op *op;
+	uint32_t want = 0;
+
+	/* A poll for POLLRDHUP alone must not wake on every arriving byte
+	 * (a socket whose data the kernel redirects elsewhere, say). */
+	for (op = li->head; op; op = op->next)
+		want |= op->kind == EV_OP_POLL ?
+				(uint32_t)op->msg_flags & (EPOLLIN | EPOLLPRI | EPOLLRDHUP) :
+				EPOLLIN | EPOLLRDHUP;
+	return want;
+}
+
 static int fd_arm(struct ep_state *s, int fd)
 {
 	struct ep_fd *f = &s->fds[fd];
-	uint32_t want = (f->rd.head ? EPOLLIN | EPOLLRDHUP : 0) | (f->wr.head ? EPOLLOUT : 0);
+	uint32_t want = rd_interest(&f->rd) | (f->wr.head ? EPOLLOUT : 0);
 	struct epoll_event e = { .events = want | EPOLLONESHOT, .data.fd = fd };
 	int op = f->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
@@ -329,6 +343,11 @@ static int run_list(struct ev_loop *l, struct ep_state *s, int fd, int dir, uint
 		unsigned flags;
 		int r, more;
 
+		/* A poll completes only on what it asked for (or an error):
+		 * the wakeup may have been for another op on this fd. */
+		while (op && op->kind == EV_OP_POLL &&
+		       !(revents & ((unsigned)op->msg_flags | POLLERR | POLLHUP)))
+			op = op->next;
 		if (!op)
 			break;
 		if (op->kind == EV_OP_POLL) {
