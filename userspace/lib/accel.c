@@ -63,7 +63,9 @@ const char *accel_obj_name(unsigned obj)
 	return d ? d->name : "?";
 }
 
-static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* The format comes from libbpf, checked there. */
+__attribute__((format(printf, 2, 0))) static int
+libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf's warnings are the verifier log and probing noise: they are
 	 * useful with -v, and the caller reports the failure itself. */
