@@ -168,8 +168,6 @@ static struct ep_fd *fd_slot(struct ep_state *s, int fd)
 	return &s->fds[fd];
 }
 
-/* Arms fd for what its lists wait for. MOD first when we think it is
- * registered; a closed-and-reused fd number answers ENOENT, so ADD then. */
 static uint32_t rd_interest(const struct ep_list *li)
 {
 	const struct ev_op *op;
@@ -184,6 +182,8 @@ static uint32_t rd_interest(const struct ep_list *li)
 	return want;
 }
 
+/* Arms fd for what its lists wait for. MOD first when we think it is
+ * registered; a closed-and-reused fd number answers ENOENT, so ADD then. */
 static int fd_arm(struct ep_state *s, int fd)
 {
 	struct ep_fd *f = &s->fds[fd];

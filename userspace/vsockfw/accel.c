@@ -17,11 +17,11 @@ static struct {
 	char pin[ACCEL_PATH_MAX];
 	unsigned loaded; /* ACCEL_* pinned */
 	int kmod, sockmap, od_open;
-	int ports_fd, socks_fd; /* lobypass server ports and sockets, or -1 */
+	int bypass;		/* --bypass: listeners join lobypass */
+	int ports_fd, socks_fd; /* lobypass server ports (with --bypass) and sockets, or -1 */
 	struct accel_origdst od;
 	/* Ports this process added to the bypass, to take them out again. */
 	uint16_t ports[64];
-	int bypass; /* --bypass: listeners join lobypass */
 	unsigned nports;
 } A = { .ports_fd = -1, .socks_fd = -1 }; /* fw_accel_free may come without init */
 
@@ -40,7 +40,8 @@ int fw_accel_init(const char *pin, int bypass)
 	accel_quiet_libbpf();
 	A.loaded = accel_loaded(pin);
 	if (A.loaded & ACCEL_BYPASS) {
-		A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
+		if (bypass)
+			A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
 		A.socks_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_socks");
 	}
 	if (A.loaded & ACCEL_SPLICE)
