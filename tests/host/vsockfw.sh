@@ -7,26 +7,9 @@
 # vsockfw_netns.sh.
 T_NAME=vsockfw
 . "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/tests/host/lib/vsockfw.sh"
 
 D=$(t_tmpdir)
-
-# idle_fds PID: the fd count of an idle proxy (spare pipes are closed after
-# ~0.5 s idle). wait_fds PID WANT: the fd count comes back down to WANT
-# (connections close asynchronously after the client sees its answer).
-idle_fds() {
-	sleep 0.8
-	t_fdcount "$1"
-}
-
-wait_fds() {
-	local i n
-	for i in $(seq 1 100); do
-		n=$(t_fdcount "$1")
-		[ "$n" -le "$2" ] && break
-		sleep 0.05
-	done
-	echo "$n"
-}
 
 srv_port=$(t_free_port)
 t_bg tperf serve --listen "tcp:127.0.0.1:$srv_port"

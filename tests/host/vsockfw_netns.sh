@@ -15,6 +15,7 @@
 # and descriptors back to baseline.
 T_NAME=vsockfw_netns
 . "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/tests/host/lib/vsockfw.sh"
 t_require_root
 t_require_cmd ip socat
 
@@ -39,22 +40,6 @@ t_fails() {
 	local name=$1
 	shift
 	if "$@" >/dev/null 2>&1; then t_fail "$name (it succeeded)"; else t_pass "$name"; fi
-}
-
-# The fd count of an idle proxy (spare pipes are closed after ~0.5 s idle),
-# and waiting for it to come back down after load.
-idle_fds() {
-	sleep 0.8
-	t_fdcount "$1"
-}
-wait_fds() {
-	local i n
-	for i in $(seq 1 100); do
-		n=$(t_fdcount "$1")
-		[ "$n" -le "$2" ] && break
-		sleep 0.05
-	done
-	echo "$n"
 }
 
 in_app() { ip netns exec "$APP" "$@"; }
