@@ -49,6 +49,10 @@ enum nek_bypass_counter {
 struct nek_splice_stat {
 	__u64 bytes;
 	__u64 skbs;
+	/* Bytes the target had been given when the pair joined (user space
+	 * only): with no iterator, a TCP target's flush is seen in its own
+	 * counters, which count from the connection's start. */
+	__u64 base;
 };
 
 #define NEK_SPLICE_MAX_PAIRS 16384

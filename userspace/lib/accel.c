@@ -332,8 +332,9 @@ static int open_cgroup(const struct accel_load_opts *o, char *err, size_t errlen
 		close(fd);
 		errno = EPERM;
 		return errfmt(err, errlen,
-				  "cgroup '%s' is the root of the hierarchy (not allowed without "
-				  "allow_root)", o->cgroup);
+				  "cgroup '%s' is the root of the hierarchy: every socket of the "
+				  "machine would be caught (refused unless asked for explicitly)",
+				  o->cgroup);
 	}
 	return fd;
 }
@@ -362,6 +363,9 @@ static int pin_all(struct ld *ld, struct bpf_object *obj)
 			return -1;
 	}
 	bpf_object__for_each_program(p, obj) {
+		/* An optional program the kernel refused was not loaded. */
+		if (!bpf_program__autoload(p))
+			continue;
 		if (pin_fd(ld, bpf_program__fd(p), "prog_", bpf_program__name(p)) < 0)
 			return -1;
 	}
@@ -465,18 +469,52 @@ static int pin_iter(struct ld *ld, struct bpf_program *prog, struct bpf_map *map
 	return rc;
 }
 
+/* The splice object with or without its backlog iterator. Kernels differ
+ * in what they let an iter/sockmap program read (6.18 builds have been seen
+ * to refuse the program type outright, EPERM with 0 insns processed), and
+ * the verdict does not need it: accel_splice_flushed() has a fallback. So
+ * the iterator is probed by loading it, and a refusal only costs the
+ * iterator. */
+static struct splice *open_splice(int with_iter, int *err)
+{
+	struct splice *s = splice__open();
+
+	if (!s) {
+		*err = errno;
+		return NULL;
+	}
+	if (!with_iter)
+		bpf_program__set_autoload(s->progs.nek_sp_iter, false);
+	if (splice__load(s) < 0) {
+		*err = errno;
+		splice__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
 static int load_splice(struct ld *ld)
 {
-	struct splice *s = splice__open_and_load();
-	int rc = -1;
+	int rc = -1, e_iter = 0, e;
+	struct splice *s;
 
-	if (!s)
-		return errfmt(ld->err, ld->errlen, "load splice: %s", strerror(errno));
+	s = open_splice(1, &e_iter);
+	if (!s) {
+		s = open_splice(0, &e);
+		if (!s) {
+			errno = e_iter;
+			return errfmt(ld->err, ld->errlen, "load splice: %s", strerror(e_iter));
+		}
+		log_debug("splice: the kernel refused the backlog iterator (iter/sockmap: %s); "
+			  "loading without it", strerror(e_iter));
+	}
 	if (pin_all(ld, s->obj) < 0 ||
 	    attach_map(ld, s->progs.nek_sp_verdict, s->maps.nek_sp_src, BPF_SK_SKB_VERDICT,
-		       "verdict") < 0 ||
-	    pin_iter(ld, s->progs.nek_sp_iter, s->maps.nek_sp_src, "iter_src") < 0 ||
-	    pin_iter(ld, s->progs.nek_sp_iter, s->maps.nek_sp_dst, "iter_dst") < 0)
+		       "verdict") < 0)
+		goto out;
+	if (bpf_program__autoload(s->progs.nek_sp_iter) &&
+	    (pin_iter(ld, s->progs.nek_sp_iter, s->maps.nek_sp_src, "iter_src") < 0 ||
+	     pin_iter(ld, s->progs.nek_sp_iter, s->maps.nek_sp_dst, "iter_dst") < 0))
 		goto out;
 	rc = 0;
 out:
@@ -549,6 +587,17 @@ static int load_one(struct ld *ld, unsigned bit)
 	return rc;
 }
 
+/* Appends "name: reason" of an object that was not loaded to o->skipped. */
+static void note_skipped(const struct accel_load_opts *o, const char *name, const char *why)
+{
+	size_t n;
+
+	if (!o->skipped || !o->skippedlen)
+		return;
+	n = strlen(o->skipped);
+	snprintf(o->skipped + n, o->skippedlen - n, "%s%s: %s", n ? "; " : "", name, why);
+}
+
 int accel_load(const struct accel_load_opts *o, char *err, size_t errlen)
 {
 	struct ld ld = { .o = o, .pin = o->pin ? o->pin : ACCEL_PIN_DEFAULT, .cgfd = -1,
@@ -561,6 +610,8 @@ int accel_load(const struct accel_load_opts *o, char *err, size_t errlen)
 		errno = EINVAL;
 		return errfmt(err, errlen, "nothing to load");
 	}
+	if (o->skipped && o->skippedlen)
+		o->skipped[0] = '\0';
 	accel_quiet_libbpf();
 	if (o->objs & (ACCEL_BYPASS | ACCEL_ORIGDST)) {
 		ld.cgfd = open_cgroup(o, err, errlen);
@@ -574,13 +625,28 @@ int accel_load(const struct accel_load_opts *o, char *err, size_t errlen)
 
 		if (!(o->objs & bit))
 			continue;
-		if (load_one(&ld, bit) < 0) {
-			/* EEXIST means someone else's: do not take it down. */
-			if (errno != EEXIST)
-				done |= bit;
-			goto fail;
+		if (load_one(&ld, bit) == 0) {
+			done |= bit;
+			continue;
 		}
-		done |= bit;
+		/* EEXIST means someone else's: do not take it down. */
+		e = errno;
+		if (e != EEXIST)
+			unload_obj(ld.pin, &accel_descs[i], discard, sizeof(discard));
+		/* Each object is a feature of its own: a kernel that refuses
+		 * one (or one loaded already) must not cost the others. */
+		if (o->best_effort) {
+			note_skipped(o, accel_descs[i].name, err);
+			continue;
+		}
+		errno = e;
+		goto fail;
+	}
+	if (!done) {
+		errfmt(err, errlen, "no object loaded (%s)",
+		       o->skipped && o->skipped[0] ? o->skipped : "none asked for");
+		errno = ENOTSUP;
+		goto fail;
 	}
 	if (ld.cgfd >= 0)
 		close(ld.cgfd);
@@ -596,6 +662,14 @@ fail:
 		close(ld.cgfd);
 	errno = e;
 	return -1;
+}
+
+int accel_splice_has_iter(const char *pin)
+{
+	char path[ACCEL_PATH_MAX];
+
+	return accel_pin_path(path, sizeof(path), pin, ACCEL_SPLICE, "link_iter_src") == 0 &&
+	       access(path, F_OK) == 0;
 }
 
 int accel_bypass_port(const char *pin, uint16_t port, int add, char *err, size_t errlen)

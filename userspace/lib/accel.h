@@ -37,6 +37,12 @@ struct accel_load_opts {
 	struct nek_origdst_config od;
 	const struct nek_rule *rules;
 	unsigned nrules;
+	/* Load every object of objs the kernel takes, and list the others with
+	 * their reasons in skipped ("name: reason; ..."); without it, the
+	 * first failure fails the whole load. */
+	int best_effort;
+	char *skipped;
+	size_t skippedlen;
 };
 
 /* Loads, pins and attaches the objects in o->objs. The pin directory is
@@ -48,6 +54,10 @@ int accel_load(const struct accel_load_opts *o, char *err, size_t errlen);
  * accel_load mounted it). Sockets that are already in a sockmap keep their
  * program until they close (docs/bpf.md). */
 int accel_unload(const char *pin, char *err, size_t errlen);
+
+/* 1 when splice was loaded with its backlog iterator (iter/sockmap), 0
+ * when the kernel refused it (accel_splice_flushed then uses a fallback). */
+int accel_splice_has_iter(const char *pin);
 
 /* The ACCEL_* objects pinned under pin (0 when none). */
 unsigned accel_loaded(const char *pin);

@@ -3,8 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,6 +54,7 @@ int accel_splice_open(const char *pin, struct accel_splice *s, char *err, size_t
 		errfmt(err, errlen, "%s: pin path too long", pin);
 		goto fail;
 	}
+	s->have_iter = access(s->iter_src, F_OK) == 0 && access(s->iter_dst, F_OK) == 0;
 	return 0;
 fail:
 	accel_splice_close(s);
@@ -75,6 +80,57 @@ uint64_t accel_sock_cookie(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len) < 0)
 		return 0;
 	return c;
+}
+
+static int is_tcp(int fd)
+{
+	int d = 0;
+	socklen_t len = sizeof(d);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &d, &len);
+	return d == AF_INET || d == AF_INET6;
+}
+
+static int tcp_acked(int fd, uint64_t *acked)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -1;
+	if (len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	*acked = ti.tcpi_bytes_acked;
+	return 0;
+}
+
+#define WRITTEN_TRIES 64
+
+/* Bytes a TCP socket has been given to send since it connected: acked
+ * plus still queued (write_seq less the initial sequence), read as acked,
+ * queued, acked again. When both acked reads agree no ack landed between,
+ * and the sum is exact. When they never agree (a fast, busy connection),
+ * the first acked with the queue is still a lower bound: an ack in between
+ * only shrinks the queue. A baseline must be exact (exact=1: EAGAIN then),
+ * a flush test may take the lower bound, which can only make it wait. */
+static int tcp_written(int fd, int exact, uint64_t *out)
+{
+	uint64_t a1, a2;
+	int outq = 0, i;
+
+	for (i = 0; i < WRITTEN_TRIES; i++) {
+		if (tcp_acked(fd, &a1) < 0 || ioctl(fd, SIOCOUTQ, &outq) < 0 ||
+		    tcp_acked(fd, &a2) < 0)
+			return -1;
+		*out = a1 + (uint64_t)(outq > 0 ? outq : 0);
+		if (a1 == a2 || !exact)
+			return 0;
+	}
+	errno = EAGAIN;
+	return -1;
 }
 
 /* TCP signals readiness again when SO_RCVLOWAT is set, which runs the
@@ -141,15 +197,6 @@ static int pending(int fd)
 	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	return n > 0;
-}
-
-static int is_tcp(int fd)
-{
-	int d = 0;
-	socklen_t len = sizeof(d);
-
-	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &d, &len);
-	return d == AF_INET || d == AF_INET6;
 }
 
 static int write_all(int fd, const char *p, size_t n);
@@ -232,10 +279,30 @@ static int activate(struct accel_splice *s, uint64_t cs, int src, int dst)
 	return accel_splice_kick(s, src, dst);
 }
 
+/* The stats entry of a direction whose target is dst. Without the
+ * iterators a target's flush can only be seen in TCP's own counters, so
+ * such a target must be TCP, and its count so far is the baseline. */
+static int stat_init(const struct accel_splice *s, int dst, struct nek_splice_stat *st)
+{
+	uint64_t w;
+
+	memset(st, 0, sizeof(*st));
+	if (s->have_iter)
+		return 0;
+	if (!is_tcp(dst)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (tcp_written(dst, 1, &w) < 0)
+		return -1;
+	st->base = w;
+	return 0;
+}
+
 int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
 {
 	uint64_t ca = accel_sock_cookie(a), cb = accel_sock_cookie(b);
-	struct nek_splice_stat zero = { 0 };
+	struct nek_splice_stat zab, zba;
 	int e;
 
 	if (!ca || !cb || !(ways & (ACCEL_SPLICE_AB | ACCEL_SPLICE_BA)) ||
@@ -243,6 +310,10 @@ int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
 		errno = EINVAL;
 		return -1;
 	}
+	/* Before anything is in a map: a refused pair leaves no trace. */
+	if (((ways & ACCEL_SPLICE_AB) && stat_init(s, b, &zab) < 0) ||
+	    ((ways & ACCEL_SPLICE_BA) && stat_init(s, a, &zba) < 0))
+		return -1;
 	if (ways & ACCEL_SPLICE_AB)
 		widen_sndbuf(b);
 	if (ways & ACCEL_SPLICE_BA)
@@ -250,9 +321,9 @@ int accel_splice_add(struct accel_splice *s, int a, int b, unsigned ways)
 	/* Targets first: a socket only in dst keeps its own receive path, so
 	 * nothing is redirected before both ends are in place. */
 	if (((ways & ACCEL_SPLICE_AB) &&
-	     (bpf_map_update_elem(s->stats, &ca, &zero, BPF_ANY) < 0 || put_sock(s->dst, ca, b) < 0)) ||
+	     (bpf_map_update_elem(s->stats, &ca, &zab, BPF_ANY) < 0 || put_sock(s->dst, ca, b) < 0)) ||
 	    ((ways & ACCEL_SPLICE_BA) &&
-	     (bpf_map_update_elem(s->stats, &cb, &zero, BPF_ANY) < 0 || put_sock(s->dst, cb, a) < 0)))
+	     (bpf_map_update_elem(s->stats, &cb, &zba, BPF_ANY) < 0 || put_sock(s->dst, cb, a) < 0)))
 		goto fail;
 	if (((ways & ACCEL_SPLICE_AB) && activate(s, ca, a, b) < 0) ||
 	    ((ways & ACCEL_SPLICE_BA) && activate(s, cb, b, a) < 0))
@@ -303,17 +374,12 @@ static int iter_find(const char *path, uint64_t key, struct nek_splice_rec *out)
 	return n < 0 ? -1 : found;
 }
 
-int accel_splice_flushed(const struct accel_splice *s, int src, int dst)
+/* With the iterators: the kernel's own queues of both sockets. */
+static int flushed_iter(const struct accel_splice *s, uint64_t c, int src)
 {
-	uint64_t c = accel_sock_cookie(src);
 	struct nek_splice_rec rs = { 0 }, rd = { 0 };
 	int f;
 
-	(void)dst; /* the dst entry is found by the source's cookie */
-	if (!c) {
-		errno = EBADF;
-		return -1;
-	}
 	f = iter_find(s->iter_src, c, &rs);
 	if (f < 0)
 		return -1;
@@ -326,6 +392,40 @@ int accel_splice_flushed(const struct accel_splice *s, int src, int dst)
 	if (f < 0)
 		return -1;
 	return !(f && rd.backlog);
+}
+
+/* Without them. src, while it is in the map (with the verdict), holds
+ * only what the verdict has not seen yet: anything readable means "not
+ * yet" (kick it). dst has sent everything redirected to it once TCP's
+ * count of bytes given to it has grown by what the verdict (and copy_now)
+ * counted since the pair joined (the baseline is exact). The counters are
+ * read in that order: tcp_written() may only fall short, and stats read
+ * after it may only be larger, so the test never passes early. */
+static int flushed_counters(const struct accel_splice *s, uint64_t c, int src, int dst)
+{
+	struct nek_splice_stat st;
+	uint64_t w, cookie;
+
+	if (bpf_map_lookup_elem(s->src, &c, &cookie) == 0 && is_tcp(src) && pending(src)) {
+		kick_tcp(src);
+		return 0;
+	}
+	if (tcp_written(dst, 0, &w) < 0)
+		return -1;
+	if (bpf_map_lookup_elem(s->stats, &c, &st) < 0)
+		return errno == ENOENT ? 1 : -1;
+	return w - st.base >= st.bytes;
+}
+
+int accel_splice_flushed(const struct accel_splice *s, int src, int dst)
+{
+	uint64_t c = accel_sock_cookie(src);
+
+	if (!c) {
+		errno = EBADF;
+		return -1;
+	}
+	return s->have_iter ? flushed_iter(s, c, src) : flushed_counters(s, c, src, dst);
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -28,6 +28,10 @@
 
 struct accel_splice {
 	int src, dst, stats; /* pinned maps */
+	/* The backlog iterators, when the kernel took them (have_iter). Without
+	 * them a TCP target's flush is read from its own counters, and pairs
+	 * whose targets are not TCP are refused (EOPNOTSUPP). */
+	int have_iter;
 	char iter_src[ACCEL_PATH_MAX], iter_dst[ACCEL_PATH_MAX];
 };
 
@@ -56,7 +60,10 @@ int accel_splice_bytes(const struct accel_splice *s, int src, uint64_t *bytes);
 
 /* 1 when nothing that arrived on src is still held by the kernel on its way
  * to dst (src's receive queue and dst's send backlog are empty), 0 if
- * something is, -1 on error. */
+ * something is, -1 on error. With the iterators the kernel's queues are
+ * read directly; without them, src's queue is probed with MSG_PEEK and dst
+ * (TCP) is flushed once the bytes it was given since the pair joined equal
+ * the bytes redirected to it (docs/bpf.md "splice without the iterator"). */
 int accel_splice_flushed(const struct accel_splice *s, int src, int dst);
 
 /* End of stream on src (the caller saw POLLRDHUP): once the kernel has

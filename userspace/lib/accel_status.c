@@ -232,6 +232,16 @@ static void show_obj(struct st *s, const char *dir)
 		if (s->json)
 			fputc(']', s->out);
 	}
+	/* The one optional part: say when the kernel refused it. */
+	if (s->d->bit == ACCEL_SPLICE) {
+		int it = accel_splice_has_iter(s->pin);
+
+		if (s->json)
+			fprintf(s->out, ",\"backlog_iterator\":%s", it ? "true" : "false");
+		else if (!it)
+			fprintf(s->out, "  no backlog iterator: the kernel refused iter/sockmap; "
+					"TCP pairs only, flushes read from TCP's counters\n");
+	}
 	if (s->json)
 		fprintf(s->out, ",\"counters\":{");
 	show_counters(s);

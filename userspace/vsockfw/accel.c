@@ -17,6 +17,7 @@ static struct {
 	char pin[ACCEL_PATH_MAX];
 	unsigned loaded; /* ACCEL_* pinned */
 	int kmod, sockmap, od_open;
+	int sp_iter;		/* splice has its backlog iterator */
 	int bypass;		/* --bypass: listeners join lobypass */
 	int ports_fd, socks_fd; /* lobypass server ports (with --bypass) and sockets, or -1 */
 	struct accel_origdst od;
@@ -44,17 +45,21 @@ int fw_accel_init(const char *pin, int bypass)
 			A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
 		A.socks_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_socks");
 	}
-	if (A.loaded & ACCEL_SPLICE)
+	if (A.loaded & ACCEL_SPLICE) {
 		A.sockmap = tier_sockmap_register(pin) == 0;
+		A.sp_iter = accel_splice_has_iter(pin);
+	}
 	if (A.loaded & ACCEL_ORIGDST) {
 		if (accel_origdst_open(pin, &A.od, err, sizeof(err)) == 0)
 			A.od_open = 1;
 		else
 			log_warn("%s", err);
 	}
-	log_info("kernel acceleration: module %s, bpf under %s:%s%s%s%s", A.kmod ? "yes" : "no",
+	log_info("kernel acceleration: module %s, bpf under %s:%s%s%s%s%s", A.kmod ? "yes" : "no",
 		 pin, A.loaded ? "" : " none", (A.loaded & ACCEL_BYPASS) ? " lobypass" : "",
-		 A.sockmap ? " splice" : "", A.od_open ? " origdst" : "");
+		 A.sockmap ? " splice" : "",
+		 A.sockmap && !A.sp_iter ? " (no backlog iterator: TCP pairs only)" : "",
+		 A.od_open ? " origdst" : "");
 	return 0;
 }
 
@@ -173,13 +178,14 @@ void fw_accel_report(struct strbuf *sb, int json)
 	if (json) {
 		sb_printf(sb, "{\"kmod\":%s,\"bpf_pin\":", A.kmod ? "true" : "false");
 		sb_json_str(sb, A.pin[0] ? A.pin : "none");
-		sb_printf(sb, ",\"lobypass\":%s,\"sockmap\":%s,\"origdst\":%s}",
+		sb_printf(sb, ",\"lobypass\":%s,\"sockmap\":%s,\"sockmap_iter\":%s,\"origdst\":%s}",
 			  (A.loaded & ACCEL_BYPASS) ? "true" : "false", A.sockmap ? "true" : "false",
-			  A.od_open ? "true" : "false");
+			  A.sockmap && A.sp_iter ? "true" : "false", A.od_open ? "true" : "false");
 		return;
 	}
-	sb_printf(sb, "kernel acceleration: module %s; bpf (%s): lobypass %s, sockmap %s, origdst %s\n",
+	sb_printf(sb, "kernel acceleration: module %s; bpf (%s): lobypass %s, sockmap %s%s, origdst %s\n",
 		  A.kmod ? "yes" : "no", A.pin[0] ? A.pin : "none",
 		  (A.loaded & ACCEL_BYPASS) ? "yes" : "no", A.sockmap ? "yes" : "no",
+		  A.sockmap && !A.sp_iter ? " (no backlog iterator: TCP pairs only)" : "",
 		  A.od_open ? "yes" : "no");
 }

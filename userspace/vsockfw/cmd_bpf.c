@@ -175,18 +175,46 @@ static int bpf_parse(int argc, char **argv, const char *allowed, unsigned nargs,
 	return CLI_OK;
 }
 
+/* Without --objs: every object the options allow (lobypass and origdst need
+ * a cgroup, origdst its proxy's port), each loaded on its own so one the
+ * kernel refuses costs only itself. With --objs: exactly those, or none. */
+static int default_objs(struct bpf_args *a, char *why, size_t len)
+{
+	unsigned objs = ACCEL_SPLICE;
+
+	why[0] = '\0';
+	if (a->o.cgroup)
+		objs |= ACCEL_BYPASS;
+	else
+		snprintf(why, len, "lobypass, origdst: no --cgroup");
+	if (a->o.cgroup && a->o.od.proxy_port)
+		objs |= ACCEL_ORIGDST;
+	else if (a->o.cgroup)
+		snprintf(why, len, "origdst: no --proxy-port (the transparent proxy's port)");
+	a->o.objs = objs;
+	a->o.best_effort = 1;
+	return CLI_OK;
+}
+
+static void say_skipped(const char *what)
+{
+	if (what[0])
+		fprintf(stderr, "vsockfw bpf load: not loaded: %s\n", what);
+}
+
 static int bpf_load(int argc, char **argv)
 {
 	static struct bpf_args a;
-	char err[ACCEL_ERR_MAX];
+	char err[ACCEL_ERR_MAX], skipped[4 * ACCEL_ERR_MAX], unasked[ACCEL_ERR_MAX];
 
 	memset(&a, 0, sizeof(a));
+	unasked[0] = '\0';
 	inet_pton(AF_INET, "127.0.0.1", &a.o.od.proxy_ip4);
 	inet_pton(AF_INET6, "::1", a.o.od.proxy_ip6);
 	if (bpf_parse(argc, argv, "gopx46mLadR", 0, &a) != CLI_OK)
 		return CLI_USAGE;
 	if (!a.o.objs)
-		a.o.objs = ACCEL_ALL;
+		default_objs(&a, unasked, sizeof(unasked));
 	if ((a.o.objs & (ACCEL_BYPASS | ACCEL_ORIGDST)) && !a.o.cgroup)
 		return cli_usage_error("--cgroup PATH is needed for lobypass and origdst "
 				       "(or --objs splice)");
@@ -195,9 +223,19 @@ static int bpf_load(int argc, char **argv)
 	a.o.pin = a.pin;
 	a.o.ports = a.ports;
 	a.o.rules = a.rules;
+	a.o.skipped = skipped;
+	a.o.skippedlen = sizeof(skipped);
 	accel_quiet_libbpf();
-	if (accel_load(&a.o, err, sizeof(err)) < 0)
+	if (accel_load(&a.o, err, sizeof(err)) < 0) {
+		if (errno == EPERM && strstr(err, "root of the hierarchy"))
+			return cli_fail("%s: pass --allow-root-cgroup to mean it", err);
 		return cli_fail("%s", err);
+	}
+	say_skipped(unasked);
+	say_skipped(skipped);
+	if ((accel_loaded(a.pin) & ACCEL_SPLICE) && !accel_splice_has_iter(a.pin))
+		fprintf(stderr, "vsockfw bpf load: splice: the kernel refused the backlog iterator "
+				"(iter/sockmap); the splice tier takes TCP pairs only\n");
 	return CLI_OK;
 }
 

@@ -46,6 +46,19 @@ unload_leaves_nothing() {
 	t_eq "our programs are gone ($ids)" "" "$left"
 }
 
+# kernel_takes_sockmap_iter: 0 when this kernel loads splice.bpf.o whole,
+# its iter/sockmap program included (bpftool, independent of our loader),
+# 1 when it refuses it. Kernels differ: some 6.18 builds refuse the program
+# type (EPERM, 0 insns processed).
+kernel_takes_sockmap_iter() {
+	local d=$PIN/probe-iter rc
+	mkdir -p "$d"
+	bpftool prog loadall "$NEK_BUILD/bpf/splice.bpf.o" "$d" >/dev/null 2>&1
+	rc=$?
+	rm -rf "$d"
+	return $rc
+}
+
 # t_wait_port for a listener inside the namespace.
 ns_wait_port() {
 	local i hex
