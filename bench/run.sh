@@ -17,6 +17,13 @@ RES=$ROOT/bench/results
 export NEK_ROOT=$ROOT NEK_BUILD=$B NEK_BIN=$B/bin NEK_HELPERS=$B/tests/helpers
 export PATH=$B/bin:$B/tests/helpers:$PATH NEK_VSOCK=deny
 export BENCH_WORK=${BENCH_WORK:-$ROOT/bench/work}
+# Scenarios test BENCH_QUICK as "= 1": any other value is refused here, so no
+# scenario reads it one way and another scenario the other.
+case ${BENCH_QUICK:-0} in
+0 | "") unset BENCH_QUICK ;;
+1) export BENCH_QUICK ;;
+*) echo "bench: BENCH_QUICK must be 1 or 0, not '$BENCH_QUICK'" >&2; exit 2 ;;
+esac
 mkdir -p "$RES" "$BENCH_WORK"
 
 names=("$@")

@@ -115,6 +115,6 @@ accel_bench_setup() {
 }
 
 # The size of one transfer: DEFAULT, or QUICK under BENCH_QUICK.
-bench_size() { if [ -n "${BENCH_QUICK:-}" ]; then echo "$2"; else echo "$1"; fi; }
+bench_size() { if [ "${BENCH_QUICK:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
 ACCEL_RUN=()

@@ -17,7 +17,7 @@ describe)
 	;;
 run)
 	size=$((256 << 20))
-	[ -n "${BENCH_QUICK:-}" ] && size=$((32 << 20))
+	[ "${BENCH_QUICK:-0}" = 1 ] && size=$((32 << 20))
 	exec "$NEK_ROOT/bench/vm.sh" bench/lib/accel_vm.sh "$size"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

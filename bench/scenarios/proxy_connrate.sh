@@ -16,7 +16,7 @@ describe)
 run)
 	. "$NEK_ROOT/bench/lib/proxy_pairs.sh"
 	n=4000 nl=1000
-	[ -n "${BENCH_QUICK:-}" ] && n=1000 nl=300
+	[ "${BENCH_QUICK:-0}" = 1 ] && n=1000 nl=300
 	srv=$(pairs_free_port)
 	pairs_bg connperf serve --listen "tcp:127.0.0.1:$srv"
 	pairs_wait_port "$srv" || { pairs_stop; exit 1; }

@@ -16,7 +16,7 @@ describe)
 run)
 	. "$NEK_ROOT/bench/lib/proxy_pairs.sh"
 	secs=5
-	[ -n "${BENCH_QUICK:-}" ] && secs=2
+	[ "${BENCH_QUICK:-0}" = 1 ] && secs=2
 	srv=$(pairs_free_port)
 	pairs_bg iperf3 -s -p "$srv"
 	pairs_wait_port "$srv" || { pairs_stop; exit 1; }

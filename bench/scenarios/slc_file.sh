@@ -14,7 +14,7 @@ describe)
 	;;
 run)
 	size=1073741824
-	[ -n "${BENCH_QUICK:-}" ] && size=67108864
+	[ "${BENCH_QUICK:-0}" = 1 ] && size=67108864
 	exec bash "$NEK_ROOT/bench/lib/slc.sh" file unix,tcp "$size"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

@@ -12,7 +12,7 @@ describe)
 	;;
 run)
 	n=200
-	[ -n "${BENCH_QUICK:-}" ] && n=20
+	[ "${BENCH_QUICK:-0}" = 1 ] && n=20
 	exec bash "$NEK_ROOT/bench/lib/slc.sh" run unix,tcp "$n"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

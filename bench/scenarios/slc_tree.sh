@@ -12,7 +12,7 @@ describe)
 	;;
 run)
 	n=20000
-	[ -n "${BENCH_QUICK:-}" ] && n=2000
+	[ "${BENCH_QUICK:-0}" = 1 ] && n=2000
 	exec bash "$NEK_ROOT/bench/lib/slc.sh" tree unix,tcp "$n"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

@@ -11,7 +11,7 @@ describe)
 	;;
 run)
 	size=67108864
-	[ -n "${BENCH_QUICK:-}" ] && size=16777216
+	[ "${BENCH_QUICK:-0}" = 1 ] && size=16777216
 	exec "$NEK_ROOT/bench/vm.sh" bench/lib/slc.sh file vsock,unix,tcp "$size"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

@@ -10,7 +10,7 @@ describe)
 	;;
 run)
 	size=1G
-	[ -n "${BENCH_QUICK:-}" ] && size=64M
+	[ "${BENCH_QUICK:-0}" = 1 ] && size=64M
 	exec bash "$NEK_ROOT/bench/lib/transport.sh" unix,tcp "$size"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;

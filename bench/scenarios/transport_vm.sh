@@ -10,7 +10,7 @@ describe)
 	;;
 run)
 	size=256M
-	[ -n "${BENCH_QUICK:-}" ] && size=16M
+	[ "${BENCH_QUICK:-0}" = 1 ] && size=16M
 	exec "$NEK_ROOT/bench/vm.sh" bench/lib/transport.sh vsock,unix,tcp "$size"
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;
