@@ -15,8 +15,15 @@ for c in "$NEK_ROOT"/tests/vm/progs/*.c; do
 		inmain && /^[ \t]*[a-z_]/ && !/^[ \t]*(unsigned|int|char|long|const|struct|static)[ \t]/ { print; exit }' "$c")
 	t_match "$(basename "$c") calls vm_guard() before anything else" '^[[:space:]]*vm_guard\(\);' "$first"
 done
-grep -q 'nek.vmtest=1' "$NEK_ROOT/tests/vm/qemu.sh"
-t_eq "only the VM harness puts the flag on a kernel command line" 0 $?
+# Where the flag is put on a kernel command line (qemu's -append): only the
+# VM harness, and it does.
+appenders=$(cd "$NEK_ROOT" && grep -rlE --exclude-dir=.git --exclude-dir=build -e '-append .*nek\.vmtest=1' . |
+	sed 's|^\./||' | sort | tr '\n' ' ')
+t_match "the VM harness puts the flag on its kernel command line" '(^| )tests/vm/qemu\.sh ' "$appenders"
+t_eq "nothing outside tests/vm/ puts it on one" "" \
+	"$(printf '%s' "$appenders" | tr ' ' '\n' | grep -v '^tests/vm/' | grep -v '^$')"
+t_eq "no program or library source names the flag" "" \
+	"$(cd "$NEK_ROOT" && grep -rl 'nek.vmtest' userspace enclave kmod bpf scripts 2>/dev/null)"
 if grep -qw 'nek.vmtest=1' /proc/cmdline; then
 	t_fail "this host's kernel command line has nek.vmtest=1"
 else
