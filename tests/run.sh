@@ -44,6 +44,8 @@ selected() {
 
 pass=0 fail=0 skip=0
 failed_suites=()
+skipped_suites=()
+nsuites=0
 t_start=$(date +%s)
 for s in "${suites[@]}"; do
 	name=$(basename "$s" .sh)
@@ -76,7 +78,17 @@ for s in "${suites[@]}"; do
 		tail -n 25 "$log" | sed 's/^/    | /'
 	fi
 	grep -E '^ok .*# SKIP' "$log" | sed 's/^ok[^-]*- /    skipped: /' | head -5
+	nsuites=$((nsuites + 1))
+	# A suite that ran nothing but skips was skipped whole: say why at the end.
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$k" -gt 0 ]; then
+		why=$(grep -m1 -E '^ok .*# SKIP' "$log" | sed 's/.*# SKIP *//')
+		skipped_suites+=("$name (${why:-no reason given})")
+	fi
 done
 echo "host tests: $(( $(date +%s) - t_start ))s, $skip skipped${failed_suites[*]:+, failing suites: ${failed_suites[*]}}"
+if [ ${#skipped_suites[@]} -gt 0 ]; then
+	echo "suites skipped whole: ${#skipped_suites[@]} of $nsuites$([ "$(id -u)" -ne 0 ] && echo ' (not root: CI runs make test as root)')"
+	printf '    %s\n' "${skipped_suites[@]}"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
