@@ -22,7 +22,7 @@ trap 'restore; t_cleanup' EXIT
 
 log0=$(dmesg | wc -l)
 for mode in busy emfile enfile; do
-	krelay_undo "$mode" "${KRELAY_UNDO_ITERATIONS:-20000}"
+	krelay_undo "$mode" "${KRELAY_UNDO_ITERATIONS:-50000}"
 	t_eq "krelay_undo $mode: every check passed" 0 $?
 	restore
 done
