@@ -59,7 +59,8 @@ struct nek_end {
 	struct file *file;
 	struct socket *sock;
 	bool tcp;
-	bool hooked;
+	bool claimed;	/* sk_user_data is ours */
+	bool hooked;	/* ...and so are the callbacks */
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
@@ -181,7 +182,14 @@ static void nek_state_change(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static int nek_hook(struct nek_end *e)
+/*
+ * Marks the socket as ours (sk_user_data) but leaves its callbacks alone:
+ * a start can still fail after this, and until it cannot, nothing may queue
+ * a direction. Else a failed start would have work in flight on a relay it
+ * frees, moving bytes between the caller's socket and the other socket
+ * (another relay's, when that is why it failed).
+ */
+static int nek_claim(struct nek_end *e)
 {
 	struct sock *sk = e->sock->sk;
 
@@ -191,32 +199,53 @@ static int nek_hook(struct nek_end *e)
 		write_unlock_bh(&sk->sk_callback_lock);
 		return -EBUSY;
 	}
+	sk->sk_user_data = e;
+	e->claimed = true;
+	write_unlock_bh(&sk->sk_callback_lock);
+	return 0;
+}
+
+/* Takes the callbacks of a claimed socket: from here on data moves. */
+static void nek_hook(struct nek_end *e)
+{
+	struct sock *sk = e->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
 	e->saved_data_ready = sk->sk_data_ready;
 	e->saved_write_space = sk->sk_write_space;
 	e->saved_state_change = sk->sk_state_change;
-	sk->sk_user_data = e;
 	sk->sk_data_ready = nek_data_ready;
 	sk->sk_write_space = nek_write_space;
 	sk->sk_state_change = nek_state_change;
 	e->hooked = true;
 	write_unlock_bh(&sk->sk_callback_lock);
-	return 0;
 }
 
+/*
+ * Gives the socket back. A callback queues work only while it holds
+ * sk_callback_lock for reading and finds sk_user_data set; clearing that
+ * under the lock for writing waits for the callbacks running now, and the
+ * ones that come later (an old sk_data_ready pointer read before the
+ * restore) find nothing. So once both ends are unhooked no callback can
+ * queue work for this relay any more.
+ */
 static void nek_unhook(struct nek_end *e)
 {
 	struct sock *sk;
 
-	if (!e->hooked)
+	if (!e->claimed)
 		return;
 	sk = e->sock->sk;
 	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_data_ready = e->saved_data_ready;
-	sk->sk_write_space = e->saved_write_space;
-	sk->sk_state_change = e->saved_state_change;
+	if (e->hooked) {
+		sk->sk_data_ready = e->saved_data_ready;
+		sk->sk_write_space = e->saved_write_space;
+		sk->sk_state_change = e->saved_state_change;
+	}
 	sk->sk_user_data = NULL;
 	write_unlock_bh(&sk->sk_callback_lock);
 	e->hooked = false;
+	e->claimed = false;
 }
 
 /* ------------------------------------------------------------ data path */
@@ -464,10 +493,16 @@ static void nek_dir_work(struct work_struct *work)
 		queue_work(nek_wq, work);
 }
 
-/* Puts the sockets back as they were and reports. Runs once. */
-static void nek_release_work(struct work_struct *work)
+/*
+ * Gives both sockets back as they were and drops the relay's references to
+ * them: a relay's release and a start that failed both end here. The order
+ * matters. Both ends are unhooked first, since each end's callbacks queue
+ * the other end's direction too; after that only a direction's own requeue
+ * can queue work, and cancel_work_sync() stops that. With no work left to
+ * run, the pages and the sockets can go.
+ */
+static void nek_teardown(struct nek_relay *r)
 {
-	struct nek_relay *r = container_of(work, struct nek_relay, release_work);
 	bool shut;
 	int i;
 
@@ -483,11 +518,22 @@ static void nek_release_work(struct work_struct *work)
 	shut = r->shut;
 	spin_unlock(&r->lock);
 	for (i = 0; i < 2; i++) {
+		/* A start that failed at fget() has no file here. */
+		if (!r->end[i].file)
+			continue;
 		if (shut)
 			kernel_sock_shutdown(r->end[i].sock, SHUT_RDWR);
 		fput(r->end[i].file);
 		r->end[i].file = NULL;
 	}
+}
+
+/* Ends a started relay and reports. Runs once. */
+static void nek_release_work(struct work_struct *work)
+{
+	struct nek_relay *r = container_of(work, struct nek_relay, release_work);
+
+	nek_teardown(r);
 	spin_lock(&r->lock);
 	r->state = r->final_state;
 	spin_unlock(&r->lock);
@@ -654,19 +700,6 @@ static struct nek_relay *nek_relay_new(const struct nek_relay_start *a)
 	return r;
 }
 
-/* Undoes a start that failed before the handle existed. */
-static void nek_relay_undo(struct nek_relay *r)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		nek_unhook(&r->end[i]);
-		if (r->end[i].file)
-			fput(r->end[i].file);
-	}
-	nek_relay_put(r);
-}
-
 static int nek_check_start(const struct nek_relay_start *a)
 {
 	if (a->version != NEK_RELAY_VERSION || (a->flags & ~NEK_RELAY_F_ALL) ||
@@ -697,7 +730,7 @@ static long nek_start(struct nek_relay_start __user *arg)
 	if (!err && r->end[0].sock == r->end[1].sock)
 		err = -EINVAL;
 	for (i = 0; i < 2 && !err; i++)
-		err = nek_hook(&r->end[i]);
+		err = nek_claim(&r->end[i]);
 	if (err)
 		goto undo;
 	fd = get_unused_fd_flags((a.flags & NEK_RELAY_F_CLOEXEC) ? O_CLOEXEC : 0);
@@ -713,13 +746,21 @@ static long nek_start(struct nek_relay_start __user *arg)
 		goto undo;
 	}
 	kref_get(&r->ref);
-	/* Data may be queued already: look at both sources once. */
+	/*
+	 * Nothing fails from here on, so only now may the directions run.
+	 * Data that came before the callbacks did is found by looking at both
+	 * sources once.
+	 */
+	for (i = 0; i < 2; i++)
+		nek_hook(&r->end[i]);
 	queue_work(nek_wq, &r->dir[0].work);
 	queue_work(nek_wq, &r->dir[1].work);
 	fd_install(fd, file);
 	return fd;
 undo:
-	nek_relay_undo(r);
+	/* No work was queued (nothing is hooked): the teardown finds none. */
+	nek_teardown(r);
+	nek_relay_put(r);
 	return err;
 }
 
