@@ -320,10 +320,30 @@ t_eq "a PCR mismatch is refused (255)" 255 $?
 t_match "... naming the PCR" "PCR8 is abab.*expected cdcd" "$out"
 out=$(slc run -c "unix:$D/a.sock" --key "$D/keys/client" --pcr "8=$pcr8" -- echo no 2>&1)
 t_match "the emulator's documents fail against the AWS root" "not the trusted root" "$out"
-out=$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" --trust-root "$D/emu-debug/root.pem" -- echo no 2>&1)
+out=$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" --trust-root "$D/emu-debug/root.pem" --any-image -- echo no 2>&1)
 t_match "a debug-mode enclave is refused" "debug" "$out"
 t_eq "... unless --allow-debug" ok "$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" \
-	--trust-root "$D/emu-debug/root.pem" --allow-debug -- echo ok)"
+	--trust-root "$D/emu-debug/root.pem" --any-image --allow-debug -- echo ok)"
+# A policy must pin the image (PCR0, 1, 2 or 8), or say --any-image (audit 9).
+out=$(slc run "${A[@]}" -- echo no 2>&1)
+t_eq "a policy of --trust-root alone is refused (usage, 2)" 2 $?
+t_match "... saying why and what to do" "pins none of PCR0, 1, 2 or 8.*--any-image" "$out"
+out=$(slc run "${A[@]}" --pcr "3=$pcr8" --pcr "4=$pcr8" -- echo no 2>&1)
+t_eq "a policy of host-chosen PCR3/PCR4 alone is refused" 2 $?
+t_eq "--any-image accepts any image of that root" ok "$(slc run "${A[@]}" --any-image -- echo ok)"
+out=$(slc cp "${A[@]}" "$D/over" :/noimage 2>&1)
+t_eq "cp: the same rule" 2 $?
+# The working directory cannot replace the trust root (audit 2): a hostile
+# checkout's .config/pipeline.config.yaml trusting the emulator is ignored.
+mkdir -p "$D/checkout/.config"
+printf 'trust_root: %s\npcr8: %s\nconnect: unix:%s\nkey: %s\n' "$D/emu/root.pem" "$pcr8" "$D/a.sock" \
+	"$D/keys/client" >"$D/checkout/.config/pipeline.config.yaml"
+out=$(cd "$D/checkout" && slc run --key "$D/keys/client" -- echo no 2>&1)
+t_eq "a cwd config's trust_root and pcrN are not used" 255 $?
+t_match "... it warns about them" "pipeline.config.yaml line 1: 'trust_root' ignored" "$out"
+t_match "... and the server stays unchecked" "nothing to check the server" "$out"
+out=$(cd "$D/checkout" && slc run --key "$D/keys/client" --pcr "8=$pcr8" -- echo no 2>&1)
+t_match "... even with a PCR from the command line: the AWS root stays" "not the trusted root" "$out"
 printf 'trust_root: %s\npcr8: %s\nconnect: unix:%s\nkey: %s\n' "$D/emu/root.pem" "$pcr8" "$D/a.sock" \
 	"$D/keys/client" >"$D/att.yaml"
 t_eq "policy from the config file" ok "$(slc -c "$D/att.yaml" run -- echo ok)"
@@ -347,6 +367,10 @@ out=$(slc run --cid 16 --port 5000 --insecure --command true 2>&1)
 t_match "--cid/--port mean vsock (refused on this host)" "AF_VSOCK is disabled" "$out"
 out=$(slc listen --port 53000 --insecure 2>&1)
 t_match "listen --port: vsock:ANY:P (refused on this host)" "AF_VSOCK is disabled" "$out"
+mkdir -p "$D/upstream/.config"
+printf 'connect: unix:%s\n' "$D/i.sock" >"$D/upstream/.config/pipeline.config.yaml"
+t_eq "upstream's ./.config/pipeline.config.yaml still gives the address" ok \
+	"$(cd "$D/upstream" && slc run --insecure -- echo ok 2>/dev/null)"
 printf 'cid: 7\nport: 6000\nbuffers:\n  backlog: 128\n' >"$D/cfg.yaml"
 out=$(slc -c "$D/cfg.yaml" -v run --insecure -- true 2>&1)
 t_match "-c/--config: cid and port are the defaults" "vsock:7:6000" "$out"
