@@ -265,6 +265,19 @@ slc keygen -o "$D/keys/server" >/dev/null
 slc keygen -o "$D/keys/stranger" >/dev/null
 t_eq "private key is 0600" 600 "$(stat -c %a "$D/keys/client")"
 t_exit "keygen does not overwrite" 1 slc keygen -o "$D/keys/client"
+# Neither key file is written through a symlink (audit 7).
+printf 'precious\n' >"$D/keys/victim"
+ln -s "$D/keys/victim" "$D/keys/lk.pub"
+out=$(slc keygen -o "$D/keys/lk" 2>&1)
+t_eq "keygen: FILE.pub a symlink: refused" 1 $?
+t_match "... naming it" "^slc keygen: '$D/keys/lk.pub': File exists \(--force replaces it\)" "$out"
+t_eq "... the link's target untouched, no half pair left" "precious no" \
+	"$(cat "$D/keys/victim") $([ -e "$D/keys/lk" ] && echo yes || echo no)"
+ln -s "$D/keys/victim" "$D/keys/lk2"
+t_exit "keygen: FILE a symlink: refused" 1 slc keygen -o "$D/keys/lk2"
+t_ok "keygen --force" slc keygen --force -o "$D/keys/lk" >/dev/null
+t_eq "... replaces the symlink instead of writing through it" "precious regular file" \
+	"$(cat "$D/keys/victim") $(stat -c %F "$D/keys/lk.pub")"
 cp "$D/keys/client.pub" "$D/keys/authorized"
 port=$(t_free_port)
 t_bg slc listen --listen "tcp:127.0.0.1:$port" --root "$R" --key "$D/keys/server" \

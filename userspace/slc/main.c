@@ -666,7 +666,7 @@ static int cmd_keygen(int argc, char **argv)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(comment, sizeof(comment), "%s@%s", getenv("USER") ? getenv("USER") : "slc", host);
 	if (slc_keygen(out, cmt ? cmt : comment, force, err, sizeof(err)) < 0)
-		return cli_fail("keygen %s", err);
+		return cli_fail("%s", err);
 	if (snprintf(path, sizeof(path), "%.500s.pub", out) >= (int)sizeof(path))
 		return cli_fail("keygen: name too long");
 	if (slc_pub_load(path, raw, err, sizeof(err)) == 0) {
