@@ -388,6 +388,9 @@ printf 'cid: 7\nport: 6000\nbuffers:\n  backlog: 128\n' >"$D/cfg.yaml"
 out=$(slc -c "$D/cfg.yaml" -v run --insecure -- true 2>&1)
 t_match "-c/--config: cid and port are the defaults" "vsock:7:6000" "$out"
 t_exit "usage error exits 2" 2 slc cp onlyone
+out=$(slc run --bogus -- true 2>&1)
+t_eq "an unknown option exits 2" 2 $?
+t_match "... prefixed by the program and command" "^slc run: unrecognized option '--bogus'" "$out"
 t_exit "both sides local is a usage error" 2 slc cp "$D/a" "$D/b"
 t_ok "--help" slc cp --help
 t_done
