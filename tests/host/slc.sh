@@ -363,6 +363,53 @@ t_eq "policy from the config file" ok "$(slc -c "$D/att.yaml" run -- echo ok)"
 t_exit "a server attesting with a missing emulator fails to start" 1 \
 	slc listen --listen "unix:$D/x.sock" --emu "$D/none" --authorized-keys "$D/keys/authorized"
 
+# ---------------------------------------------------------------- idle peers, few fds (audit 5)
+# 80 peers against a server limited to 64 fds (a8dbd5c spun on EMFILE,
+# 248,149 log lines a second): it stays responsive and its log short.
+idle_peers() { # SOCKET N HELLO: N connections held open, after a hello if HELLO=1
+	t_bg python3 -c '
+import socket, sys, time
+held = []
+for i in range(int(sys.argv[2])):
+    c = socket.socket(socket.AF_UNIX)
+    try:
+        c.connect(sys.argv[1])
+        held.append(c)
+        if sys.argv[3] == "1":  # through the handshake, one after another
+            c.settimeout(1)
+            c.send(b"SLCc\x00\x02\x00\x01" + bytes(64))
+            c.recv(8)
+    except OSError:
+        pass
+time.sleep(30)' "$@"
+}
+for hello in 0 1; do
+	sock=$D/idle-$hello.sock
+	t_bg sh -c 'ulimit -n 64 && exec "$@"' sh slc listen --listen "unix:$sock" --insecure \
+		--root "$R" 2>"$D/idle-$hello.log"
+	srv=$T_LAST_PID
+	t_wait_sock "$sock"
+	idle_peers "$sock" 80 $hello
+	peers=$T_LAST_PID
+	sleep 1.5
+	if [ $hello = 0 ]; then
+		t_eq "80 peers that never say hello, 64 fds: a client still gets through" ok \
+			"$(timeout 5 slc run -c "unix:$sock" --insecure -- echo ok 2>/dev/null)"
+	else
+		# Every fd held by a connected client: the server waits, then serves.
+		sleep 1
+		kill "$peers"
+		wait "$peers" 2>/dev/null
+		t_eq "fds exhausted by 80 clients: served again once they leave" ok \
+			"$(timeout 5 slc run -c "unix:$sock" --insecure -- echo ok 2>/dev/null)"
+	fi
+	n=$(wc -l <"$D/idle-$hello.log")
+	t_eq "hello=$hello: ... and the log stays short ($n lines)" yes "$([ "$n" -lt 20 ] && echo yes)"
+	kill "$peers" "$srv" 2>/dev/null
+	wait "$peers" "$srv" 2>/dev/null
+done
+t_match "the accept backoff is logged, rate-limited" "accept: Too many open files: pausing" "$(cat "$D/idle-1.log")"
+
 # ---------------------------------------------------------------- upstream flags
 I=(--connect "unix:$D/i.sock" --insecure)
 mkdir -p "$D/cdir/sub" && printf 'c\n' >"$D/cdir/sub/f"

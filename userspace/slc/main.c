@@ -532,6 +532,7 @@ static const struct option listen_opts[] = {
 	{ "max-conns", required_argument, NULL, O_MAXCONNS },
 	{ "max-execs", required_argument, NULL, O_MAXEXECS },
 	{ "max-xfers", required_argument, NULL, O_MAXXFERS },
+	{ "max-pending", required_argument, NULL, O_MAXPENDING },
 	{ "handshake-timeout", required_argument, NULL, O_HANDSHAKE },
 	{ "backend", required_argument, NULL, O_BACKEND },
 	CLI_COMMON_LONGOPTS,
@@ -542,8 +543,10 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 {
 	static char portaddr[64];
 	char err[PARSE_ERR_MAX];
-	unsigned *lim = c == O_MAXCONNS ? &o->max_conns : c == O_MAXEXECS ? &o->max_execs
-									: &o->max_xfers;
+	unsigned *lim = c == O_MAXCONNS	   ? &o->max_conns
+			: c == O_MAXEXECS  ? &o->max_execs
+			: c == O_MAXPENDING ? &o->max_pending
+					    : &o->max_xfers;
 	uint64_t v;
 	int b;
 
@@ -578,8 +581,14 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 	case O_MAXCONNS:
 	case O_MAXEXECS:
 	case O_MAXXFERS:
+	case O_MAXPENDING:
 		if (parse_u64(optarg, 1, 100000, &v, err, sizeof(err)) < 0)
-			return cli_usage_error("--max-%s: %s", c == O_MAXCONNS ? "conns" : c == O_MAXEXECS ? "execs" : "xfers", err);
+			return cli_usage_error("--max-%s: %s",
+					       c == O_MAXCONNS	   ? "conns"
+					       : c == O_MAXEXECS   ? "execs"
+					       : c == O_MAXPENDING ? "pending"
+								   : "xfers",
+					       err);
 		*lim = (unsigned)v;
 		return CLI_OK;
 	case O_HANDSHAKE:
@@ -601,7 +610,7 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 static int cmd_listen(int argc, char **argv)
 {
 	static struct slc_srv_opts o = { .max_conns = 64, .max_execs = 64, .max_xfers = 32,
-					 .handshake_ms = 10000 };
+					 .max_pending = 16, .handshake_ms = 10000 };
 	char err[ADDR_ERR_MAX];
 	const char *addr = NULL;
 	int c;
@@ -695,7 +704,7 @@ static const struct cli_cmd cmds[] = {
 	{ "listen", cmd_listen, "serve execs and transfers (the enclave side)",
 	  "listen [--listen ADDR | --port P] [--root DIR] [--authorized-keys FILE]\n"
 	  "       [--key FILE] [--nsm DEV | --emu DIR] [--insecure] [--max-conns N]\n"
-	  "       [--max-execs N] [--max-xfers N] [--handshake-timeout D]\n"
+	  "       [--max-execs N] [--max-xfers N] [--max-pending N] [--handshake-timeout D]\n"
 	  "       [--backend auto|uring|epoll]\n"
 	  "  --listen ADDR          default vsock:ANY:53000 (--port P: vsock:ANY:P)\n"
 	  "  --root DIR             paths and working directories resolve below DIR\n"
@@ -704,6 +713,8 @@ static const struct cli_cmd cmds[] = {
 	  "  --nsm DEV, --emu DIR   prove the server with an attestation document\n"
 	  "  --insecure             accept unauthenticated, unencrypted clients (debug)\n"
 	  "  --handshake-timeout D  close connections not authenticated within D (10s)\n"
+	  "  --max-pending N        connections in their handshake at once (16); a new one\n"
+	  "                         closes the oldest\n"
 	  "SIGTERM finishes: connections get an error and close, then slc exits.\n" },
 	{ "run", cmd_run, "run a command on the server",
 	  "run [OPTIONS] [-t] [-i] [--timeout D] [--env K=V]... [--cwd DIR] [--no-wait]\n"
