@@ -141,6 +141,14 @@ t_eq "... data past 4 GiB" "past 4 GiB" "$(dd if="$R/sparse" bs=1 skip=$((4 * 10
 t_eq "... still sparse" yes "$([ "$(du -k "$R/sparse" | cut -f1)" -lt 1024 ] && echo yes)"
 t_ok "5 GiB sparse file down (digest checked)" slc cp "${C[@]}" --sha256 :/sparse "$D/sparse.back"
 t_eq "... same head" head "$(head -c 4 "$D/sparse.back")"
+# The progress line (stderr a terminal): name, done / total, percent, rate,
+# ETA, sources done; holes count, so a sparse file ends at 100%.
+prog=$(script -qec "slc cp ${C[*]} :/blob $D/blob.prog" /dev/null | tr '\r' '\n')
+t_match "progress line: name, total, percent, ETA" ':/blob  [0-9.]+ KiB / 195\.3 KiB  100%  .*/s  ETA 0:00  \[1/1\]' "$prog"
+prog=$(script -qec "slc cp ${C[*]} $D/sparse :/sparse2" /dev/null | tr '\r' '\n')
+t_match "... a sparse upload counts its holes" 'sparse  5\.0 GiB / 5\.0 GiB  100%' "$prog"
+prog=$(script -qec "slc cp ${C[*]} $D/src :/progtree" /dev/null | tr '\r' '\n')
+t_match "... a tree: no total before it is walked" 'src  [0-9.]+ KiB  .*/s  \[1/1\]' "$prog"
 
 # Server-side confinement: every remote path resolves below --root.
 mkdir -p "$R/in"
