@@ -443,6 +443,12 @@ printf 'cid: 7\nport: 6000\nbuffers:\n  backlog: 128\n' >"$D/cfg.yaml"
 out=$(slc -c "$D/cfg.yaml" -v run --insecure -- true 2>&1)
 t_match "-c/--config: cid and port are the defaults" "vsock:7:6000" "$out"
 t_exit "usage error exits 2" 2 slc cp onlyone
+# Exit codes (docs/slc.md): 0/1/2 everywhere; slc run alone passes the
+# remote status through and says 255 for its own failures.
+t_exit "cp: no server is a failure (1)" 1 slc cp -c "unix:$D/none.sock" --insecure --connect-timeout 0 :/x "$D/nx"
+t_exit "run: no server is slc's own failure (255)" 255 slc run -c "unix:$D/none.sock" --insecure --connect-timeout 0 -- true
+t_exit "listen: a bad --root is a failure (1)" 1 slc listen --listen "unix:$D/x.sock" --insecure --root "$D/none"
+t_eq "... and no empty directory was left by the failed cp" "" "$(ls -d "$D/nx" 2>/dev/null)"
 out=$(slc run --bogus -- true 2>&1)
 t_eq "an unknown option exits 2" 2 $?
 t_match "... prefixed by the program and command" "^slc run: unrecognized option '--bogus'" "$out"
