@@ -16,7 +16,9 @@
  *       chmod   the top is a directory of mode 0777 holding a directory
  *               "sub" (0777) and a file "authorized_keys": merged into
  *               directories the client already has, their modes must stay
- *       hole    the top is a hole-only file of 2^62 bytes */
+ *       hole    the top is a hole-only file of 2^62 bytes
+ *       put-hole  as a client of the server at SOCKET: uploads a hole-only
+ *               2^62-byte file to TARGET, then waits for the answer */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +148,37 @@ static int greet(int fd)
 	return 0;
 }
 
+/* A hostile client: the server must not spend unbounded work on it. */
+static int put_hole(const char *sock, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct slc_chello ch = { .version = SLC_VERSION, .flags = SLC_HF_INSECURE };
+	uint8_t hello[SLC_CHELLO_LEN], sh[SLC_SHELLO_MAX], req[8 + SLC_PATH_MAX];
+	long n;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return 1;
+	slc_chello_encode(&ch, hello);
+	if (wall(fd, hello, sizeof(hello)) < 0 || rall(fd, sh, SLC_SHELLO_HDR) < 0)
+		return 1;
+	n = slc_shello_len(sh);
+	if (n < 0 || rall(fd, sh + SLC_SHELLO_HDR, (size_t)n - SLC_SHELLO_HDR) < 0)
+		return 1;
+	sid = 1;
+	n = slc_xfer_req_encode(req, sizeof(req), 0, path);
+	add(SLC_PUT, req, (size_t)n);
+	hole_file("hole", 1ull << 62);
+	add(SLC_XFER_END, NULL, 0);
+	if (flush(fd) < 0)
+		return 1;
+	while (read(fd, rec, sizeof(rec)) > 0)
+		;
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -156,6 +189,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: slc_evil MODE SOCKET [TARGET]\n");
 		return 2;
 	}
+	if (!strcmp(mode, "put-hole"))
+		return argc > 3 ? put_hole(argv[2], argv[3]) : 2;
 	strcpy(sa.sun_path, argv[2]);
 	unlink(argv[2]);
 	l = socket(AF_UNIX, SOCK_STREAM, 0);

@@ -220,6 +220,17 @@ t_eq "hostile server: a 2^62-byte hole costs no hashing (audit 6)" yes \
 	"$([ "$(cat "$D/evil.hole.rc")" != 124 ] && [ $(($(date +%s) - t0)) -lt 10 ] && echo yes)"
 rm -f "$D/hole"
 
+# A hostile client announcing a hole-only 2^62-byte file: the server spends
+# no hashing on it and keeps serving everyone else (audit 6).
+t_bg slc_evil put-hole "$D/r.sock" /hole62
+hpid=$T_LAST_PID
+sleep 0.3
+t_eq "a 2^62-byte hole upload does not stall the server" ok \
+	"$(timeout 5 slc run "${C[@]}" -- echo ok 2>/dev/null)"
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null
+rm -f "$R/hole62"
+
 # Bad input to the server: it answers with an error and keeps serving.
 hello='SLCc\x00\x02\x00\x01'
 zeros=$(printf '%064d' 0 | sed 's/0/\\x00/g')

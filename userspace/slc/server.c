@@ -27,6 +27,7 @@ enum { SE_HELLO, SE_AUTH, SE_READY };
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
 #define LOG_EVERY_MS 5000
+#define PENDING_GRACE_MS 200
 
 static void sess_hello(struct slc_conn *c, const uint8_t *buf, size_t len);
 static int sess_frame(struct slc_conn *c, const struct slc_frame *f);
@@ -465,31 +466,44 @@ static void __attribute__((format(printf, 2, 3))) srv_warn(struct srv *s, const 
 	s->log_dropped = 0;
 }
 
-/* Makes room for a new connection by closing the one that has waited
- * longest without finishing its handshake: a client that means it sends
- * its hello at once, so idle peers cannot hold the server's fds (sshd's
- * MaxStartups, without the randomness). Returns whether one was closed. */
-static int evict_pending(struct srv *s, const char *why)
+/* Closes the connections that have sat in their handshake past the grace a
+ * client that means it needs (its hello follows its connect at once), so
+ * idle peers cannot hold the server's fds (sshd's MaxStartups, without the
+ * randomness). Returns how many. */
+static unsigned evict_stale(struct srv *s, const char *why)
 {
-	struct sess *se, *old = NULL;
+	uint64_t now = mono_ms();
+	struct sess *se, *next;
+	unsigned n = 0;
 
-	for (se = s->sessions; se; se = se->next)
-		if (se->pending && !se->c->closing)
-			old = se; /* the list is newest first */
-	if (!old)
-		return 0;
-	srv_warn(s, "%s: closing the oldest connection still in its handshake", why);
-	slc_conn_close(old->c, -ETIMEDOUT);
-	return 1;
+	for (se = s->sessions; se; se = next) {
+		next = se->next;
+		if (!se->pending || now - se->born_ms < PENDING_GRACE_MS)
+			continue;
+		sess_unpend(se); /* now: the close completes later */
+		slc_conn_close(se->c, -ETIMEDOUT);
+		n++;
+	}
+	if (n)
+		srv_warn(s, "%s: closed %u connection%s silent in the handshake for %u ms", why, n,
+			 n == 1 ? "" : "s", PENDING_GRACE_MS);
+	return n;
+}
+
+/* Stops accepting for a while (the connections wait in the backlog). */
+static void accept_hold(struct srv *s, unsigned ms)
+{
+	s->accept_paused = 1;
+	if (s->accept_op.armed)
+		ev_cancel(s->l, &s->accept_op);
+	if (!s->retry_op.armed && ev_timeout(s->l, &s->retry_op, ms) < 0)
+		log_error("cannot arm the accept backoff");
 }
 
 static void new_session(struct srv *s, int fd)
 {
-	struct sess *se;
+	struct sess *se = calloc(1, sizeof(*se));
 
-	if (s->npending >= s->max_pending)
-		evict_pending(s, "too many connections in their handshake");
-	se = calloc(1, sizeof(*se));
 	if (!se) {
 		close(fd);
 		return;
@@ -508,6 +522,7 @@ static void new_session(struct srv *s, int fd)
 	s->sessions = se;
 	s->nconns++;
 	se->pending = 1;
+	se->born_ms = mono_ms();
 	s->npending++;
 	if (slc_conn_start(se->c, SLC_CHELLO_LEN, s->o->handshake_ms) < 0)
 		slc_conn_close(se->c, -EIO);
@@ -527,12 +542,16 @@ static void accept_pause(struct srv *s, int err)
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	srv_warn(s, "accept: %s: pausing %u ms", strerror(-err), s->backoff_ms);
-	evict_pending(s, "out of file descriptors");
-	s->accept_paused = 1;
-	if (s->accept_op.armed)
-		ev_cancel(s->l, &s->accept_op);
-	if (!s->retry_op.armed && ev_timeout(s->l, &s->retry_op, s->backoff_ms) < 0)
-		log_error("cannot arm the accept backoff");
+	evict_stale(s, "out of file descriptors");
+	accept_hold(s, s->backoff_ms);
+}
+
+/* Too many connections in their handshake: accept more only once some
+ * are through it or have been closed as stale. */
+static int pending_full(struct srv *s)
+{
+	return s->npending >= s->max_pending &&
+	       !evict_stale(s, "too many connections in their handshake");
 }
 
 static void on_retry(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
@@ -542,7 +561,8 @@ static void on_retry(struct ev_loop *l, struct ev_op *op, int res, unsigned flag
 	(void)flags;
 	if (res == -ECANCELED || s->stopping)
 		return;
-	if (s->accept_op.armed) { /* the cancel has not completed yet */
+	/* Still full, or the cancel of the accept has not completed yet. */
+	if (s->accept_op.armed || pending_full(s)) {
 		ev_timeout(l, op, BACKOFF_MIN_MS);
 		return;
 	}
@@ -557,10 +577,15 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 
 	if (res >= 0) {
 		s->backoff_ms = 0;
-		if (s->stopping)
+		if (s->stopping) {
 			close(res);
-		else
+		} else {
 			new_session(s, res);
+			if (!s->accept_paused && pending_full(s)) {
+				accept_hold(s, BACKOFF_MIN_MS);
+				return;
+			}
+		}
 	} else if (out_of_fds(res)) {
 		accept_pause(s, res);
 		return;

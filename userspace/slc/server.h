@@ -71,6 +71,7 @@ struct sess {
 	struct sess *next, *prev;
 	int state;
 	int pending; /* counted in srv.npending: not authenticated yet */
+	uint64_t born_ms; /* accepted at (CLOCK_MONOTONIC) */
 	uint8_t chello[SLC_CHELLO_LEN];
 	uint8_t *shello;
 	size_t shello_len;
