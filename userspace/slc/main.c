@@ -713,8 +713,8 @@ static const struct cli_cmd cmds[] = {
 	  "  --nsm DEV, --emu DIR   prove the server with an attestation document\n"
 	  "  --insecure             accept unauthenticated, unencrypted clients (debug)\n"
 	  "  --handshake-timeout D  close connections not authenticated within D (10s)\n"
-	  "  --max-pending N        connections in their handshake at once (16); a new one\n"
-	  "                         closes the oldest\n"
+	  "  --max-pending N        connections that have not sent their hello (16); past\n"
+	  "                         that, those silent for 200 ms are closed\n"
 	  "SIGTERM finishes: connections get an error and close, then slc exits.\n" },
 	{ "run", cmd_run, "run a command on the server",
 	  "run [OPTIONS] [-t] [-i] [--timeout D] [--env K=V]... [--cwd DIR] [--no-wait]\n"

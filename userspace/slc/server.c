@@ -273,7 +273,6 @@ static int check_auth(struct sess *se, const struct slc_frame *f)
 	log_info("client authenticated: %s", fp + 12);
 	slc_conn_clear_deadline(se->c);
 	se->state = SE_READY;
-	sess_unpend(se);
 	return slc_conn_frame(se->c, SLC_AUTH_OK, 0, NULL, 0);
 }
 
@@ -380,6 +379,7 @@ static void sess_hello(struct slc_conn *c, const uint8_t *buf, size_t len)
 	char err[128];
 
 	(void)len;
+	sess_unpend(se); /* AUTH, if any, is bounded by the handshake timeout */
 	memcpy(se->chello, buf, SLC_CHELLO_LEN);
 	se->shello = malloc(SLC_SHELLO_MAX);
 	if (!se->shello) {
@@ -401,7 +401,6 @@ static void sess_hello(struct slc_conn *c, const uint8_t *buf, size_t len)
 		se->shello_len = slc_shello_encode(&h, NULL, se->shello);
 		slc_conn_send_raw(c, se->shello, se->shello_len);
 		se->state = SE_READY;
-		sess_unpend(se);
 		return;
 	}
 	if (hello_secure(se, &h) < 0) {
@@ -485,7 +484,7 @@ static unsigned evict_stale(struct srv *s, const char *why)
 		n++;
 	}
 	if (n)
-		srv_warn(s, "%s: closed %u connection%s silent in the handshake for %u ms", why, n,
+		srv_warn(s, "%s: closed %u connection%s silent for %u ms without a hello", why, n,
 			 n == 1 ? "" : "s", PENDING_GRACE_MS);
 	return n;
 }

@@ -22,7 +22,7 @@ struct slc_srv_opts {
 	const char *emu_dir;
 	int insecure;
 	unsigned max_conns, max_execs, max_xfers;
-	unsigned max_pending; /* connections not yet through the handshake */
+	unsigned max_pending; /* connections that have not sent their hello */
 	uint64_t handshake_ms;
 	int backend;
 };
@@ -70,7 +70,7 @@ struct sess {
 	struct slc_conn *c;
 	struct sess *next, *prev;
 	int state;
-	int pending; /* counted in srv.npending: not authenticated yet */
+	int pending; /* counted in srv.npending: no hello yet */
 	uint64_t born_ms; /* accepted at (CLOCK_MONOTONIC) */
 	uint8_t chello[SLC_CHELLO_LEN];
 	uint8_t *shello;
