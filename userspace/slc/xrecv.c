@@ -308,7 +308,7 @@ static int on_data(struct slc_xrecv *x, const struct slc_frame *f)
 		return 0;
 	if (x->fd < 0 && !x->file_failed)
 		return proto_err(x, "DATA outside a file");
-	if (off < x->end || off + n > x->cur.size)
+	if (off < x->end || n > x->cur.size || off > x->cur.size - n) /* no wrap */
 		return proto_err(x, "DATA out of order or past the file's size");
 	if (x->file_failed)
 		return 0;
