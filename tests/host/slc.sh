@@ -2,8 +2,11 @@
 # slc end to end on the host, over unix and tcp: exec (output, status, stdin,
 # PTY, signals, timeouts, no-wait), cp of files and trees both ways (modes,
 # mtimes, symlinks, empty dirs, sparse files over 4 GiB, cp semantics),
-# confinement on both sides, hostile peers, faults (bad frames, dying peers,
-# full disk), key authentication, --insecure agreement, upstream flags, and
+# confinement on both sides, hostile peers (a server naming what lands,
+# chmod-ing existing directories, announcing 2^62-byte holes; idle peers
+# against few fds), faults (bad frames, dying peers, full disk), key
+# authentication, the attestation policy and where config may set it,
+# --insecure agreement, upstream flags, exit codes, the progress line, and
 # no fd leak in the server.
 T_NAME=slc
 . "$NEK_ROOT/tests/lib.sh"
