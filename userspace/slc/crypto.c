@@ -291,19 +291,64 @@ int slc_pub_load(const char *path, uint8_t pub[SLC_KEY_LEN], char *err, size_t e
 	return r;
 }
 
-static int write_pub(const char *path, EVP_PKEY *k, const char *comment, char *err,
+/* Creates a key file, never through a symlink or over a file: O_EXCL and
+ * O_NOFOLLOW; with force the old name is unlinked first, so a symlink
+ * there is replaced, never written through. Returns an fd or -1. */
+static int create_key_file(const char *path, int force, mode_t mode, char *err, size_t errlen)
+{
+	int fd;
+
+	if (force && unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "'%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 || fchmod(fd, mode) < 0) {
+		snprintf(err, errlen, "'%s': %s%s", path, strerror(errno),
+			 errno == EEXIST ? " (--force replaces it)" : "");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int write_pub(int fd, const char *path, EVP_PKEY *k, const char *comment, char *err,
 		     size_t errlen)
 {
 	uint8_t pub[SLC_KEY_LEN];
 	char line[128];
-	FILE *f;
+	FILE *f = fdopen(fd, "w");
 
-	if (slc_key_pub(k, pub) < 0)
-		return -1;
-	slc_pub_format(pub, line, sizeof(line));
-	f = fopen(path, "w");
-	if (!f || fprintf(f, "%s %s\n", line, comment) < 0 || fclose(f) != 0) {
+	if (!f) {
+		close(fd);
 		snprintf(err, errlen, "'%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (slc_key_pub(k, pub) < 0) {
+		fclose(f);
+		snprintf(err, errlen, "'%s': no public key", path);
+		return -1;
+	}
+	slc_pub_format(pub, line, sizeof(line));
+	if (fprintf(f, "%s %s\n", line, comment) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "'%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int write_priv(int fd, const char *path, EVP_PKEY *k, char *err, size_t errlen)
+{
+	FILE *f = fdopen(fd, "w");
+
+	if (!f) {
+		close(fd);
+		snprintf(err, errlen, "'%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1 || fclose(f) != 0) {
+		snprintf(err, errlen, "'%s': write failed", path);
 		return -1;
 	}
 	return 0;
@@ -313,29 +358,31 @@ int slc_keygen(const char *path, const char *comment, int force, char *err, size
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	char pubpath[4200];
-	FILE *f = NULL;
-	int fd, r = -1;
+	int fd = -1, pfd = -1, r = -1;
 
 	if (!k) {
 		snprintf(err, errlen, "key generation failed");
 		return -1;
 	}
-	snprintf(pubpath, sizeof(pubpath), "%s.pub", path);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL),
-		  0600);
-	if (fd < 0 || fchmod(fd, 0600) < 0 || !(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "'%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (snprintf(pubpath, sizeof(pubpath), "%s.pub", path) >= (int)sizeof(pubpath)) {
+		snprintf(err, errlen, "'%.200s': name too long", path);
 		goto out;
 	}
-	if (PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1 || fclose(f) != 0) {
-		f = NULL;
-		snprintf(err, errlen, "'%s': write failed", path);
+	/* Both names are taken before either is written: no half pair. */
+	fd = create_key_file(path, force, 0600, err, errlen);
+	if (fd < 0)
+		goto out;
+	pfd = create_key_file(pubpath, force, 0644, err, errlen);
+	if (pfd < 0) {
+		close(fd);
+		unlink(path);
 		goto out;
 	}
-	f = NULL;
-	r = write_pub(pubpath, k, comment, err, errlen);
+	if (write_priv(fd, path, k, err, errlen) < 0) {
+		close(pfd);
+		goto out;
+	}
+	r = write_pub(pfd, pubpath, k, comment, err, errlen);
 out:
 	EVP_PKEY_free(k);
 	return r;

@@ -9,9 +9,12 @@
 #include <openssl/evp.h>
 #include <xxhash.h>
 
+#include "lib/wire.h"
+
 int slc_digest_init(struct slc_digest *d, int alg)
 {
 	d->alg = alg;
+	d->run_off = d->run_end = 0;
 	if (alg == SLC_DG_SHA256) {
 		d->state = EVP_MD_CTX_new();
 		if (d->state && EVP_DigestInit_ex(d->state, EVP_sha256(), NULL) == 1)
@@ -49,23 +52,48 @@ int slc_digest_file(struct slc_digest *d, int fd, uint64_t off, uint64_t len)
 			continue;
 		if (r <= 0)
 			return r < 0 ? -errno : -ENODATA;
-		slc_digest_update(d, buf, (size_t)r);
+		slc_digest_data(d, off, buf, (size_t)r);
 		off += (uint64_t)r;
 		len -= (uint64_t)r;
 	}
 	return 0;
 }
 
-void slc_digest_zeros(struct slc_digest *d, uint64_t len)
+/* Ends the current run of contiguous data with its place in the file: the
+ * digest input (each run's bytes, then its offset and length; at the end the
+ * file's size) decodes from the end in one way only, so a hole cannot pass
+ * for data, and a hole is never hashed: no size claim costs any work. */
+static void close_run(struct slc_digest *d)
 {
-	static const uint8_t zeros[65536];
+	uint8_t t[16];
 
-	while (len) {
-		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+	if (d->run_end == d->run_off)
+		return;
+	wire_put64(t, d->run_off);
+	wire_put64(t + 8, d->run_end - d->run_off);
+	slc_digest_update(d, t, sizeof(t));
+}
 
-		slc_digest_update(d, zeros, n);
-		len -= n;
+void slc_digest_data(struct slc_digest *d, uint64_t off, const void *p, size_t len)
+{
+	if (!len)
+		return;
+	if (off != d->run_end) {
+		close_run(d);
+		d->run_off = off;
 	}
+	slc_digest_update(d, p, len);
+	d->run_end = off + len;
+}
+
+size_t slc_digest_end(struct slc_digest *d, uint64_t size, uint8_t out[SLC_DIGEST_MAX])
+{
+	uint8_t t[8];
+
+	close_run(d);
+	wire_put64(t, size);
+	slc_digest_update(d, t, sizeof(t));
+	return slc_digest_final(d, out);
 }
 
 size_t slc_digest_final(struct slc_digest *d, uint8_t out[SLC_DIGEST_MAX])

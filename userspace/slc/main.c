@@ -41,11 +41,25 @@ static char *trim(char *s)
 	return s;
 }
 
-static int config_set(const char *k, const char *v, const char *path, unsigned line)
+/* Keys that decide whom slc trusts: never taken from a file in the working
+ * directory, where a hostile checkout could put its own root and PCRs. */
+static int security_key(const char *k)
+{
+	return !strcmp(k, "key") || !strcmp(k, "server_key") || !strcmp(k, "trust_root") ||
+	       !strncmp(k, "pcr", 3);
+}
+
+static int config_set(const char *k, const char *v, const char *path, unsigned line,
+		      int trusted)
 {
 	char err[PARSE_ERR_MAX];
 	uint64_t n;
 
+	if (!trusted && security_key(k)) {
+		log_warn("%s line %u: '%s' ignored: security settings are read only from "
+			 "-c/--config FILE or /etc/slc/config.yaml", path, line, k);
+		return 0;
+	}
 	if (!strcmp(k, "cid") || !strcmp(k, "port")) {
 		if (parse_u64(v, 0, 0xfffffffe, &n, err, sizeof(err)) < 0)
 			goto bad;
@@ -68,8 +82,9 @@ bad:
 	return -1;
 }
 
-/* The YAML subset upstream's config uses: "key: value", one level of nesting. */
-static int config_load(const char *path, int must_exist)
+/* The YAML subset upstream's config uses: "key: value", one level of
+ * nesting. trusted: the file may set keys and the attestation policy. */
+static int config_load(const char *path, int must_exist, int trusted)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
@@ -93,7 +108,7 @@ static int config_load(const char *path, int must_exist)
 		if (!colon || !*trim(colon + 1))
 			continue;
 		*colon = 0;
-		if (config_set(trim(s), trim(colon + 1), path, n) < 0) {
+		if (config_set(trim(s), trim(colon + 1), path, n, trusted) < 0) {
 			fclose(f);
 			return -1;
 		}
@@ -102,13 +117,16 @@ static int config_load(const char *path, int must_exist)
 	return 0;
 }
 
+/* Precedence (docs/slc.md): flags, then environment, then -c/--config FILE
+ * alone, else upstream's ./.config/pipeline.config.yaml (addresses only)
+ * over /etc/slc/config.yaml. */
 static int config_init(void)
 {
 	if (config_path)
-		return config_load(config_path, 1);
-	if (config_load("/etc/slc/config.yaml", 0) < 0)
+		return config_load(config_path, 1, 1);
+	if (config_load("/etc/slc/config.yaml", 0, 1) < 0)
 		return -1;
-	return config_load(".config/pipeline.config.yaml", 0);
+	return config_load(".config/pipeline.config.yaml", 0, 0);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -118,6 +136,7 @@ enum {
 	O_TIMEOUT, O_ENV, O_CWD, O_NOWAIT, O_CID, O_PORT, O_COMMAND, O_JSON, O_SHA256,
 	O_LOCALPATH, O_REMOTEPATH, O_LOCALDIR, O_REMOTEDIR, O_WAIT, O_LISTEN, O_ROOT,
 	O_AUTHKEYS, O_NSM, O_EMU, O_MAXCONNS, O_MAXEXECS, O_MAXXFERS, O_FORCE, O_HANDSHAKE,
+	O_ANY_IMAGE, O_MAXPENDING,
 };
 
 #define CLIENT_OPTS                                                              \
@@ -128,6 +147,7 @@ enum {
 	{ "pcr", required_argument, NULL, O_PCR },                               \
 	{ "trust-root", required_argument, NULL, O_TRUST_ROOT },                 \
 	{ "allow-debug", no_argument, NULL, O_ALLOW_DEBUG },                     \
+	{ "any-image", no_argument, NULL, O_ANY_IMAGE },                         \
 	{ "backend", required_argument, NULL, O_BACKEND },                       \
 	{ "connect-timeout", required_argument, NULL, O_WAIT },                  \
 	{ "cid", required_argument, NULL, O_CID },                               \
@@ -137,7 +157,7 @@ struct copts {
 	struct slc_cli_opts o;
 	const char *connect;
 	uint64_t cid, port;
-	int cid_set, port_set, wait_set;
+	int cid_set, port_set, wait_set, any_image;
 	char *envs[SLC_ARG_MAX + 1];
 	char *srcs[2];
 	char dst_buf[SLC_PATH_MAX + 2];
@@ -195,6 +215,9 @@ static int client_opt(int c, struct copts *co)
 	case O_ALLOW_DEBUG:
 		co->o.policy.allow_debug = 1;
 		return CLI_OK;
+	case O_ANY_IMAGE:
+		co->any_image = 1;
+		return CLI_OK;
 	case O_BACKEND:
 		b = ev_backend_parse(optarg);
 		if (b < 0)
@@ -225,6 +248,26 @@ static char *home_path(const char *rel, char *buf, size_t len)
 
 	snprintf(buf, len, "%s/%s", home && *home ? home : ".", rel);
 	return buf;
+}
+
+/* PCR0, 1 and 2 measure the image and PCR8 its signer; PCR3 (IAM role)
+ * and PCR4 (instance id) are chosen by the host, and a root alone accepts
+ * every enclave it ever signed: such a policy needs --any-image. */
+static int check_policy(const struct copts *co)
+{
+	unsigned i;
+
+	if (!co->o.attest || co->any_image)
+		return CLI_OK;
+	for (i = 0; i < co->o.policy.npcr; i++) {
+		unsigned idx = co->o.policy.pcr[i].idx;
+
+		if (idx <= 2 || idx == 8)
+			return CLI_OK;
+	}
+	return cli_usage_error("the attestation policy pins none of PCR0, 1, 2 or 8, so any "
+			       "enclave image would be accepted: give --pcr 0=HEX (or 1, 2, 8), "
+			       "or --any-image to accept any image");
 }
 
 /* Resolves the address, key and policy after the options are read. */
@@ -270,7 +313,7 @@ static int client_finish(struct copts *co)
 	}
 	if (!co->wait_set)
 		co->o.wait_ms = 5000;
-	return CLI_OK;
+	return check_policy(co);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -489,6 +532,7 @@ static const struct option listen_opts[] = {
 	{ "max-conns", required_argument, NULL, O_MAXCONNS },
 	{ "max-execs", required_argument, NULL, O_MAXEXECS },
 	{ "max-xfers", required_argument, NULL, O_MAXXFERS },
+	{ "max-pending", required_argument, NULL, O_MAXPENDING },
 	{ "handshake-timeout", required_argument, NULL, O_HANDSHAKE },
 	{ "backend", required_argument, NULL, O_BACKEND },
 	CLI_COMMON_LONGOPTS,
@@ -499,8 +543,10 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 {
 	static char portaddr[64];
 	char err[PARSE_ERR_MAX];
-	unsigned *lim = c == O_MAXCONNS ? &o->max_conns : c == O_MAXEXECS ? &o->max_execs
-									: &o->max_xfers;
+	unsigned *lim = c == O_MAXCONNS	   ? &o->max_conns
+			: c == O_MAXEXECS  ? &o->max_execs
+			: c == O_MAXPENDING ? &o->max_pending
+					    : &o->max_xfers;
 	uint64_t v;
 	int b;
 
@@ -535,8 +581,14 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 	case O_MAXCONNS:
 	case O_MAXEXECS:
 	case O_MAXXFERS:
+	case O_MAXPENDING:
 		if (parse_u64(optarg, 1, 100000, &v, err, sizeof(err)) < 0)
-			return cli_usage_error("--max-%s: %s", c == O_MAXCONNS ? "conns" : c == O_MAXEXECS ? "execs" : "xfers", err);
+			return cli_usage_error("--max-%s: %s",
+					       c == O_MAXCONNS	   ? "conns"
+					       : c == O_MAXEXECS   ? "execs"
+					       : c == O_MAXPENDING ? "pending"
+								   : "xfers",
+					       err);
 		*lim = (unsigned)v;
 		return CLI_OK;
 	case O_HANDSHAKE:
@@ -558,7 +610,7 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 static int cmd_listen(int argc, char **argv)
 {
 	static struct slc_srv_opts o = { .max_conns = 64, .max_execs = 64, .max_xfers = 32,
-					 .handshake_ms = 10000 };
+					 .max_pending = 16, .handshake_ms = 10000 };
 	char err[ADDR_ERR_MAX];
 	const char *addr = NULL;
 	int c;
@@ -623,7 +675,7 @@ static int cmd_keygen(int argc, char **argv)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(comment, sizeof(comment), "%s@%s", getenv("USER") ? getenv("USER") : "slc", host);
 	if (slc_keygen(out, cmt ? cmt : comment, force, err, sizeof(err)) < 0)
-		return cli_fail("keygen %s", err);
+		return cli_fail("%s", err);
 	if (snprintf(path, sizeof(path), "%.500s.pub", out) >= (int)sizeof(path))
 		return cli_fail("keygen: name too long");
 	if (slc_pub_load(path, raw, err, sizeof(err)) == 0) {
@@ -643,6 +695,7 @@ static int cmd_keygen(int argc, char **argv)
 	"  --pcr N=HEX            require PCR N in the server's attestation (repeat)\n" \
 	"  --trust-root PEM       trust this attestation root (the emulator's) instead of AWS\n" \
 	"  --allow-debug          accept a debug-mode enclave\n"                      \
+	"  --any-image            accept a policy that pins none of PCR0/1/2/8\n"     \
 	"  --server-key FILE.pub  require the server to hold this static key\n"       \
 	"  --insecure             no authentication, no encryption (server must agree)\n" \
 	"  --connect-timeout D    keep retrying the connection this long (default 5s)\n"
@@ -651,7 +704,7 @@ static const struct cli_cmd cmds[] = {
 	{ "listen", cmd_listen, "serve execs and transfers (the enclave side)",
 	  "listen [--listen ADDR | --port P] [--root DIR] [--authorized-keys FILE]\n"
 	  "       [--key FILE] [--nsm DEV | --emu DIR] [--insecure] [--max-conns N]\n"
-	  "       [--max-execs N] [--max-xfers N] [--handshake-timeout D]\n"
+	  "       [--max-execs N] [--max-xfers N] [--max-pending N] [--handshake-timeout D]\n"
 	  "       [--backend auto|uring|epoll]\n"
 	  "  --listen ADDR          default vsock:ANY:53000 (--port P: vsock:ANY:P)\n"
 	  "  --root DIR             paths and working directories resolve below DIR\n"
@@ -660,6 +713,8 @@ static const struct cli_cmd cmds[] = {
 	  "  --nsm DEV, --emu DIR   prove the server with an attestation document\n"
 	  "  --insecure             accept unauthenticated, unencrypted clients (debug)\n"
 	  "  --handshake-timeout D  close connections not authenticated within D (10s)\n"
+	  "  --max-pending N        connections that have not sent their hello (16); past\n"
+	  "                         that, those silent for 200 ms are closed\n"
 	  "SIGTERM finishes: connections get an error and close, then slc exits.\n" },
 	{ "run", cmd_run, "run a command on the server",
 	  "run [OPTIONS] [-t] [-i] [--timeout D] [--env K=V]... [--cwd DIR] [--no-wait]\n"
@@ -695,7 +750,9 @@ static const struct cli_prog prog = {
 	.about = "Secure local channel: run commands in an enclave and copy files in and out,\n"
 		 "over vsock (or unix:/tcp:), authenticated, attested and encrypted.\n"
 		 "Global: -c/--config FILE (YAML: cid, port, connect, key, server_key,\n"
-		 "trust_root, pcrN) before the command. Protocol: docs/slc-protocol.md.",
+		 "trust_root, pcrN) before the command; without it /etc/slc/config.yaml and\n"
+		 "./.config/pipeline.config.yaml (cid, port, connect only). Protocol:\n"
+		 "docs/slc-protocol.md.",
 	.cmds = cmds,
 };
 

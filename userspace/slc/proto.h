@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SLC_VERSION 1
+#define SLC_VERSION 2
 #define SLC_PORT_DEFAULT 53000
 #define SLC_CID_DEFAULT 127
 

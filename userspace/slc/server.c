@@ -3,10 +3,13 @@
 #include "slc/server.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -21,6 +24,10 @@ enum { SE_HELLO, SE_AUTH, SE_READY };
 #define STOP_TICK_MS 100
 #define STOP_MAX_TICKS 30
 #define VSOCK_BUF (4u << 20)
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 2000
+#define LOG_EVERY_MS 5000
+#define PENDING_GRACE_MS 200
 
 static void sess_hello(struct slc_conn *c, const uint8_t *buf, size_t len);
 static int sess_frame(struct slc_conn *c, const struct slc_frame *f);
@@ -239,6 +246,14 @@ static int stream_frame(struct sess *se, struct stream *st, const struct slc_fra
 
 /* ---------------------------------------------------------------- session */
 
+static void sess_unpend(struct sess *se)
+{
+	if (!se->pending)
+		return;
+	se->pending = 0;
+	se->s->npending--;
+}
+
 static int check_auth(struct sess *se, const struct slc_frame *f)
 {
 	char fp[80];
@@ -364,6 +379,7 @@ static void sess_hello(struct slc_conn *c, const uint8_t *buf, size_t len)
 	char err[128];
 
 	(void)len;
+	sess_unpend(se); /* AUTH, if any, is bounded by the handshake timeout */
 	memcpy(se->chello, buf, SLC_CHELLO_LEN);
 	se->shello = malloc(SLC_SHELLO_MAX);
 	if (!se->shello) {
@@ -409,12 +425,79 @@ static void sess_closed(struct slc_conn *c, int err)
 	if (se->next)
 		se->next->prev = se->prev;
 	s->nconns--;
+	sess_unpend(se);
 	slc_kx_free(&se->kx);
 	free(se->shello);
 	free(se);
 }
 
 /* ---------------------------------------------------------------- server */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Warnings a peer can cause at will: one line per LOG_EVERY_MS, saying how
+ * many were left out. */
+static void __attribute__((format(printf, 2, 3))) srv_warn(struct srv *s, const char *fmt, ...)
+{
+	uint64_t now = mono_ms();
+	char msg[256];
+	va_list ap;
+
+	if (s->log_at_ms && now - s->log_at_ms < LOG_EVERY_MS) {
+		s->log_dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->log_dropped)
+		log_warn("%s (and %u more such in the last %u s)", msg, s->log_dropped,
+			 LOG_EVERY_MS / 1000);
+	else
+		log_warn("%s", msg);
+	s->log_at_ms = now;
+	s->log_dropped = 0;
+}
+
+/* Closes the connections that have sat in their handshake past the grace a
+ * client that means it needs (its hello follows its connect at once), so
+ * idle peers cannot hold the server's fds (sshd's MaxStartups, without the
+ * randomness). Returns how many. */
+static unsigned evict_stale(struct srv *s, const char *why)
+{
+	uint64_t now = mono_ms();
+	struct sess *se, *next;
+	unsigned n = 0;
+
+	for (se = s->sessions; se; se = next) {
+		next = se->next;
+		if (!se->pending || now - se->born_ms < PENDING_GRACE_MS)
+			continue;
+		sess_unpend(se); /* now: the close completes later */
+		slc_conn_close(se->c, -ETIMEDOUT);
+		n++;
+	}
+	if (n)
+		srv_warn(s, "%s: closed %u connection%s silent for %u ms without a hello", why, n,
+			 n == 1 ? "" : "s", PENDING_GRACE_MS);
+	return n;
+}
+
+/* Stops accepting for a while (the connections wait in the backlog). */
+static void accept_hold(struct srv *s, unsigned ms)
+{
+	s->accept_paused = 1;
+	if (s->accept_op.armed)
+		ev_cancel(s->l, &s->accept_op);
+	if (!s->retry_op.armed && ev_timeout(s->l, &s->retry_op, ms) < 0)
+		log_error("cannot arm the accept backoff");
+}
 
 static void new_session(struct srv *s, int fd)
 {
@@ -437,8 +520,54 @@ static void new_session(struct srv *s, int fd)
 		s->sessions->prev = se;
 	s->sessions = se;
 	s->nconns++;
+	se->pending = 1;
+	se->born_ms = mono_ms();
+	s->npending++;
 	if (slc_conn_start(se->c, SLC_CHELLO_LEN, s->o->handshake_ms) < 0)
 		slc_conn_close(se->c, -EIO);
+}
+
+static int out_of_fds(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
+}
+
+/* Out of fds or memory: accepting again at once fails again at once (the
+ * audit saw 248,149 log lines a second). Stop, free what idle peers hold,
+ * and try again after a backoff that doubles while the shortage lasts. */
+static void accept_pause(struct srv *s, int err)
+{
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	srv_warn(s, "accept: %s: pausing %u ms", strerror(-err), s->backoff_ms);
+	evict_stale(s, "out of file descriptors");
+	accept_hold(s, s->backoff_ms);
+}
+
+/* Too many connections in their handshake: accept more only once some
+ * are through it or have been closed as stale. */
+static int pending_full(struct srv *s)
+{
+	return s->npending >= s->max_pending &&
+	       !evict_stale(s, "too many connections in their handshake");
+}
+
+static void on_retry(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct srv *s = op->data;
+
+	(void)flags;
+	if (res == -ECANCELED || s->stopping)
+		return;
+	/* Still full, or the cancel of the accept has not completed yet. */
+	if (s->accept_op.armed || pending_full(s)) {
+		ev_timeout(l, op, BACKOFF_MIN_MS);
+		return;
+	}
+	s->accept_paused = 0;
+	if (ev_accept(l, &s->accept_op, s->lfd, 1) < 0)
+		log_error("cannot re-arm accept");
 }
 
 static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
@@ -446,14 +575,23 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 	struct srv *s = op->data;
 
 	if (res >= 0) {
-		if (s->stopping)
+		s->backoff_ms = 0;
+		if (s->stopping) {
 			close(res);
-		else
+		} else {
 			new_session(s, res);
+			if (!s->accept_paused && pending_full(s)) {
+				accept_hold(s, BACKOFF_MIN_MS);
+				return;
+			}
+		}
+	} else if (out_of_fds(res)) {
+		accept_pause(s, res);
+		return;
 	} else if (res != -ECANCELED) {
-		log_warn("accept: %s", strerror(-res));
+		srv_warn(s, "accept: %s", strerror(-res));
 	}
-	if (!(flags & EV_MORE) && res != -ECANCELED && !s->stopping &&
+	if (!(flags & EV_MORE) && res != -ECANCELED && !s->stopping && !s->accept_paused &&
 	    ev_accept(l, op, s->lfd, 1) < 0)
 		log_error("cannot re-arm accept");
 }
@@ -483,15 +621,37 @@ static void on_signal(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 	s->stopping = 1;
 	if (s->accept_op.armed)
 		ev_cancel(l, &s->accept_op);
+	if (s->retry_op.armed)
+		ev_cancel(l, &s->retry_op);
 	for (se = s->sessions; se; se = se->next)
 		slc_conn_fail(se->c, ESHUTDOWN, "server shutting down");
 	ev_timeout(l, &s->stop_op, 0);
+}
+
+/* Connections in their handshake may take at most a quarter of the fds
+ * left, so that commands and transfers of authenticated clients (pipes,
+ * pidfds, files) still find some when idle peers pile up. */
+static void limit_pending(struct srv *s)
+{
+	struct rlimit rl;
+	unsigned cap;
+
+	s->max_pending = s->o->max_pending;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	cap = rl.rlim_cur > 32 ? (unsigned)((rl.rlim_cur - 16) / 4) : 4;
+	if (cap < s->max_pending) {
+		log_info("--max-pending %u: %u with %llu file descriptors", s->max_pending, cap,
+			 (unsigned long long)rl.rlim_cur);
+		s->max_pending = cap;
+	}
 }
 
 static int srv_setup(struct srv *s, const struct slc_srv_opts *o)
 {
 	char err[512];
 
+	limit_pending(s);
 	s->rootfd = open(o->root ? o->root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->rootfd < 0) {
 		log_error("--root '%s': %s", o->root, strerror(errno));
@@ -578,7 +738,8 @@ static int srv_run(struct srv *s)
 	s->accept_op.cb = on_accept;
 	s->sig_op.cb = on_signal;
 	s->stop_op.cb = on_stop_tick;
-	s->accept_op.data = s->sig_op.data = s->stop_op.data = s;
+	s->retry_op.cb = on_retry;
+	s->accept_op.data = s->sig_op.data = s->stop_op.data = s->retry_op.data = s;
 	r = ev_accept(s->l, &s->accept_op, s->lfd, 1);
 	if (r == 0)
 		r = ev_read(s->l, &s->sig_op, s->sigfd, &s->si, sizeof(s->si), EV_OFF_CUR);

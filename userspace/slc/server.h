@@ -22,6 +22,7 @@ struct slc_srv_opts {
 	const char *emu_dir;
 	int insecure;
 	unsigned max_conns, max_execs, max_xfers;
+	unsigned max_pending; /* connections that have not sent their hello */
 	uint64_t handshake_ms;
 	int backend;
 };
@@ -48,12 +49,17 @@ struct srv {
 	const struct slc_srv_opts *o;
 	struct ev_loop *l;
 	int lfd, sigfd, rootfd;
-	struct ev_op accept_op, sig_op, stop_op;
+	struct ev_op accept_op, sig_op, stop_op, retry_op;
 	struct signalfd_siginfo si;
 	EVP_PKEY *key;
 	struct slc_authkeys ak;
 	void *attest; /* attestation source, when --nsm or --emu */
-	unsigned nconns, nexecs, nxfers;
+	unsigned nconns, nexecs, nxfers, npending;
+	unsigned max_pending; /* --max-pending, within what RLIMIT_NOFILE allows */
+	int accept_paused;	  /* out of fds: accept again after a backoff */
+	unsigned backoff_ms;
+	uint64_t log_at_ms;	  /* rate limit of the accept warnings */
+	unsigned log_dropped;
 	struct sess *sessions;
 	struct sx_exec *execs;
 	int stopping;
@@ -64,6 +70,8 @@ struct sess {
 	struct slc_conn *c;
 	struct sess *next, *prev;
 	int state;
+	int pending; /* counted in srv.npending: no hello yet */
+	uint64_t born_ms; /* accepted at (CLOCK_MONOTONIC) */
 	uint8_t chello[SLC_CHELLO_LEN];
 	uint8_t *shello;
 	size_t shello_len;

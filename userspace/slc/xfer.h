@@ -54,10 +54,14 @@ struct slc_xrecv {
 	int alg;
 	int dirs[SLC_DEPTH_MAX + 1]; /* dirs[0]: where the top lands */
 	uint32_t dmode[SLC_DEPTH_MAX + 1];
+	uint8_t dkept[SLC_DEPTH_MAX + 1]; /* existed before: mode and mtime stay */
 	struct timespec dtime[SLC_DEPTH_MAX + 1];
 	int depth;
 	unsigned skip;	   /* depth of a directory subtree being skipped */
-	char top_name[SLC_NAME_MAX + 1]; /* "" = use the sender's name */
+	/* The name the top entry lands under, whatever the sender calls it;
+	 * "" = the sender's (only where the sender may name things: a server
+	 * receiving an upload into a directory). */
+	char top_name[SLC_NAME_MAX + 1];
 	int got_top;
 	int fd;		   /* the file being written, or -1 */
 	int file_failed;   /* the current file is being discarded */
@@ -75,8 +79,9 @@ struct slc_xrecv {
 	void *owner;
 };
 
-/* Lands below dirfd (owned by the receiver); top_name NULL or "" keeps the
- * sender's name for the top entry. */
+/* Lands below dirfd (owned by the receiver). top_name NULL or "" keeps the
+ * sender's name for the top entry: a client always names it, so a server
+ * never chooses what lands in the client's directory. */
 int slc_xrecv_init(struct slc_xrecv *x, struct slc_conn *c, uint32_t stream, int dirfd,
 		   const char *top_name, int alg);
 /* One sender frame. Returns 0 to go on, 1 when the transfer is complete (DONE

@@ -202,12 +202,18 @@ static int open_file(struct slc_xrecv *x, const struct slc_entry *e, const char 
 
 static int open_dir(struct slc_xrecv *x, const struct slc_entry *e, const char *name)
 {
-	int dir = x->dirs[x->depth], fd;
+	int dir = x->dirs[x->depth], fd, kept = 0;
 
 	if (x->depth >= (int)SLC_DEPTH_MAX)
 		return proto_err(x, "directories nested too deep");
-	if (mkdirat(dir, name, 0700) < 0 && errno != EEXIST)
-		return entry_fail(x, name, errno, "mkdir");
+	if (mkdirat(dir, name, 0700) < 0) {
+		if (errno != EEXIST)
+			return entry_fail(x, name, errno, "mkdir");
+		/* Merging into a directory the receiver already had: the
+		 * sender does not get to change its permissions (a 0777
+		 * ~/.ssh) or its time. */
+		kept = 1;
+	}
 	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno == ELOOP || errno == ENOTDIR ? EEXIST : errno;
@@ -220,6 +226,7 @@ static int open_dir(struct slc_xrecv *x, const struct slc_entry *e, const char *
 	x->depth++;
 	x->dirs[x->depth] = fd;
 	x->dmode[x->depth] = mode_of(x, e->mode);
+	x->dkept[x->depth] = (uint8_t)kept;
 	x->dtime[x->depth].tv_sec = (time_t)e->mtime_s;
 	x->dtime[x->depth].tv_nsec = e->mtime_ns;
 	return 0;
@@ -301,22 +308,21 @@ static int on_data(struct slc_xrecv *x, const struct slc_frame *f)
 		return 0;
 	if (x->fd < 0 && !x->file_failed)
 		return proto_err(x, "DATA outside a file");
-	if (off < x->end || off + n > x->cur.size)
+	if (off < x->end || n > x->cur.size || off > x->cur.size - n) /* no wrap */
 		return proto_err(x, "DATA out of order or past the file's size");
 	if (x->file_failed)
 		return 0;
-	slc_digest_zeros(&x->dg, off - x->end);
 	r = write_all(x->fd, f->p + 8, (size_t)n, off);
 	if (r < 0) {
 		drop_file(x);
 		x->file_failed = 1;
 		return entry_fail(x, x->name, -r, "write");
 	}
-	slc_digest_update(&x->dg, f->p + 8, (size_t)n);
+	slc_digest_data(&x->dg, off, f->p + 8, (size_t)n);
+	if (x->progress)
+		x->progress(x->owner, off + n - x->end); /* by position: holes count */
 	x->end = off + n;
 	x->st.bytes += n;
-	if (x->progress)
-		x->progress(x->owner, n);
 	return 0;
 }
 
@@ -331,13 +337,14 @@ static int land_file(struct slc_xrecv *x, const struct slc_frame *f)
 
 	if (f->p[0] != x->alg)
 		return proto_err(x, "FILE_END with another digest algorithm");
-	slc_digest_zeros(&x->dg, x->cur.size - x->end);
-	n = slc_digest_final(&x->dg, dg);
+	n = slc_digest_end(&x->dg, x->cur.size, dg);
 	if (n != f->p[1] || CRYPTO_memcmp(dg, f->p + 2, n) != 0) {
 		drop_file(x);
 		return entry_fail(x, x->name, EBADMSG, "digest mismatch, not landed");
 	}
 	x->fd = -1;
+	if (x->progress && x->cur.size > x->end)
+		x->progress(x->owner, x->cur.size - x->end); /* the trailing hole */
 	mode = mode_of(x, x->cur.mode);
 	err = 0;
 	/* A trailing hole: the size comes from truncating. */
@@ -371,8 +378,9 @@ static int on_dir_end(struct slc_xrecv *x)
 	if (x->depth == 0 || x->fd >= 0 || x->file_failed)
 		return proto_err(x, "DIR_END without a directory");
 	fd = x->dirs[x->depth];
-	if (fchmod(fd, x->dmode[x->depth]) < 0 ||
-	    futimens(fd, (struct timespec[2]){ { .tv_nsec = UTIME_OMIT }, x->dtime[x->depth] }) < 0)
+	if (!x->dkept[x->depth] &&
+	    (fchmod(fd, x->dmode[x->depth]) < 0 ||
+	     futimens(fd, (struct timespec[2]){ { .tv_nsec = UTIME_OMIT }, x->dtime[x->depth] }) < 0))
 		log_info("directory attributes: %s", strerror(errno));
 	close(fd);
 	x->dirs[x->depth] = -1;

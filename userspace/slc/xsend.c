@@ -136,7 +136,7 @@ static int start_file(struct slc_xsend *x, int fd, const struct stat *st, const 
 static void end_file(struct slc_xsend *x)
 {
 	uint8_t buf[2 + SLC_DIGEST_MAX];
-	size_t n = slc_digest_final(&x->dg, buf + 2);
+	size_t n = slc_digest_end(&x->dg, x->size, buf + 2);
 
 	buf[0] = (uint8_t)x->alg;
 	buf[1] = (uint8_t)n;
@@ -145,7 +145,7 @@ static void end_file(struct slc_xsend *x)
 	x->st.files++;
 }
 
-/* Finds the next data extent of a sparse file; holes go into the digest. */
+/* Finds the next data extent of a sparse file (holes are not hashed). */
 static int next_extent(struct slc_xsend *x)
 {
 	off_t d = lseek(x->fd, (off_t)x->off, SEEK_DATA), h;
@@ -157,7 +157,8 @@ static int next_extent(struct slc_xsend *x)
 	h = (uint64_t)d < x->size ? lseek(x->fd, d, SEEK_HOLE) : d;
 	if (h < 0)
 		return -errno;
-	slc_digest_zeros(&x->dg, (uint64_t)d - x->off);
+	if (x->progress && (uint64_t)d > x->off)
+		x->progress(x->owner, (uint64_t)d - x->off); /* progress is by position */
 	x->off = (uint64_t)d;
 	x->data_end = (uint64_t)h > x->size ? x->size : (uint64_t)h;
 	return 0;
@@ -234,7 +235,7 @@ static int send_data(struct slc_xsend *x)
 		return 0;
 	}
 	wire_put64(p, x->off);
-	slc_digest_update(&x->dg, p + 8, (size_t)r);
+	slc_digest_data(&x->dg, x->off, p + 8, (size_t)r);
 	slc_conn_commit(x->c, SLC_DATA, x->stream, 8 + (size_t)r);
 	x->off += (uint64_t)r;
 	x->st.bytes += (uint64_t)r;
