@@ -7,10 +7,12 @@
 #   make bench           benchmarks (optimised build); BENCH=name to pick scenarios
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (clang; build/fuzz)
 #   make install         DESTDIR= PREFIX=/usr/local
-#   make demo            deps + build + a local demo over a unix socket
+#   make demo            deps + build + a local demo over a unix socket (the first command)
+#   make deps            install the Debian packages (scripts/deps.sh)
 #   make kmod KDIR=...   the kernel module, against the given kernel headers
 #
-# Layout and conventions: docs/build.md. Nothing here needs editing to add a
+# Layout and conventions: docs/conventions.md; bootstrap and downloads:
+# docs/build.md. Nothing here needs editing to add a
 # program (userspace/NAME/*.c with main.c), a unit test (tests/unit/test_*.c),
 # a host test (tests/host/*.sh), a helper (tests/helpers/*.c), a fuzzer
 # (tests/fuzz/fuzz_*.c), a BPF object (bpf/*.bpf.c) or a bench scenario.
@@ -249,6 +251,6 @@ list-progs:
 	@printf '%s\n' $(notdir $(PROG_BINS))
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^#$$/{/^#$$/d;p}' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
