@@ -50,7 +50,11 @@ if [ -z "$missing" ]; then
 fi
 
 SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 ||
+		{ echo "deps: not root and no sudo: run scripts/deps.sh as root to install:$missing" >&2; exit 1; }
+	SUDO=sudo
+fi
 export DEBIAN_FRONTEND=noninteractive
 echo "deps: installing:$missing"
 install_missing() {

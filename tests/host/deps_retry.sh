@@ -49,6 +49,15 @@ t_eq "after exactly NEK_RETRIES tries" 3 "$(cat "$D/count")"
 t_match "giving up with a message naming what was not installed" \
 	"deps: apt-get failed; packages not installed: build-essential" "$(cat "$D/err")"
 
+# Not root on a bare machine without sudo: one line saying what to do.
+mkdir "$D/bare"
+for c in sh dirname grep wc sed cat sleep; do ln -s "$(command -v $c)" "$D/bare/$c"; done
+cp "$D/bin/dpkg-query" "$D/bare/"
+printf '#!/bin/sh\necho 1000\n' >"$D/bare/id" && chmod +x "$D/bare/id"
+out=$(env PATH="$D/bare" /bin/sh "$NEK_ROOT/scripts/deps.sh" 2>&1)
+t_eq "not root, no sudo: exit 1" 1 $?
+t_match "saying to run it as root" "^deps: not root and no sudo: run scripts/deps.sh as root to install: build-essential" "$out"
+
 # The helper itself: the waits double (2, 4, 8 s by default; 1, 2 s here).
 . "$NEK_ROOT/scripts/lib/retry.sh"
 n=0
