@@ -7,10 +7,12 @@
 #   make bench           benchmarks (optimised build); BENCH=name to pick scenarios
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (clang; build/fuzz)
 #   make install         DESTDIR= PREFIX=/usr/local
-#   make demo            deps + build + a local demo over a unix socket
+#   make demo            deps + build + a local demo over a unix socket (the first command)
+#   make deps            install the Debian packages (scripts/deps.sh)
 #   make kmod KDIR=...   the kernel module, against the given kernel headers
 #
-# Layout and conventions: docs/build.md. Nothing here needs editing to add a
+# Layout and conventions: docs/conventions.md; bootstrap and downloads:
+# docs/build.md. Nothing here needs editing to add a
 # program (userspace/NAME/*.c with main.c), a unit test (tests/unit/test_*.c),
 # a host test (tests/host/*.sh), a helper (tests/helpers/*.c), a fuzzer
 # (tests/fuzz/fuzz_*.c), a BPF object (bpf/*.bpf.c) or a bench scenario.
@@ -53,16 +55,30 @@ CC := $(CLANG)
 endif
 
 # ---------------------------------------------------------------- libraries
+# Goals that must work on a bare machine (build-essential and git only): they
+# install the libraries or need none, so pkg-config is not even run for them.
+# `make demo` runs deps.sh and then a sub-make, which checks the libraries.
+NOLIB_GOALS := clean help deps demo list-progs
+DEPS_SH ?= scripts/deps.sh
 PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables jansson \
 	libmnl libcap zlib libelf libxxhash
-missing_pkgs := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
-ifneq ($(missing_pkgs),)
-ifeq ($(filter clean help deps,$(MAKECMDGOALS)),)
-$(error missing libraries: $(missing_pkgs); run scripts/deps.sh)
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NOLIB_GOALS),$(MAKECMDGOALS)),)
+NEED_LIBS := 0
 endif
+endif
+NEED_LIBS ?= 1
+ifeq ($(NEED_LIBS),1)
+ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
+$(error $(PKG_CONFIG) not found: run scripts/deps.sh (or make deps) to install the packages)
+endif
+missing_pkgs := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
+ifneq ($(missing_pkgs),)
+$(error missing libraries: $(missing_pkgs); run scripts/deps.sh (or make deps))
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+endif
 
 # ---------------------------------------------------------------- flags
 # Reproducible: no absolute paths in objects, no __DATE__/__TIME__.
@@ -206,10 +222,10 @@ fuzz:
 fuzz-build: $(FUZZ_BINS)
 
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)$(DEPS_SH)
 
 demo:
-	$(Q)scripts/deps.sh
+	$(Q)$(DEPS_SH)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=0 progs
 	$(Q)NEK_BUILD=$(O) scripts/demo.sh
 
@@ -235,6 +251,6 @@ list-progs:
 	@printf '%s\n' $(notdir $(PROG_BINS))
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^#$$/{/^#$$/d;p}' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -27,6 +27,7 @@ export LC_ALL=C TZ=UTC
 umask 022
 
 die() { echo "make eif: $*" >&2; exit 1; }
+. "$ROOT/scripts/lib/retry.sh"
 [ -x "$EIF" ] && [ -x "$INIT" ] || die "build first: $EIF and $INIT are missing"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	SOURCE_DATE_EPOCH=$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0)
@@ -46,7 +47,7 @@ stand_in_kernel() {
 	if [ ! -f "$d/.done" ]; then
 		echo "  FETCH   $deb (stand-in until \`make kernel\`)" >&2
 		rm -rf "$d" && mkdir -p "$d"
-		(cd "$d" && apt-get download -q "$deb" >/dev/null) || die "apt-get download $deb failed"
+		(cd "$d" && retry apt-get download -q "$deb" >/dev/null) || die "apt-get download $deb failed"
 		# Pinned: the same package name could be rebuilt with other bytes.
 		(cd "$d" && sha256sum -c --quiet "$ROOT/reproducible/stand-in-kernel.sha256") ||
 			die "$deb does not match reproducible/stand-in-kernel.sha256"

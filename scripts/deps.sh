@@ -6,8 +6,12 @@
 #   scripts/deps.sh --list     print the package list and exit
 #
 # Only Debian packages: nothing else is downloaded. A re-run with everything
-# present does not touch apt.
+# present does not touch apt. apt-get runs are retried with backoff
+# (scripts/lib/retry.sh: NEK_RETRIES, NEK_RETRY_DELAY), the lists refreshed
+# before each install attempt, so a mirror that does not answer for a moment
+# does not fail a fresh machine.
 set -eu
+. "$(dirname "$0")/lib/retry.sh"
 
 BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev zlib1g-dev
   liburing-dev libssl-dev libcbor-dev libsqlite3-dev libevent-dev libnftables-dev libnftnl-dev
@@ -22,7 +26,7 @@ case "${1:-}" in
 --kernel) pkgs="$pkgs $KERNEL" ;;
 --list) echo $pkgs; exit 0 ;;
 "") ;;
--h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) echo "deps.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -46,9 +50,15 @@ if [ -z "$missing" ]; then
 fi
 
 SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 ||
+		{ echo "deps: not root and no sudo: run scripts/deps.sh as root to install:$missing" >&2; exit 1; }
+	SUDO=sudo
+fi
 export DEBIAN_FRONTEND=noninteractive
 echo "deps: installing:$missing"
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+install_missing() {
+	$SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+retry install_missing || { echo "deps: apt-get failed; packages not installed:$missing" >&2; exit 1; }
 echo "deps: done"

@@ -27,6 +27,7 @@
 # (diagnostics, not a measurement).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/scripts/lib/retry.sh"
 B=${NEK_BUILD:-$ROOT/build}
 V=${NEK_VECTORS:-$ROOT/../shared/vectors}
 WORK=${BENCH_WORK:-$ROOT/bench/work}/attest_verify
@@ -56,8 +57,9 @@ peer_install() {
 	[ -f "$WORK/node_modules/@evervault/attestation-bindings/package.json" ] && return 0
 	command -v npm >/dev/null || { echo "attest_verify: npm missing (scripts/deps.sh)" >&2; return 1; }
 	mkdir -p "$WORK"
-	(cd "$WORK" && npm install --no-audit --no-fund --silent \
-		"@evervault/attestation-bindings@$PEER_VERSION" >/dev/null 2>&1) ||
+	# The registry can fail for a moment like a Debian mirror: retried (retry.sh).
+	(cd "$WORK" && retry npm install --no-audit --no-fund --silent \
+		"@evervault/attestation-bindings@$PEER_VERSION" >/dev/null) ||
 		{ echo "attest_verify: cannot install the peer from npm" >&2; return 1; }
 }
 

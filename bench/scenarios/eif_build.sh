@@ -58,7 +58,7 @@ run)
 			tee '$W/out.cpio' | sha384sum"
 		rm -f "$W/out.cpio"
 		sync
-		timed "${s}M/eif" "$E" build -k "$W/kernel" -c x -r "$W/rd0" -r "$W/root-$s" -o "$W/out.eif"
+		timed "${s}M/eif" "$E" build --any-kernel -k "$W/kernel" -c x -r "$W/rd0" -r "$W/root-$s" -o "$W/out.eif"
 		eval "rss_$s=$RSS"
 		rm -f "$W/out.eif"
 	done

@@ -5,15 +5,16 @@
 # in a second copy of the source tree, give bit-identical EIFs and PCRs. The
 # negative controls show the comparison does fail when an input changes.
 . "$NEK_ROOT/tests/lib.sh"
+. "$NEK_ROOT/tests/host/lib/bzimage.sh"
 T_NAME=eif-repro
 t_require_cmd faketime make cmp tar
 D=$(t_tmpdir)
 B=$NEK_BUILD
 
-# Inputs: a kernel stand-in (any bytes: nothing boots here), a root file
+# Inputs: a kernel stand-in (random bytes in a bzImage header: nothing boots here), a root file
 # system with the usual kinds of entries, a services config using a program
 # that exists (tperf), the app's argv.
-head -c 200000 /dev/urandom >"$D/bzImage"
+fake_bzimage "$D/bzImage"
 mk_root() {
 	mkdir -p "$1/usr/bin" "$1/etc/app" "$1/var/empty" "$1/tmp"
 	printf 'config\n' >"$1/etc/app/app.conf"

@@ -17,8 +17,9 @@ t_exit "a bad SOURCE_DATE_EPOCH is a usage error" 2 env SOURCE_DATE_EPOCH=yester
 printf 'kernel\n' >kernel
 printf 'ramdisk-0\n' >rd0
 printf 'ramdisk-1\n' >rd1
+# The vector's "kernel" is 7 bytes, not a bzImage: --any-kernel.
 vec_args=(--cmdline console=ttyS0 --name kernel --build-tool eif_build --build-tool-version 0.3.1
-	--build-time 1970-01-01T00:00:00+00:00)
+	--build-time 1970-01-01T00:00:00+00:00 --any-kernel)
 t_ok "build" eif build --kernel kernel --ramdisk rd0 --ramdisk rd1 "${vec_args[@]}" -o a.eif
 
 if [ -n "${NEK_VECTORS:-}" ] && [ -d "$NEK_VECTORS/eif-synthetic" ]; then
@@ -72,7 +73,7 @@ t_eq "signed: SignatureCheck" true "$(jq -r .SignatureCheck <<<"$out")"
 t_eq "signed: PCR8 is the cert's" "$(eif pcr --cert c.pem)" "$(jq -r .Measurements.PCR8 <<<"$out")"
 t_eq "signed: PCR0 unchanged by signing" "$(jq -r .Measurements.PCR0 pcrs.json)" "$(jq -r .Measurements.PCR0 <<<"$out")"
 t_ok "verify --require-signature" eif verify --require-signature s.eif
-t_exit "--sign-cert without --sign-key" 2 eif build -k kernel -r rd0 -c x --sign-cert c.pem -o z.eif
+t_exit "--sign-cert without --sign-key" 2 eif build -k kernel -r rd0 -c x --sign-cert c.pem -o z.eif --any-kernel
 
 # cpio: two copies of a tree, different places and times, same archive.
 mk_tree() {
@@ -109,7 +110,85 @@ t_match "with a clear error" "4294967296 bytes; newc cpio holds files up to 4 Gi
 rm -f big
 
 # A directory given as a ramdisk is packed exactly as `eif cpio` packs it.
-t_ok "build from a directory" eif build -k kernel -c x -r rd0 -r t1 -o d.eif
-t_ok "build from its cpio" eif build -k kernel -c x -r rd0 -r t1.cpio -o f.eif
+t_ok "build from a directory" eif build -k kernel -c x -r rd0 -r t1 -o d.eif --any-kernel
+t_ok "build from its cpio" eif build -k kernel -c x -r rd0 -r t1.cpio -o f.eif --any-kernel
 t_ok "same image" cmp d.eif f.eif
+
+# --kernel must be a kernel: the x86 boot protocol header, field by field.
+. "$NEK_ROOT/tests/host/lib/bzimage.sh"
+head -c 4096 /dev/urandom >rand
+t_exit "4 KiB of random bytes as --kernel: refused as input (2)" 2 eif build -k rand -c x -r rd0 -o r.eif
+t_match "naming the file and the check" "^eif build: rand: not a bzImage \(no 0xAA55 boot flag at 0x1FE\)" \
+	"$(eif build -k rand -c x -r rd0 -o r.eif 2>&1)"
+t_eq "and nothing written" "" "$(ls r.eif* 2>/dev/null)"
+fake_bzimage bz
+t_ok "a bzImage header is accepted" eif build -k bz -c x -r rd0 -o bz.eif
+bad_kernel() { # NAME REGEX: bzImage "bz" with one change (done by the caller) refused so
+	t_match "$1" "$2" "$(eif build -k k2 -c x -r rd0 -o k2.eif 2>&1 | tr '\n' ' '; echo "exit ${PIPESTATUS[0]}")"
+}
+poke() { bz_poke k2 "$@"; }
+cp bz k2 && poke 0x202 HdrX
+bad_kernel "no HdrS magic" 'k2: not a bzImage \(no "HdrS" at 0x202\).*exit 2$'
+cp bz k2 && poke 0x206 '\001\001'
+bad_kernel "boot protocol 1.01" 'k2: not a bzImage \(boot protocol 1.01, 2.00 or later needed\).*exit 2$'
+cp bz k2 && poke 0x211 '\000'
+bad_kernel "a zImage (not loaded high)" 'k2: a zImage, not a bzImage.*exit 2$'
+head -c 1024 bz >k2
+bad_kernel "a header without the kernel after the setup sectors" 'k2: not a bzImage \(1024 bytes: no kernel after 1 setup sectors\).*exit 2$'
+head -c 528 bz >k2
+bad_kernel "shorter than the header" 'k2: not a bzImage \(528 bytes, shorter than the x86 boot header\).*exit 2$'
+t_ok "--any-kernel takes any bytes" eif build -k rand -c x -r rd0 -o r.eif --any-kernel
+t_exit "--arch aarch64 wants an arm64 Image" 2 eif build -k bz -c x -r rd0 -o a64.eif --arch aarch64
+cp rand k2 && poke 0x38 'ARM\x64'
+t_ok "and takes one" eif build -k k2 -c x -r rd0 -o a64.eif --arch aarch64
+
+# -o: "-" is standard output; devices, fifos and symlinks to them are written
+# through; a regular file is replaced by rename (a hard link keeps the old
+# bytes); a symlink to a file stays a link. (Devices and links are made here:
+# the old code replaced /dev/stdout and /dev/null themselves.)
+eif build -k bz -c x -r rd0 -o - >stdout.eif
+t_ok "build -o - writes the image to standard output" cmp bz.eif stdout.eif
+t_eq "and makes no file named -" "" "$(ls -- - 2>/dev/null)"
+t_eq "build -o - | reader (a pipe)" "$(sha256sum <bz.eif)" "$(eif build -k bz -c x -r rd0 -o - | sha256sum)"
+t_exit "-o - with --json is a usage error" 2 eif build -k bz -c x -r rd0 -o - --json
+ln -s /proc/self/fd/1 mystdout
+t_eq "build -o LINK-TO-STDOUT (as /dev/stdout) into a pipe" "$(sha256sum <bz.eif)" \
+	"$(eif build -k bz -c x -r rd0 -o mystdout | sha256sum)"
+t_eq "the link is still a link" "symbolic link" "$(stat -c %F mystdout)"
+t_eq "cpio -o - writes the archive to standard output" "$(sha256sum <t1.cpio)" "$(eif cpio -o - t1 | sha256sum)"
+t_eq "cpio -o LINK-TO-STDOUT" "$(sha256sum <t1.cpio)" "$(eif cpio -o mystdout t1 | sha256sum)"
+t_eq "still a link, no file named -" "symbolic link:" "$(stat -c %F mystdout):$(ls -- - 2>/dev/null)"
+if [ "$(id -u)" -eq 0 ]; then
+	mknod null c 1 3
+	t_ok "build -o a char device" eif build -k bz -c x -r rd0 -o null
+	t_ok "cpio -o a char device" eif cpio -o null t1
+	t_eq "the device is still a device" "character special file" "$(stat -c %F null)"
+else
+	t_skip "-o a char device" "mknod needs root"
+fi
+mkfifo ff
+# Bounded: a writer that replaced the fifo would leave the reader waiting.
+timeout 20 cat ff >fromfifo &
+rd=$!
+t_ok "build -o FIFO" eif build -k bz -c x -r rd0 -o ff
+[ "$(stat -c %F ff)" = fifo ] || : >ff.unblock
+wait $rd
+t_ok "the reader got the image" cmp bz.eif fromfifo
+t_eq "the fifo is still a fifo" fifo "$(stat -c %F ff)"
+cp bz.eif old.eif && ln old.eif old-hardlink.eif
+t_ok "build over an existing image" eif build -k bz -c y -r rd0 -o old.eif
+t_ok "replaced by rename: a hard link to the old file keeps the old bytes" cmp bz.eif old-hardlink.eif
+t_exit "and the new image is there" 1 cmp -s bz.eif old.eif
+ln -s old.eif link.eif
+t_ok "build -o LINK-TO-FILE" eif build -k bz -c x -r rd0 -o link.eif
+t_eq "the link stays a link" "symbolic link" "$(stat -c %F link.eif)"
+t_ok "and the file it names has the new image" cmp bz.eif old.eif
+printf 'victim\n' >victim && ln -s victim planted.eif.tmp
+t_ok "build -o planted.eif beside a planted planted.eif.tmp link" eif build -k bz -c x -r rd0 -o planted.eif
+t_eq "the link's target is untouched" victim "$(cat victim)"
+t_ok "cpio -o over an existing archive" eif cpio -o p.cpio t1
+t_ok "it is the new archive" cmp t1.cpio p.cpio
+t_exit "a build that fails (missing ramdisk)" 1 eif build -k bz -c x -r nope -o gone.eif
+t_exit "-o a directory is refused" 1 eif build -k bz -c x -r rd0 -o t1
+t_eq "leaves no output and no temporary" "" "$(ls gone.eif* t1.* 2>/dev/null | grep -v '^t1.cpio$')"
 t_done

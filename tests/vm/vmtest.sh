@@ -6,27 +6,44 @@
 #   tests/vm/vmtest.sh --run SCRIPT [ARG...]
 #                                       one script (path in the repo) instead, its
 #                                       output passed through (bench/vm.sh uses this)
+#   tests/vm/vmtest.sh --kernel         only fetch (or find cached) the kernel and
+#                                       print its version (tests/host/vm_kernel.sh)
 #
 # Environment: NEK_BUILD (the plain build to take binaries from), VM_TESTS
-# (pattern selecting suites), VM_CACHE (downloaded .debs, default
-# build/vm-cache), KMETA (kernel meta package), VM_MEM/VM_CPUS/VM_ACCEL/
-# VM_TIMEOUT (see qemu.sh), SOURCE_DATE_EPOCH.
+# (pattern selecting suites), VM_CACHE (fetched kernels, default
+# /var/cache/nek/vm when writable, else build/vm-cache), KMETA (kernel meta
+# package), VM_KERNEL (a version to use instead of KMETA's newest, e.g.
+# 6.12.117+deb12-cloud-amd64), VM_MEM/VM_CPUS/VM_ACCEL/VM_TIMEOUT (see
+# qemu.sh), SOURCE_DATE_EPOCH.
 #
 # The kernel and headers are fetched with apt-get download and unpacked with
 # dpkg-deb -x: installing them would pull initramfs-tools and udev into the
-# host. The initramfs is reproducible (sorted, fixed mtimes, owner 0, gzip -n).
+# host. The cache lives outside the checkout so that a fresh clone (CI) or a
+# `git clean` reuses it; a kernel is fetched once per version, under a lock
+# (concurrent runs share the cache), with retries (scripts/lib/retry.sh). When
+# the newest version cannot be fetched, the newest cached one is used, with a
+# warning. The version used is printed, and a change since the last run is
+# said so (docs/build.md). The initramfs is reproducible (sorted, fixed
+# mtimes, owner 0, gzip -n).
 set -euo pipefail
 export LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 B=${NEK_BUILD:-$ROOT/build}
-CACHE=${VM_CACHE:-$ROOT/build/vm-cache}
+if [ -z "${VM_CACHE:-}" ]; then
+	VM_CACHE=$ROOT/build/vm-cache
+	mkdir -p /var/cache/nek/vm 2>/dev/null && [ -w /var/cache/nek/vm ] && VM_CACHE=/var/cache/nek/vm
+fi
+CACHE=$VM_CACHE
 W=$B/vm
 KMETA=${KMETA:-linux-image-6.12-cloud-amd64}
-RUN=
+RUN= KERNEL_ONLY=
 if [ "${1:-}" = --run ]; then
 	RUN=$2
 	shift 2
+elif [ "${1:-}" = --kernel ]; then
+	KERNEL_ONLY=1
+	shift
 fi
 RUN_ARGS=$(IFS=";"; echo "$*")
 
@@ -36,27 +53,65 @@ t0=$(date +%s)
 "$ROOT/scripts/deps.sh" >/dev/null
 
 # ---------------------------------------------------------------- kernel
-if ! apt-cache show "$KMETA" >/dev/null 2>&1; then
-	log "refreshing apt lists"
-	apt-get update -qq
+. "$ROOT/scripts/lib/retry.sh"
+mkdir -p "$CACHE/debs"
+# The newest KMETA in the apt lists (refreshed when they do not know it).
+newest_kernel() {
+	local kpkg
+	if ! apt-cache show "$KMETA" >/dev/null 2>&1; then
+		log "refreshing apt lists"
+		retry apt-get update -qq || return 1
+	fi
+	kpkg=$(apt-cache depends "$KMETA" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+	[ -n "$kpkg" ] && echo "${kpkg#linux-image-}"
+}
+# The newest version already unpacked in the cache.
+cached_kernel() {
+	find "$CACHE" -mindepth 2 -maxdepth 2 -name .unpacked -printf '%h\n' 2>/dev/null |
+		xargs -r -n1 basename | sort -V | tail -1
+}
+fetch_debs() { # KV KBASE
+	(cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "linux-image-$1" \
+		"linux-headers-$1" "linux-headers-$2-common" "linux-kbuild-$2")
+}
+# Fetches and unpacks KV unless cached; the lock keeps concurrent runs from
+# unpacking the same version twice.
+prepare_kernel() { # KV
+	local kv=$1 kbase=${1%-cloud-amd64} kroot=$CACHE/$1
+	[ -f "$kroot/.unpacked" ] && return 0
+	log "fetching linux-image-$kv and its headers into $CACHE"
+	retry fetch_debs "$kv" "$kbase" || return 1
+	rm -rf "$kroot.tmp" && mkdir -p "$kroot.tmp"
+	for d in "$CACHE/debs"/*"$kbase"*.deb; do dpkg-deb -x "$d" "$kroot.tmp" || return 1; done
+	# The arch Makefile includes the common headers by absolute path.
+	sed -i "s|include /usr/src/|include $kroot/usr/src/|" \
+		"$kroot.tmp/usr/src/linux-headers-$kv/Makefile" || return 1
+	depmod -b "$kroot.tmp" "$kv" || return 1
+	rm -rf "$kroot" && mv "$kroot.tmp" "$kroot" && touch "$kroot/.unpacked"
+}
+exec 9>"$CACHE/lock"
+flock 9
+want=${VM_KERNEL:-$(newest_kernel || true)}
+KV=
+if [ -n "$want" ] && prepare_kernel "$want"; then
+	KV=$want
+elif [ -z "${VM_KERNEL:-}" ]; then
+	KV=$(cached_kernel)
+	[ -n "$KV" ] && log "warning: cannot fetch ${want:-the newest $KMETA}; using the cached $KV"
 fi
-KPKG=$(apt-cache depends "$KMETA" | awk '/Depends: linux-image-/ { print $2; exit }')
-[ -n "$KPKG" ] || { log "cannot resolve $KMETA to a kernel package"; exit 1; }
-KV=${KPKG#linux-image-}       # 6.12.117+deb12-cloud-amd64
+[ -n "$KV" ] || { log "no kernel: cannot fetch ${want:-$KMETA} and none is cached in $CACHE"; exit 1; }
+last=$(cat "$CACHE/last-kernel" 2>/dev/null || true)
+if [ -n "$last" ] && [ "$last" != "$KV" ]; then
+	log "kernel changed since the last run: $last -> $KV"
+fi
+echo "$KV" >"$CACHE/last-kernel"
+flock -u 9
+exec 9>&-
 KBASE=${KV%-cloud-amd64}      # 6.12.117+deb12
 KROOT=$CACHE/$KV
-if [ ! -f "$KROOT/.unpacked" ]; then
-	log "fetching $KPKG and its headers"
-	mkdir -p "$CACHE/debs" "$KROOT"
-	(cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "$KPKG" "linux-headers-$KV" \
-		"linux-headers-$KBASE-common" "linux-kbuild-$KBASE")
-	for d in "$CACHE/debs"/*"$KBASE"*.deb; do dpkg-deb -x "$d" "$KROOT"; done
-	# The arch Makefile includes the common headers by absolute path.
-	sed -i "s|include /usr/src/|include $KROOT/usr/src/|" "$KROOT/usr/src/linux-headers-$KV/Makefile"
-	depmod -b "$KROOT" "$KV"
-	touch "$KROOT/.unpacked"
-fi
+log "kernel $KV (cache $CACHE)"
 (cd "$CACHE/debs" && sha256sum ./*"$KBASE"*.deb | sed 's/^/vmtest: deb /' >&2)
+[ -n "$KERNEL_ONLY" ] && { echo "$KV"; exit 0; }
 
 # ---------------------------------------------------------------- stage
 rm -rf "$W"

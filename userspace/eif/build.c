@@ -15,6 +15,7 @@
 #include "lib/cpio.h"
 #include "lib/errfmt.h"
 #include "lib/fdio.h"
+#include "lib/outfile.h"
 
 #define CHUNK (1u << 20)
 
@@ -354,7 +355,7 @@ int eif_build(const struct eif_build_opts *o, struct eif_pcrs *pcrs, char *err, 
 		.hdr = { .version = EIF_VERSION, .flags = o->flags,
 			 .default_mem = EIF_DEFAULT_MEM, .default_cpus = EIF_DEFAULT_CPUS },
 	};
-	char tmp[4096];
+	struct outfile out;
 	int rc = -1;
 
 	memset(pcrs, 0, sizeof(*pcrs));
@@ -364,34 +365,23 @@ int eif_build(const struct eif_build_opts *o, struct eif_pcrs *pcrs, char *err, 
 	if (strlen(o->cmdline) > EIF_CMDLINE_MAX)
 		return errfmt(err, errlen, "the command line is longer than %u bytes",
 			    EIF_CMDLINE_MAX);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->output) >= sizeof(tmp))
-		return errfmt(err, errlen, "%s: name too long", o->output);
+	/* Section and file headers are patched in place: a seekable file. */
+	if (outfile_open(&out, o->output, OUTFILE_SEEKABLE, err, errlen) < 0)
+		return -1;
+	w.fd = out.fd;
 	w.pcr0 = pcr_hash_new();
 	w.pcr2 = pcr_hash_new();
 	helper_start(&w.helper);
-	w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (!w.pcr0 || !w.pcr2 || w.fd < 0) {
-		errfmt(err, errlen, "%s: %s", tmp, w.fd < 0 ? strerror(errno) : "out of memory");
+	if (!w.pcr0 || !w.pcr2) {
+		errfmt(err, errlen, "out of memory");
 		goto out;
 	}
 	if (write_image(&w, o, pcrs, err, errlen) < 0)
 		goto out;
-	if (close(w.fd) < 0) {
-		w.fd = -1;
-		errfmt(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	w.fd = -1;
-	if (rename(tmp, o->output) < 0) {
-		errfmt(err, errlen, "%s: %s", o->output, strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = outfile_commit(&out, err, errlen);
 out:
-	if (w.fd >= 0)
-		close(w.fd);
 	if (rc < 0)
-		unlink(tmp);
+		outfile_abort(&out);
 	helper_stop(&w.helper);
 	pcr_hash_free(w.pcr0);
 	pcr_hash_free(w.pcr1);

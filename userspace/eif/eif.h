@@ -175,6 +175,13 @@ struct eif_build_opts {
 	uint32_t mtime;			/* of cpio entries from directories */
 	uint16_t flags;
 };
+/* Refuses a kernel file that is not a bzImage (x86_64: the boot protocol's
+ * 0xAA55 boot flag, "HdrS", version 2.00 or later, loaded high, a kernel
+ * after setup_sects) or an arm64 Image (flags & EIF_FLAG_AARCH64: "ARM\x64"
+ * at 0x38): a wrong file would only fail once the enclave does not boot. */
+int eif_kernel_check(const char *path, uint16_t flags, char *err, size_t errlen);
+/* Writes o->output by lib/outfile.h's rule: "-" is standard output, a
+ * device or fifo is written through, a regular file replaced atomically. */
 int eif_build(const struct eif_build_opts *o, struct eif_pcrs *pcrs, char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include "lib/cli.h"
 #include "lib/cpio.h"
 #include "lib/log.h"
+#include "lib/outfile.h"
 #include "lib/parse.h"
 
 static const struct option build_opts[] = {
@@ -31,11 +32,12 @@ static const struct option build_opts[] = {
 	{ "sign-key", required_argument, NULL, 'S' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "any-kernel", no_argument, NULL, 'A' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
-static int build_opt(int c, struct eif_build_opts *o, int *json)
+static int build_opt(int c, struct eif_build_opts *o, int *json, int *any_kernel)
 {
 	switch (c) {
 	case 'k': o->kernel = optarg; break;
@@ -64,15 +66,18 @@ static int build_opt(int c, struct eif_build_opts *o, int *json)
 	case 'S': o->sign_key = optarg; break;
 	case 'o': o->output = optarg; break;
 	case 'j': *json = 1; break;
+	case 'A': *any_kernel = 1; break;
 	default: return cli_common_opt(c);
 	}
 	return CLI_OK;
 }
 
-static int build_check(const struct eif_build_opts *o)
+static int build_check(const struct eif_build_opts *o, int json)
 {
 	if (!o->kernel || !o->cmdline || !o->nramdisks || !o->output)
 		return cli_usage_error("--kernel, --cmdline, --ramdisk and -o are required");
+	if (json && strcmp(o->output, "-") == 0)
+		return cli_usage_error("-o - and --json both write to standard output");
 	if (!o->sign_cert != !o->sign_key)
 		return cli_usage_error("--sign-cert and --sign-key go together");
 	if (!eif_utf8_ok(o->cmdline) || !eif_utf8_ok(o->meta.name) ||
@@ -90,11 +95,11 @@ static int cmd_build(int argc, char **argv)
 	char err[EIF_ERR_MAX], when[64], kbase[256];
 	struct eif_pcrs pcrs;
 	uint64_t epoch;
-	int c, json = 0;
+	int c, json = 0, any_kernel = 0;
 
 	while ((c = getopt_long(argc, argv, "k:c:r:n:o:j" CLI_COMMON_SHORTOPTS, build_opts,
 				NULL)) != -1)
-		if (build_opt(c, &o, &json) != CLI_OK)
+		if (build_opt(c, &o, &json, &any_kernel) != CLI_OK)
 			return CLI_USAGE;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
@@ -116,15 +121,20 @@ static int cmd_build(int argc, char **argv)
 	o.meta.build_tool_version = o.meta.build_tool_version ? o.meta.build_tool_version : "1";
 	o.meta.os = o.meta.os ? o.meta.os : "OS";
 	o.meta.kernel_version = o.meta.kernel_version ? o.meta.kernel_version : "kernel";
-	if (build_check(&o) != CLI_OK)
+	if (build_check(&o, json) != CLI_OK)
 		return CLI_USAGE;
+	/* Not a kernel: unusable input (2), refused before any output exists. */
+	if (!any_kernel && eif_kernel_check(o.kernel, o.flags, err, sizeof(err)) < 0) {
+		cli_fail("%s; --any-kernel takes it as it is", err);
+		return CLI_USAGE;
+	}
 	if (eif_build(&o, &pcrs, err, sizeof(err)) < 0)
 		return cli_fail("%s", err);
 	log_info("wrote %s", o.output);
 	if (json)
 		eif_print_measurements(&pcrs, stdout, 2);
 	else if (log_enabled(LOG_INFO))
-		eif_print_pcrs_text(&pcrs, stdout);
+		eif_print_pcrs_text(&pcrs, strcmp(o.output, "-") == 0 ? stderr : stdout);
 	return CLI_OK;
 }
 
@@ -136,11 +146,12 @@ static int cmd_cpio(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[CPIO_ERR_MAX], tmp[4096];
+	char err[CPIO_ERR_MAX];
 	const char *out = NULL;
 	struct cpio_tree *t;
+	struct outfile of;
 	uint64_t epoch;
-	int c, fd, rc = CLI_FAIL;
+	int c, rc = CLI_FAIL;
 
 	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'o')
@@ -152,8 +163,6 @@ static int cmd_cpio(int argc, char **argv)
 		return cli_usage_error("-o OUT and at least one SOURCE are required");
 	if (eif_source_date_epoch(&epoch, err, sizeof(err)) < 0)
 		return cli_usage_error("%s", err);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", out) >= sizeof(tmp))
-		return cli_usage_error("%s: name too long", out);
 	t = cpio_tree_new();
 	if (!t)
 		return cli_fail("out of memory");
@@ -162,22 +171,19 @@ static int cmd_cpio(int argc, char **argv)
 			cpio_tree_free(t);
 			return cli_fail("%s", err);
 		}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	if (outfile_open(&of, out, 0, err, sizeof(err)) < 0) {
 		cpio_tree_free(t);
-		return cli_fail("%s: %s", tmp, strerror(errno));
+		return cli_fail("%s", err);
 	}
-	if (cpio_tree_write(t, (uint32_t)epoch, cpio_sink_fd, &fd, err, sizeof(err)) < 0)
+	if (cpio_tree_write(t, (uint32_t)epoch, cpio_sink_fd, &of.fd, err, sizeof(err)) < 0) {
+		outfile_abort(&of);
 		cli_fail("%s", err);
-	else if (close(fd) < 0 || (fd = -1, rename(tmp, out) < 0))
-		cli_fail("%s: %s", out, strerror(errno));
-	else
-		rc = CLI_OK, fd = -1;
-	if (fd >= 0)
-		close(fd);
-	if (rc != CLI_OK)
-		unlink(tmp);
-	log_info("%s: %zu entries", out, cpio_tree_count(t));
+	} else if (outfile_commit(&of, err, sizeof(err)) < 0) {
+		cli_fail("%s", err);
+	} else {
+		rc = CLI_OK;
+		log_info("%s: %zu entries", out, cpio_tree_count(t));
+	}
 	cpio_tree_free(t);
 	return rc;
 }
@@ -193,7 +199,8 @@ static const struct cli_cmd cmds[] = {
 	  "  -k, --kernel FILE        bzImage (x86_64) or Image (aarch64)\n"
 	  "  -c, --cmdline STR        kernel command line (stored without a NUL)\n"
 	  "  -r, --ramdisk FILE|DIR   repeat for each ramdisk (at least one)\n"
-	  "  -o, --output FILE        the EIF to write (replaced atomically)\n"
+	  "  -o, --output FILE        the EIF to write: a file is replaced atomically, a\n"
+	  "                           device or fifo written through, - is standard output\n"
 	  "  -n, --name N             ImageName (default: the kernel file's name)\n"
 	  "      --version V          ImageVersion (default 1.0)\n"
 	  "      --build-time T       BuildTime (default: SOURCE_DATE_EPOCH as RFC 3339)\n"
@@ -201,7 +208,9 @@ static const struct cli_cmd cmds[] = {
 	  "      --os S, --kernel-version S              (default OS, kernel)\n"
 	  "      --arch x86_64|aarch64                   header flag (default x86_64)\n"
 	  "      --sign-cert PEM --sign-key PEM          add a signature (PCR8)\n"
-	  "  -j, --json               print the measurements as nitro-cli does\n" },
+	  "  -j, --json               print the measurements as nitro-cli does\n"
+	  "      --any-kernel         take --kernel as it is: no check that it is a bzImage\n"
+	  "                           (or, with --arch aarch64, an arm64 Image)\n" },
 	{ "describe", cmd_describe, "print an EIF's header, sections, PCRs and metadata",
 	  "describe [--json] EIF\n\n"
 	  "--json prints the fields of `nitro-cli describe-eif`. Exit 1 when the CRC or\n"
@@ -222,6 +231,8 @@ static const struct cli_cmd cmds[] = {
 	  "DIR (created if missing). Existing files are not overwritten.\n" },
 	{ "cpio", cmd_cpio, "write a reproducible newc cpio archive",
 	  "cpio -o OUT SOURCE...\n\n"
+	  "OUT is written as for build: a file replaced atomically, a device or fifo\n"
+	  "written through, - for standard output.\n"
 	  "SOURCE is HOST (a directory's contents go to the archive root, a file keeps its\n"
 	  "name) or ARCH=HOST (put HOST at ARCH, e.g. rootfs=/srv/root). Entries are\n"
 	  "sorted, uid/gid 0, mtime SOURCE_DATE_EPOCH (0 when unset), inodes renumbered;\n"
