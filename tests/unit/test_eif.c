@@ -14,7 +14,7 @@
 
 #include "eif/cmd.h"
 #include "eif/eif.h"
-#include "lib/parse.h"
+#include "lib/core/parse.h"
 
 /* Public: PCR2 of every single-ramdisk EIF (SHA384(0^48 || SHA384(""))),
  * published by several projects; see docs/eif.md. */

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "lib/addr.h"
-#include "lib/fdigest.h"
+#include "lib/core/addr.h"
+#include "lib/digest/fdigest.h"
 
 #define AD_MAX_ROOTS 8
 #define AD_PATH_MAX 4096

@@ -12,10 +12,10 @@
 
 #include "attestd/engine.h"
 #include "attestd/index.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
-#include "lib/parse.h"
-#include "lib/sock.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+#include "lib/core/sock.h"
 
 enum { REQ_NONE, REQ_SYNC, REQ_WAIT };
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/errfmt.h"
-#include "lib/log.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 
 #define DB_BATCH_MAX 4096
 

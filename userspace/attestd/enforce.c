@@ -17,8 +17,8 @@
 #include "attestd/index.h"
 #include "attestd/metrics.h"
 #include "attestd/work.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 
 #define PERM_BUF (64u << 10)
 

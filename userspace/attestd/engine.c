@@ -25,10 +25,10 @@
 #include "attestd/ratelimit.h"
 #include "attestd/scan.h"
 #include "attestd/work.h"
-#include "lib/errfmt.h"
-#include "lib/hashpool.h"
-#include "lib/log.h"
-#include "lib/nsm.h"
+#include "lib/core/errfmt.h"
+#include "lib/digest/hashpool.h"
+#include "lib/core/log.h"
+#include "lib/attestation/nsm.h"
 
 #define EVENTS_PER_TURN 4096
 #define SCAN_PER_TURN 512

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
-#include "lib/evloop.h"
-#include "lib/log.h"
-#include "lib/parse.h"
-#include "lib/sock.h"
+#include "lib/core/cli.h"
+#include "lib/core/evloop.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+#include "lib/core/sock.h"
 
 #define MAX_SIZE (1u << 20)
 

@@ -12,9 +12,9 @@
 #include <zlib.h>
 
 #include "eif/eif.h"
-#include "lib/cpio.h"
-#include "lib/errfmt.h"
-#include "lib/fdio.h"
+#include "eif/cpio.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
 
 #define CHUNK (1u << 20)
 

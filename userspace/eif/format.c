@@ -6,8 +6,8 @@
 #include <zlib.h>
 
 #include "eif/eif.h"
-#include "lib/errfmt.h"
-#include "lib/fdio.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
 
 #define CHUNK (1u << 20)
 

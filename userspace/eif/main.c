@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "eif/cmd.h"
-#include "lib/cli.h"
-#include "lib/cpio.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "eif/cpio.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 
 static const struct option build_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "eif/cmd.h"
-#include "lib/parse.h"
+#include "lib/core/parse.h"
 
 int eif_source_date_epoch(uint64_t *out, char *err, size_t errlen)
 {

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/wire.h"
+#include "lib/core/log.h"
+#include "lib/core/wire.h"
 #include "slc/crypto.h"
 
 int slc_xrecv_init(struct slc_xrecv *x, struct slc_conn *c, uint32_t stream, int dirfd,

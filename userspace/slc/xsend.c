@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/wire.h"
+#include "lib/core/log.h"
+#include "lib/core/wire.h"
 
 #define ENTRY_ROOM (28 + SLC_NAME_MAX + SLC_PATH_MAX)
 #define DATA_MIN 4096

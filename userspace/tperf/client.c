@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/fdio.h"
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/fdio.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 
 static double now_s(void)
 {

@@ -9,9 +9,9 @@
 
 #include <bpf/bpf.h>
 
-#include "lib/accel.h"
-#include "lib/accel_origdst.h"
-#include "lib/log.h"
+#include "lib/accel/accel.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/core/log.h"
 
 static struct {
 	char pin[ACCEL_PATH_MAX];

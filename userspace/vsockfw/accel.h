@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 #include "vsockfw/stats.h"
 
 /* Looks for what is loaded and registers the kernel tiers. pin may be

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/accel.h"
-#include "lib/accel_impl.h"
-#include "lib/accel_origdst.h"
-#include "lib/cli.h"
-#include "lib/parse.h"
+#include "lib/accel/accel.h"
+#include "lib/accel/accel_impl.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/core/cli.h"
+#include "lib/core/parse.h"
 #include "vsockfw/cmds.h"
 #include "vsockfw/policy.h"
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/cli.h"
-#include "lib/log.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
 #include "vsockfw/cmds.h"
 #include "vsockfw/config.h"
 #include "vsockfw/fw.h"

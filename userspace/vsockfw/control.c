@@ -9,8 +9,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 #include "vsockfw/fw.h"
 
 struct ctl_client {

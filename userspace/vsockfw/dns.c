@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 #include "vsockfw/dial.h"
 
 #define RBUF_CAP (2 + DNS_MSG_MAX + 65536)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 
-#include "lib/evloop.h"
+#include "lib/core/evloop.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/relay.h"
 #include "vsockfw/stats.h"

@@ -1,7 +1,7 @@
 /* The stats report of a running vsockfw (docs/vsockfw.md "Control socket"). */
 #include <unistd.h>
 
-#include "lib/evloop.h"
+#include "lib/core/evloop.h"
 #include "vsockfw/accel.h"
 #include "vsockfw/fw.h"
 

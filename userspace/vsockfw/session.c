@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 #include "vsockfw/dial.h"
 #include "vsockfw/accel.h"
 #include "vsockfw/origdst.h"

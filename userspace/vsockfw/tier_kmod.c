@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/krelay.h"
-#include "lib/log.h"
+#include "lib/accel/krelay.h"
+#include "lib/core/log.h"
 #include "vsockfw/accel.h"
 #include "vsockfw/relay.h"
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "lib/accel_splice.h"
-#include "lib/log.h"
+#include "lib/accel/accel_splice.h"
+#include "lib/core/log.h"
 #include "vsockfw/accel.h"
 #include "vsockfw/relay.h"
 
