@@ -114,6 +114,5 @@ bool ad_ignored(const struct ad_config *cfg, const struct ad_root *r, const char
 		bool is_dir);
 
 int64_t ad_now_ms(void);
-uint64_t ad_mono_ns(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "eif/cpio.h"
 #include "lib/core/log.h"
 #include "lib/core/parse.h"
+#include "lib/core/utf8.h"
 
 static const struct option build_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -75,10 +76,10 @@ static int build_check(const struct eif_build_opts *o)
 		return cli_usage_error("--kernel, --cmdline, --ramdisk and -o are required");
 	if (!o->sign_cert != !o->sign_key)
 		return cli_usage_error("--sign-cert and --sign-key go together");
-	if (!eif_utf8_ok(o->cmdline) || !eif_utf8_ok(o->meta.name) ||
-	    !eif_utf8_ok(o->meta.version) || !eif_utf8_ok(o->meta.build_time) ||
-	    !eif_utf8_ok(o->meta.os) || !eif_utf8_ok(o->meta.kernel_version) ||
-	    !eif_utf8_ok(o->meta.build_tool) || !eif_utf8_ok(o->meta.build_tool_version))
+	if (!utf8_valid(o->cmdline) || !utf8_valid(o->meta.name) ||
+	    !utf8_valid(o->meta.version) || !utf8_valid(o->meta.build_time) ||
+	    !utf8_valid(o->meta.os) || !utf8_valid(o->meta.kernel_version) ||
+	    !utf8_valid(o->meta.build_tool) || !utf8_valid(o->meta.build_tool_version))
 		return cli_usage_error("the command line and metadata must be UTF-8");
 	return CLI_OK;
 }

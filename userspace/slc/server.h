@@ -11,7 +11,7 @@
 #include "lib/core/evloop.h"
 #include "slc/conn.h"
 #include "slc/crypto.h"
-#include "slc/xfer.h"
+#include "slc/transfer.h"
 
 struct slc_srv_opts {
 	struct addr listen;

@@ -1,6 +1,6 @@
 /* `vsockfw bpf load|status|unload|port|counter`: the kernel-acceleration
  * BPF objects (bpf/, docs/bpf.md) from the command line, on top of
- * lib/accel. A running vsockfw finds what this pinned (vsockfw/accel.c). */
+ * lib/accel. A running vsockfw finds what this pinned (vsockfw/kernel_accel.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>

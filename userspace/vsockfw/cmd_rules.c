@@ -15,7 +15,7 @@
 #include "lib/core/parse.h"
 #include "vsockfw/config.h"
 #include "vsockfw/control.h"
-#include "vsockfw/ksstate.h"
+#include "vsockfw/killswitch_state.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/rules.h"
 

@@ -9,7 +9,7 @@
 #include "vsockfw/cmds.h"
 #include "vsockfw/config.h"
 #include "vsockfw/fw.h"
-#include "vsockfw/ksstate.h"
+#include "vsockfw/killswitch_state.h"
 #include "vsockfw/rules.h"
 
 static int ks_on(const struct config *c)

@@ -11,7 +11,7 @@
 
 #include "lib/accel/krelay.h"
 #include "lib/core/log.h"
-#include "vsockfw/accel.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/relay.h"
 
 /* How often a running relay's byte counters are read (idle detection). */

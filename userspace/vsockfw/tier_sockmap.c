@@ -13,7 +13,7 @@
 
 #include "lib/accel/accel_splice.h"
 #include "lib/core/log.h"
-#include "vsockfw/accel.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/relay.h"
 
 /* A quiet pair is checked this often for data the verdict has not seen. */

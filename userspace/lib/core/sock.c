@@ -1,4 +1,5 @@
 /* Socket helpers for every transport; see sock.h. */
+#include "lib/core/clock.h"
 #include "lib/core/sock.h"
 
 #include <errno.h>
@@ -164,26 +165,18 @@ int sock_connect(const struct addr *a, int timeout_ms, int flags, char *err,
 	return fd;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int sock_connect_wait(const struct addr *a, int wait_ms, int flags, char *err,
 		      size_t errlen)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = (long long)mono_ms() + wait_ms;
 	int fd;
 
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)mono_ms();
 
 		fd = sock_connect(a, left > 0 ? (int)left : 1, flags, err, errlen);
 		if (fd >= 0 || (errno != ECONNREFUSED && errno != ENOENT &&
-				errno != ECONNRESET) || now_ms() >= deadline)
+				errno != ECONNRESET) || (long long)mono_ms() >= deadline)
 			return fd;
 		usleep(10000);
 	}

@@ -2,6 +2,7 @@
 #include "lib/core/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -30,4 +31,22 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
 	return need;
+}
+
+bool utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t left, k;
+
+	if (!s)
+		return true;
+	left = strlen(str);
+	while (left) {
+		k = utf8_seq_len(s, left);
+		if (!k)
+			return false;
+		s += k;
+		left -= k;
+	}
+	return true;
 }

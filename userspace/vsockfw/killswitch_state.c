@@ -1,5 +1,5 @@
 /* Kill-switch state file; see ksstate.h. */
-#include "vsockfw/ksstate.h"
+#include "vsockfw/killswitch_state.h"
 
 #include <errno.h>
 #include <fcntl.h>

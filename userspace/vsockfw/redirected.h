@@ -1,5 +1,5 @@
 /* Where a redirected connection was going: the origdst BPF record when
- * loaded (vsockfw/accel.h), else SO_ORIGINAL_DST for IPv4 and IPv6
+ * loaded (vsockfw/kernel_accel.h), else SO_ORIGINAL_DST for IPv4 and IPv6
  * (nftables REDIRECT/DNAT). */
 #ifndef VSOCKFW_ORIGDST_H
 #define VSOCKFW_ORIGDST_H

@@ -1,11 +1,11 @@
 /* Original destination of a redirected connection; see origdst.h. */
-#include "vsockfw/origdst.h"
+#include "vsockfw/redirected.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
-#include "vsockfw/accel.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/policy.h"
 
 /* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>,

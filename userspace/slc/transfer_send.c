@@ -2,7 +2,7 @@
  * streams frames as long as the connection has room (docs/slc-protocol.md §7).
  * File reads are synchronous preads straight into the outgoing record, so a
  * chunk is copied once on its way out; sparse files skip their holes. */
-#include "slc/xfer.h"
+#include "slc/transfer.h"
 
 #include <errno.h>
 #include <fcntl.h>

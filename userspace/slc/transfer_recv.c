@@ -2,7 +2,7 @@
  * below the directory it was given, never following a symlink, each file
  * under a temporary name until its size and digest check
  * (docs/slc-protocol.md §7.2). */
-#include "slc/xfer.h"
+#include "slc/transfer.h"
 
 #include <errno.h>
 #include <fcntl.h>

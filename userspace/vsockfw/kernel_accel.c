@@ -1,5 +1,5 @@
 /* Kernel acceleration found at start-up; see accel.h. */
-#include "vsockfw/accel.h"
+#include "vsockfw/kernel_accel.h"
 
 #include <errno.h>
 #include <netinet/in.h>
