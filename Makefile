@@ -130,20 +130,27 @@ $(O)/obj/%.o: %.c | $(BPF_SKELS)
 
 # The version is compiled in; this stamp changes only when the version does,
 # so version.o is rebuilt exactly then.
-$(O)/obj/userspace/lib/version.o: CFLAGS += -DNEK_VERSION='"$(VERSION)"'
-$(O)/obj/userspace/lib/version.o: $(O)/version.stamp
+$(O)/obj/userspace/lib/core/version.o: CFLAGS += -DNEK_VERSION='"$(VERSION)"'
+$(O)/obj/userspace/lib/core/version.o: $(O)/version.stamp
 $(O)/version.stamp: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
 .PHONY: FORCE
 
-LIB_SRCS := $(wildcard userspace/lib/*.c)
-LIB_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
-LIBNEK := $(O)/lib/libnek.a
-$(LIBNEK): $(LIB_OBJS)
-	$(call msg,AR,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)rm -f $@ && ar rcsD $@ $^
+# LIBRARY(name): userspace/lib/name/*.c -> libnek_name.a. The libraries and
+# what each may include are in userspace/lib/README.md (checked by
+# tests/host/layering.sh); LIBNEK lists them in link order, users first.
+LIBRARIES := accel attestation digest core
+define LIBRARY
+$(1)_LIB_OBJS := $$(patsubst %.c,$$(O)/obj/%.o,$$(wildcard userspace/lib/$(1)/*.c))
+$$(O)/lib/libnek_$(1).a: $$($(1)_LIB_OBJS)
+	$$(call msg,AR,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)rm -f $$@ && ar rcsD $$@ $$^
+LIBNEK += $$(O)/lib/libnek_$(1).a
+endef
+LIBNEK :=
+$(foreach l,$(LIBRARIES),$(eval $(call LIBRARY,$(l))))
 
 # PROGRAM(name, srcdir): srcdir/*.c -> $(O)/bin/name. Everything but main.o also
 # goes into an archive the unit tests link against. A srcdir/build.mk may set

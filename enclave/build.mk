@@ -10,8 +10,8 @@ INIT_LOGIC := $(filter-out $(INIT_DIR)/main.c $(INIT_DIR)/sys.c,$(INIT_SRCS))
 # Only the vsock policy of sock.c and the logger end up in the binary
 # (--gc-sections drops the rest; the linker still notes addr.c's getaddrinfo,
 # which static binaries cannot use, and which init never calls: filtered).
-INIT_LIBSRCS := userspace/lib/addr.c userspace/lib/sock.c userspace/lib/log.c userspace/lib/errfmt.c \
-	userspace/lib/parse.c userspace/lib/fdio.c
+INIT_LIBSRCS := userspace/lib/core/addr.c userspace/lib/core/sock.c userspace/lib/core/log.c userspace/lib/core/errfmt.c \
+	userspace/lib/core/parse.c userspace/lib/core/fdio.c
 INIT_BIN := $(O)/enclave/init
 INIT_OBJDIR := $(O)/enclave/obj
 INIT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Os $(WARN) $(REPRO) -fstack-protector-strong \

@@ -6,8 +6,8 @@
 #include <sys/mount.h>
 
 #include "init.h"
-#include "lib/log.h"
-#include "lib/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/errfmt.h"
 
 #define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 

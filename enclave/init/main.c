@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "init.h"
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 #include "sys.h"
 
 #define SHUTDOWN_GRACE_MS 2000

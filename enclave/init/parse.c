@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "init.h"
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 void strv_free(struct strv *s)
 {

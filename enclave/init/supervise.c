@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "init.h"
-#include "lib/log.h"
-#include "lib/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/errfmt.h"
 
 #define RESTART_DELAY_MS 1000
 #define RESTART_MAX 100

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "init.h"
-#include "lib/sock.h"
+#include "lib/core/sock.h"
 #include "sys.h"
 
 #define HEARTBEAT_TIMEOUT_MS 10000

@@ -7,8 +7,8 @@
 
 #include <openssl/err.h>
 
-#include "lib/att_json.h"
-#include "lib/att_verify.h"
+#include "lib/attestation/att_json.h"
+#include "lib/attestation/att_verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

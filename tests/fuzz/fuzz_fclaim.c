@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/fclaim.h"
+#include "lib/attestation/fclaim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/nsm_proto.h"
+#include "lib/attestation/nsm_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -27,14 +27,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "lib/accel_origdst.h"
-#include "lib/accel_splice.h"
-#include "lib/cli.h"
-#include "lib/evloop.h"
-#include "lib/krelay.h"
-#include "lib/log.h"
-#include "lib/parse.h"
-#include "lib/sock.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/accel/accel_splice.h"
+#include "lib/core/cli.h"
+#include "lib/core/evloop.h"
+#include "lib/accel/krelay.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+#include "lib/core/sock.h"
 
 enum tier { T_COPY, T_SPLICE, T_KMOD };
 /* Splice: how often a quiet pair is checked for data the verdict missed. */

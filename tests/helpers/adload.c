@@ -24,8 +24,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "lib/att_doc.h"
-#include "lib/nsm.h"
+#include "lib/attestation/att_doc.h"
+#include "lib/attestation/nsm.h"
 
 struct opts {
 	const char *mode, *emu, *url, *path;

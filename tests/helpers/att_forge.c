@@ -17,8 +17,8 @@
 
 #include <openssl/pem.h>
 
-#include "lib/att_doc.h"
-#include "lib/nsm.h"
+#include "lib/attestation/att_doc.h"
+#include "lib/attestation/nsm.h"
 
 static uint8_t doc[ATT_DOC_MAX], payload[ATT_DOC_MAX], out[ATT_DOC_MAX];
 

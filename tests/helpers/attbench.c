@@ -6,11 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/att_input.h"
-#include "lib/att_verify.h"
-#include "lib/cli.h"
-#include "lib/parse.h"
-#include "lib/timefmt.h"
+#include "lib/attestation/att_input.h"
+#include "lib/attestation/att_verify.h"
+#include "lib/core/cli.h"
+#include "lib/core/parse.h"
+#include "lib/core/timefmt.h"
 
 #define MAX_DOCS 16
 

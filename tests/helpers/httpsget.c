@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/https_get.h"
+#include "attest/https_get.h"
 
 int main(int argc, char **argv)
 {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/krelay.h"
+#include "lib/accel/krelay.h"
 
 #define PARAMS "/sys/module/nek_relay/parameters/"
 

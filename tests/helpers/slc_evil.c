@@ -27,7 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "lib/wire.h"
+#include "lib/core/wire.h"
 #include "slc/digest.h"
 #include "slc/proto.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/wire.h"
+#include "lib/core/wire.h"
 #include "slc/proto.h"
 
 static int put(const char *dir, const char *name, const uint8_t *p, size_t n)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 
 int main(int argc, char **argv)
 {

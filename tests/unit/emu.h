@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "lib/nsm.h"
-#include "lib/nsm_emu.h"
+#include "lib/attestation/nsm.h"
+#include "lib/attestation/nsm_emu.h"
 
 static inline char *emu_make(const struct nsm_emu_config *cfg)
 {

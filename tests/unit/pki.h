@@ -11,9 +11,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "lib/att_doc.h"
-#include "lib/cbor_io.h"
-#include "lib/cose.h"
+#include "lib/attestation/att_doc.h"
+#include "lib/core/cbor_io.h"
+#include "lib/attestation/cose.h"
 
 struct pki_opts {
 	const char *bc, *ku;   /* extension values (X509V3 config syntax); NULL: none */

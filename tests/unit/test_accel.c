@@ -10,10 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/accel.h"
-#include "lib/accel_origdst.h"
-#include "lib/accel_splice.h"
-#include "lib/krelay.h"
+#include "lib/accel/accel.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/accel/accel_splice.h"
+#include "lib/accel/krelay.h"
 
 Test(accel, rule_v4)
 {

@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 
 static struct addr parse_ok(const char *text)
 {

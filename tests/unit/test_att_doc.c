@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "lib/att_verify.h"
+#include "lib/attestation/att_verify.h"
 #include "pki.h"
 
 static struct pki_chain ch;

@@ -2,8 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "lib/att_input.h"
-#include "lib/timefmt.h"
+#include "lib/attestation/att_input.h"
+#include "lib/core/timefmt.h"
 
 static size_t decode(const char *in, size_t n, uint8_t **out, int *rc)
 {

@@ -6,8 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "lib/att_verify.h"
-#include "lib/parse.h"
+#include "lib/attestation/att_verify.h"
+#include "lib/core/parse.h"
 #include "vectors.h"
 
 /* Each document with a time inside its window (leaf notBefore + 1 h; the

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/cbor_io.h"
+#include "lib/core/cbor_io.h"
 
 static int tok(const char *bytes, size_t n, struct cbor_tok *t)
 {

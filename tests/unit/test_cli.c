@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "lib/cli.h"
-#include "lib/log.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
 
 static int ran_argc;
 static char ran_arg[64];

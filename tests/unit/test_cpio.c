@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/cpio.h"
+#include "eif/cpio.h"
 
 struct mem {
 	char *buf;

@@ -14,7 +14,8 @@
 
 #include "eif/cmd.h"
 #include "eif/eif.h"
-#include "lib/parse.h"
+#include "lib/core/parse.h"
+#include "lib/core/utf8.h"
 
 /* Public: PCR2 of every single-ramdisk EIF (SHA384(0^48 || SHA384(""))),
  * published by several projects; see docs/eif.md. */
@@ -469,11 +470,11 @@ Test(eif, metadata_json_and_helpers)
 	free(j);
 	eif_rfc3339(1700000000, when, sizeof(when));
 	cr_assert_str_eq(when, "2023-11-14T22:13:20+00:00");
-	cr_assert(eif_utf8_ok("plain é ✓ 😀"));
-	cr_assert(!eif_utf8_ok("\xc0\xaf"));
-	cr_assert(!eif_utf8_ok("\xed\xa0\x80"));
-	cr_assert(!eif_utf8_ok("\xff"));
-	cr_assert(!eif_utf8_ok("\xe2\x82"));
+	cr_assert(utf8_valid("plain é ✓ 😀"));
+	cr_assert(!utf8_valid("\xc0\xaf"));
+	cr_assert(!utf8_valid("\xed\xa0\x80"));
+	cr_assert(!utf8_valid("\xff"));
+	cr_assert(!utf8_valid("\xe2\x82"));
 }
 
 Test(eif, source_date_epoch_parsing)

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/evloop.h"
-#include "lib/sock.h"
+#include "lib/core/evloop.h"
+#include "lib/core/sock.h"
 
 #define MAXREC 32
 

@@ -5,8 +5,8 @@
 
 #include <openssl/evp.h>
 
-#include "lib/cbor_io.h"
-#include "lib/fclaim.h"
+#include "lib/core/cbor_io.h"
+#include "lib/attestation/fclaim.h"
 
 static struct fclaim file_claim(const char *path)
 {

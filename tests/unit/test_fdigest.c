@@ -11,8 +11,8 @@
 
 #include <openssl/evp.h>
 
-#include "lib/fdigest.h"
-#include "lib/hashpool.h"
+#include "lib/digest/fdigest.h"
+#include "lib/digest/hashpool.h"
 
 static void ref_digest(const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *out)
 {

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "lib/log.h"
+#include "lib/core/log.h"
 
 Test(log, format_and_default_level)
 {

@@ -9,8 +9,8 @@
 #include <openssl/evp.h>
 
 #include "emu.h"
-#include "lib/att_verify.h"
-#include "lib/nsm_proto.h"
+#include "lib/attestation/att_verify.h"
+#include "lib/attestation/nsm_proto.h"
 
 static void sha384_extend(uint8_t pcr[48], const void *data, size_t len)
 {

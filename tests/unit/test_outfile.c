@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "lib/outfile.h"
+#include "lib/core/outfile.h"
 
 static char dir[256];
 

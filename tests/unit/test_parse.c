@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "lib/parse.h"
+#include "lib/core/parse.h"
 
 Test(parse, u64)
 {

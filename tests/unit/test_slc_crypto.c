@@ -189,7 +189,7 @@ Test(slc_crypto, confinement)
 
 /* The attestation binding: a document made for one handshake verifies for
  * it and for nothing else (another key, another client hello). */
-#include "lib/nsm_emu.h"
+#include "lib/attestation/nsm_emu.h"
 #include "slc/attest.h"
 
 Test(slc_crypto, attestation_binding)

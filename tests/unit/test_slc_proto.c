@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "lib/wire.h"
+#include "lib/core/wire.h"
 #include "slc/proto.h"
 
 static size_t put_frame(uint8_t *out, uint8_t type, uint32_t stream, const void *p, size_t len)

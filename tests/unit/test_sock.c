@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/sock.h"
+#include "lib/core/sock.h"
 
 static char dir[64];
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/accel.h"
+#include "lib/accel/accel.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/policy.h"
 #include "vsockfw/relay.h"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lib/att_input.h"
+#include "lib/attestation/att_input.h"
 
 /* The vectors directory, or skips the calling test. */
 static inline const char *vectors_dir(void)

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#include "lib/att_doc.h"
-#include "lib/fdigest.h"
+#include "lib/attestation/att_doc.h"
+#include "lib/digest/fdigest.h"
 
 /* "N=HEX" for --pcr: N at most max_index, HEX exactly ATT_PCR_LEN bytes.
  * Returns CLI_OK, or CLI_USAGE after printing the error (opt names it). */

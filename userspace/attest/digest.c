@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "attest/attest.h"
-#include "lib/att_json.h"
-#include "lib/cli.h"
-#include "lib/hashpool.h"
-#include "lib/parse.h"
+#include "lib/attestation/att_json.h"
+#include "lib/core/cli.h"
+#include "lib/digest/hashpool.h"
+#include "lib/core/parse.h"
 
 #define DIGEST_RETRIES 4
 

@@ -16,11 +16,11 @@
 #include <openssl/rand.h>
 
 #include "attest/attest.h"
-#include "lib/att_verify.h"
-#include "lib/cli.h"
-#include "lib/fclaim.h"
-#include "lib/https_get.h"
-#include "lib/parse.h"
+#include "lib/attestation/att_verify.h"
+#include "lib/core/cli.h"
+#include "lib/attestation/fclaim.h"
+#include "attest/https_get.h"
+#include "lib/core/parse.h"
 
 #define NONCE_LEN 32
 #define RESP_MAX (256u << 10)

@@ -1,7 +1,7 @@
 /* attest: verify and show Nitro attestation documents, talk to the NSM or
  * its emulator; see docs/attestation.md. */
 #include "attest/attest.h"
-#include "lib/cli.h"
+#include "lib/core/cli.h"
 
 static const struct cli_cmd cmds[] = {
 	{ "verify", attest_cmd_verify, "verify a document: signature, chain, time, policy",

@@ -9,11 +9,11 @@
 #include <openssl/evp.h>
 
 #include "attest/attest.h"
-#include "lib/cli.h"
-#include "lib/fdio.h"
-#include "lib/nsm.h"
-#include "lib/nsm_emu.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/fdio.h"
+#include "lib/attestation/nsm.h"
+#include "lib/attestation/nsm_emu.h"
+#include "lib/core/parse.h"
 
 #define RANDOM_MAX 65536
 

@@ -6,13 +6,13 @@
 #include <time.h>
 
 #include "attest/attest.h"
-#include "lib/att_input.h"
-#include "lib/att_json.h"
-#include "lib/att_verify.h"
-#include "lib/att_x509.h"
-#include "lib/cli.h"
-#include "lib/parse.h"
-#include "lib/timefmt.h"
+#include "lib/attestation/att_input.h"
+#include "lib/attestation/att_json.h"
+#include "lib/attestation/att_verify.h"
+#include "lib/attestation/att_x509.h"
+#include "lib/core/cli.h"
+#include "lib/core/parse.h"
+#include "lib/core/timefmt.h"
 
 struct verify_opts {
 	const char *root;

@@ -17,11 +17,11 @@
 #include "attestd/db.h"
 #include "attestd/metrics.h"
 #include "attestd/ratelimit.h"
-#include "lib/cli.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
-#include "lib/parse.h"
-#include "lib/utf8.h"
+#include "lib/core/cli.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+#include "lib/core/utf8.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000

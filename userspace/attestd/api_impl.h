@@ -11,8 +11,8 @@
 #include "attestd/api.h"
 #include "attestd/apiquery.h"
 #include "attestd/db.h"
-#include "lib/att_doc.h"
-#include "lib/fclaim.h"
+#include "lib/attestation/att_doc.h"
+#include "lib/attestation/fclaim.h"
 
 struct nsm;
 

@@ -8,9 +8,9 @@
 
 #include "attestd/api_impl.h"
 #include "attestd/metrics.h"
-#include "lib/log.h"
-#include "lib/nsm.h"
-#include "lib/parse.h"
+#include "lib/core/log.h"
+#include "lib/attestation/nsm.h"
+#include "lib/core/parse.h"
 
 #define NONCE_MAX 64
 

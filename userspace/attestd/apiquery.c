@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 int apiq_split(const char *target, size_t len, size_t *path_len, const char **query,
 	       size_t *query_len, char *err, size_t errlen)

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "lib/addr.h"
-#include "lib/fdigest.h"
+#include "lib/core/addr.h"
+#include "lib/digest/fdigest.h"
 
 #define AD_MAX_ROOTS 8
 #define AD_PATH_MAX 4096
@@ -114,6 +114,5 @@ bool ad_ignored(const struct ad_config *cfg, const struct ad_root *r, const char
 		bool is_dir);
 
 int64_t ad_now_ms(void);
-uint64_t ad_mono_ns(void);
 
 #endif

@@ -12,9 +12,9 @@
 #include "attestd/api_impl.h"
 #include "attestd/db.h"
 #include "attestd/metrics.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
-#include "lib/nsm.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/attestation/nsm.h"
 
 #define BATCH 256
 

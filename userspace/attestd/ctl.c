@@ -12,10 +12,11 @@
 
 #include "attestd/engine.h"
 #include "attestd/index.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
-#include "lib/parse.h"
-#include "lib/sock.h"
+#include "lib/core/clock.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+#include "lib/core/sock.h"
 
 enum { REQ_NONE, REQ_SYNC, REQ_WAIT };
 
@@ -173,7 +174,7 @@ static int parse_wait(struct client *cl, char *args, bool has_path)
 	if (has_path && !ad_path_clean(args, strlen(args)))
 		return -1;
 	cl->path = args;
-	cl->deadline_ns = ad_mono_ns() + ms * 1000000;
+	cl->deadline_ns = mono_ns() + ms * 1000000;
 	return 0;
 }
 
@@ -273,7 +274,7 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 void ctl_check(struct ctl *c)
 {
 	struct client *cl, *next;
-	uint64_t now = ad_mono_ns();
+	uint64_t now = mono_ns();
 	char out[64];
 
 	for (cl = c->clients; cl; cl = next) {
@@ -289,7 +290,7 @@ void ctl_check(struct ctl *c)
 
 uint64_t ctl_next_ms(struct ctl *c)
 {
-	uint64_t now = ad_mono_ns(), best = 1000;
+	uint64_t now = mono_ns(), best = 1000;
 	struct client *cl;
 
 	for (cl = c->clients; cl; cl = cl->next) {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 
 #define CTL_REQUEST_MAX 4096
 #define CTL_CLIENTS_MAX 64

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/errfmt.h"
-#include "lib/log.h"
+#include "lib/core/clock.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 
 #define DB_BATCH_MAX 4096
 
@@ -377,7 +378,7 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&db->mu);
 			usleep(100000);
 		}
-		now = ad_mono_ns();
+		now = mono_ns();
 		pthread_mutex_lock(&db->mu);
 		db->committed = top;
 		db->backlog -= n;

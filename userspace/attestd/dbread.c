@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "attestd/db.h"
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 /* Every query selects these columns in this order. */
 #define VCOLS                                                                          \

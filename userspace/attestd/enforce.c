@@ -17,8 +17,9 @@
 #include "attestd/index.h"
 #include "attestd/metrics.h"
 #include "attestd/work.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
+#include "lib/core/clock.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 
 #define PERM_BUF (64u << 10)
 
@@ -101,7 +102,7 @@ static void on_perm(struct enforcer *en, const struct fanotify_event_metadata *m
 		return;
 	}
 	h->fd = md->fd;
-	h->deadline_ns = ad_mono_ns() + en->cfg->enforce_timeout_ms * 1000000;
+	h->deadline_ns = mono_ns() + en->cfg->enforce_timeout_ms * 1000000;
 	pthread_mutex_lock(&en->mu);
 	h->next = en->incoming;
 	en->incoming = h;
@@ -221,7 +222,7 @@ void enforce_take(struct enforcer *en)
 void enforce_tick(struct enforcer *en)
 {
 	struct hold **pp = &en->held, *h;
-	uint64_t now = ad_mono_ns();
+	uint64_t now = mono_ns();
 
 	while ((h = *pp) != NULL) {
 		enum verdict v = decide(en, h);
@@ -242,7 +243,7 @@ void enforce_tick(struct enforcer *en)
 
 uint64_t enforce_next_ms(const struct enforcer *en)
 {
-	uint64_t now = ad_mono_ns(), best = 1000;
+	uint64_t now = mono_ns(), best = 1000;
 	const struct hold *h;
 
 	for (h = en->held; h; h = h->next) {

@@ -25,10 +25,11 @@
 #include "attestd/ratelimit.h"
 #include "attestd/scan.h"
 #include "attestd/work.h"
-#include "lib/errfmt.h"
-#include "lib/hashpool.h"
-#include "lib/log.h"
-#include "lib/nsm.h"
+#include "lib/core/clock.h"
+#include "lib/core/errfmt.h"
+#include "lib/digest/hashpool.h"
+#include "lib/core/log.h"
+#include "lib/attestation/nsm.h"
 
 #define EVENTS_PER_TURN 4096
 #define SCAN_PER_TURN 512
@@ -192,7 +193,7 @@ static void mark(struct engine *e, struct rec *r, enum ad_cause cause, const cha
 	r->cause = (uint8_t)cause;
 	want_settle(e, r, false);
 	if (!r->t_event_ns)
-		r->t_event_ns = ad_mono_ns();
+		r->t_event_ns = mono_ns();
 	if (r->inflight) {
 		r->again = 1;
 		return;
@@ -247,7 +248,7 @@ static void settle(struct engine *e, const char *path, size_t len)
 	if (r->in_dlist)
 		return;
 	r->in_dlist = 1;
-	r->due_ns = ad_mono_ns() + e->cfg->settle_ms * 1000000;
+	r->due_ns = mono_ns() + e->cfg->settle_ms * 1000000;
 	r->dnext = NULL;
 	if (e->d_tail)
 		e->d_tail->dnext = r;
@@ -258,7 +259,7 @@ static void settle(struct engine *e, const char *path, size_t len)
 
 static void settle_due(struct engine *e)
 {
-	uint64_t now = ad_mono_ns();
+	uint64_t now = mono_ns();
 	struct rec *r;
 
 	while ((r = e->d_head) && r->due_ns <= now) {
@@ -909,7 +910,7 @@ static bool can_dispatch(struct engine *e)
 
 static int next_timeout(struct engine *e)
 {
-	uint64_t now = ad_mono_ns(), ms = 1000;
+	uint64_t now = mono_ns(), ms = 1000;
 
 	if (e->stopping)
 		return 100;
@@ -939,7 +940,7 @@ static int next_timeout(struct engine *e)
 
 static void turn(struct engine *e)
 {
-	uint64_t now = ad_mono_ns();
+	uint64_t now = mono_ns();
 
 	if (e->fan_more)
 		read_events(e);
@@ -1175,7 +1176,7 @@ int engine_main(struct ad_config *cfg)
 		 index_count(e->idx), hpool_workers(e->pool),
 		 hpool_uses_uring(e->pool) ? "io_uring" : "pread");
 	if (cfg->rescan_ms)
-		e->next_rescan_ns = ad_mono_ns() + cfg->rescan_ms * 1000000;
+		e->next_rescan_ns = mono_ns() + cfg->rescan_ms * 1000000;
 	start_full_scan(e);
 	rc = run_loop(e);
 	engine_free(e);

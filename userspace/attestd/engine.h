@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "attestd/attestd.h"
-#include "lib/evloop.h"
+#include "lib/core/evloop.h"
 
 struct engine;
 struct rec;

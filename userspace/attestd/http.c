@@ -20,9 +20,9 @@
 #include <event2/listener.h>
 
 #include "attestd/metrics.h"
-#include "lib/errfmt.h"
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 
 #define HTTP_THREADS_MAX 16
 

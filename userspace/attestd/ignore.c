@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 enum tok_kind {
 	T_LIT,	   /* one byte */

@@ -16,9 +16,9 @@
 #include "attestd/engine.h"
 #include "attestd/ignore.h"
 #include "attestd/opts.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 
 static int add_root(struct ad_config *cfg, const char *arg)
 {

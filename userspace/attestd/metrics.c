@@ -4,7 +4,7 @@
 #include <inttypes.h>
 
 #include "attestd/db.h"
-#include "lib/hashpool.h"
+#include "lib/digest/hashpool.h"
 
 struct ad_metrics ad_metrics;
 

@@ -12,8 +12,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "lib/errfmt.h"
-#include "lib/log.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 
 #define MON_BUF (256u << 10)
 #define DCACHE_SLOTS 4096 /* power of two */

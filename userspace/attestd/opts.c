@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "attestd/ignore.h"
-#include "lib/cli.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/parse.h"
 
 const struct option ad_run_longopts[] = {
 	{ "root", required_argument, NULL, 'r' },

@@ -4,6 +4,7 @@
 
 #include "attestd/attestd.h"
 #include "attestd/ignore.h"
+#include "lib/core/clock.h"
 
 const struct ad_root *ad_root_of(const struct ad_config *cfg, const char *path, size_t len)
 {
@@ -61,14 +62,6 @@ int64_t ad_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t ad_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static const char *const cause_names[CAUSE_COUNT] = {

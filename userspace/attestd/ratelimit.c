@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attestd/attestd.h"
+#include "lib/core/clock.h"
 
 struct bucket {
 	char addr[48];
@@ -53,7 +54,7 @@ static uint32_t hash(const char *s)
 bool rl_take(struct ratelimit *rl, const char *addr, unsigned cost)
 {
 	struct bucket *b = &rl->b[hash(addr) % RL_SLOTS];
-	uint64_t now = ad_mono_ns();
+	uint64_t now = mono_ns();
 	bool ok;
 
 	pthread_mutex_lock(&rl->mu);

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "lib/log.h"
+#include "lib/core/log.h"
 
 struct job {
 	const struct ad_root *root;

@@ -9,7 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 #define CERT_DAYS 3650 /* lifetime of the process; the certificate is not what is trusted */
 

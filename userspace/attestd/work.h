@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "attestd/attestd.h"
-#include "lib/hashpool.h"
+#include "lib/digest/hashpool.h"
 
 #define WORK_RETRIES 8
 

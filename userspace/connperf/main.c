@@ -16,11 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
-#include "lib/evloop.h"
-#include "lib/log.h"
-#include "lib/parse.h"
-#include "lib/sock.h"
+#include "lib/core/cli.h"
+#include "lib/core/clock.h"
+#include "lib/core/evloop.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+#include "lib/core/sock.h"
 
 #define MAX_SIZE (1u << 20)
 
@@ -31,14 +32,6 @@ struct opts {
 	size_t size;
 	int json;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------- serve */
 
@@ -202,7 +195,7 @@ static void slot_end(struct slot *s, int ok, int err)
 		close(s->fd);
 	s->fd = -1;
 	if (ok)
-		c->lat[c->done++] = now_ns() - s->t0;
+		c->lat[c->done++] = mono_ns() - s->t0;
 	else if (c->failed++ == 0)
 		c->first_err = err;
 	if (c->started < c->o->count)
@@ -246,7 +239,7 @@ static void slot_start(struct slot *s)
 	int r;
 
 	c->started++;
-	s->t0 = now_ns();
+	s->t0 = mono_ns();
 	s->phase = 0;
 	s->fd = sock_socket(&c->o->addr, SOCK_NONBLOCK, err, sizeof(err));
 	if (s->fd < 0) {
@@ -303,7 +296,7 @@ static int run(const struct opts *o)
 	}
 	for (i = 0; i < o->size; i++)
 		c.msg[i] = (uint8_t)(i * 7 + 1);
-	t0 = now_ns();
+	t0 = mono_ns();
 	for (i = 0; i < n; i++) {
 		slots[i].c = &c;
 		slots[i].fd = -1;
@@ -320,7 +313,7 @@ static int run(const struct opts *o)
 	if (r == 0)
 		r = ev_run(c.l);
 	qsort(c.lat, c.done, sizeof(*c.lat), cmp_u64);
-	report(&c, (double)(now_ns() - t0) / 1e9);
+	report(&c, (double)(mono_ns() - t0) / 1e9);
 	ev_loop_free(c.l);
 	for (i = 0; i < n; i++) {
 		if (slots[i].fd >= 0)

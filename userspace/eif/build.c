@@ -12,10 +12,10 @@
 #include <zlib.h>
 
 #include "eif/eif.h"
-#include "lib/cpio.h"
-#include "lib/errfmt.h"
-#include "lib/fdio.h"
-#include "lib/outfile.h"
+#include "eif/cpio.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
+#include "lib/core/outfile.h"
 
 #define CHUNK (1u << 20)
 

@@ -18,8 +18,6 @@ int cmd_extract(int argc, char **argv);
 int eif_source_date_epoch(uint64_t *out, char *err, size_t errlen);
 /* chrono's to_rfc3339() form: 1970-01-01T00:00:00+00:00. */
 void eif_rfc3339(uint64_t epoch, char *out, size_t outlen);
-/* NULL or valid UTF-8 (what serde_json would accept in a String). */
-int eif_utf8_ok(const char *s);
 void eif_print_pcrs_text(const struct eif_pcrs *p, FILE *out);
 
 #endif

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "eif/eif.h"
-#include "lib/parse.h"
+#include "lib/core/parse.h"
 
 int eif_report_load(const struct eif_src *src, struct eif_report *r, char *err, size_t errlen)
 {

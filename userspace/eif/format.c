@@ -6,86 +6,54 @@
 #include <zlib.h>
 
 #include "eif/eif.h"
-#include "lib/errfmt.h"
-#include "lib/fdio.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
+#include "lib/core/wire.h"
 
 #define CHUNK (1u << 20)
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 void eif_header_encode(const struct eif_header *h, uint8_t out[EIF_HDR_LEN])
 {
 	unsigned i;
 
 	memcpy(out, EIF_MAGIC, 4);
-	put16(out + 0x04, h->version);
-	put16(out + 0x06, h->flags);
-	put64(out + 0x08, h->default_mem);
-	put64(out + 0x10, h->default_cpus);
-	put16(out + 0x18, h->reserved);
-	put16(out + 0x1a, h->num_sections);
+	wire_put16(out + 0x04, h->version);
+	wire_put16(out + 0x06, h->flags);
+	wire_put64(out + 0x08, h->default_mem);
+	wire_put64(out + 0x10, h->default_cpus);
+	wire_put16(out + 0x18, h->reserved);
+	wire_put16(out + 0x1a, h->num_sections);
 	for (i = 0; i < EIF_MAX_SECTIONS; i++) {
-		put64(out + 0x1c + 8 * i, h->offsets[i]);
-		put64(out + 0x11c + 8 * i, h->sizes[i]);
+		wire_put64(out + 0x1c + 8 * i, h->offsets[i]);
+		wire_put64(out + 0x11c + 8 * i, h->sizes[i]);
 	}
-	put32(out + 0x21c, h->unused);
-	put32(out + EIF_CRC_OFF, h->crc);
+	wire_put32(out + 0x21c, h->unused);
+	wire_put32(out + EIF_CRC_OFF, h->crc);
 }
 
 void eif_header_decode(const uint8_t in[EIF_HDR_LEN], struct eif_header *h)
 {
 	unsigned i;
 
-	h->version = get16(in + 0x04);
-	h->flags = get16(in + 0x06);
-	h->default_mem = get64(in + 0x08);
-	h->default_cpus = get64(in + 0x10);
-	h->reserved = get16(in + 0x18);
-	h->num_sections = get16(in + 0x1a);
+	h->version = wire_get16(in + 0x04);
+	h->flags = wire_get16(in + 0x06);
+	h->default_mem = wire_get64(in + 0x08);
+	h->default_cpus = wire_get64(in + 0x10);
+	h->reserved = wire_get16(in + 0x18);
+	h->num_sections = wire_get16(in + 0x1a);
 	for (i = 0; i < EIF_MAX_SECTIONS; i++) {
-		h->offsets[i] = get64(in + 0x1c + 8 * i);
-		h->sizes[i] = get64(in + 0x11c + 8 * i);
+		h->offsets[i] = wire_get64(in + 0x1c + 8 * i);
+		h->sizes[i] = wire_get64(in + 0x11c + 8 * i);
 	}
-	h->unused = get32(in + 0x21c);
-	h->crc = get32(in + EIF_CRC_OFF);
+	h->unused = wire_get32(in + 0x21c);
+	h->crc = wire_get32(in + EIF_CRC_OFF);
 }
 
 void eif_sec_header_encode(uint16_t type, uint64_t size, uint8_t out[EIF_SEC_HDR_LEN])
 {
-	put16(out, type);
-	put16(out + 2, 0);
-	put64(out + 4, size);
+	wire_put16(out, type);
+	wire_put16(out + 2, 0);
+	wire_put64(out + 4, size);
 }
 
 const char *eif_sec_name(unsigned type)
@@ -212,9 +180,9 @@ static int read_sec(const struct eif_src *src, struct eif_image *img, unsigned i
 			    i, (unsigned long long)size, (unsigned long long)off);
 	if (read_at(src, sh, sizeof(sh), off, err, errlen) < 0)
 		return -1;
-	s->type = get16(sh);
-	s->flags = get16(sh + 2);
-	s->size = get64(sh + 4);
+	s->type = wire_get16(sh);
+	s->flags = wire_get16(sh + 2);
+	s->size = wire_get64(sh + 4);
 	s->off = off;
 	if (s->size != size)
 		return errfmt(err, errlen, "section %u: header says %llu bytes, table says %llu", i,

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "eif/cmd.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 
 static const struct option json_opts[] = {
 	{ "json", no_argument, NULL, 'j' },

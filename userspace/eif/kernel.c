@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "eif/eif.h"
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 #define HDR_READ 0x300		/* past every field checked here */
 #define X86_SETUP_SECTS 0x1f1

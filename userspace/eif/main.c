@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "eif/cmd.h"
-#include "lib/cli.h"
-#include "lib/cpio.h"
-#include "lib/log.h"
-#include "lib/outfile.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "eif/cpio.h"
+#include "lib/core/log.h"
+#include "lib/core/outfile.h"
+#include "lib/core/parse.h"
+#include "lib/core/utf8.h"
 
 static const struct option build_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -80,10 +81,10 @@ static int build_check(const struct eif_build_opts *o, int json)
 		return cli_usage_error("-o - and --json both write to standard output");
 	if (!o->sign_cert != !o->sign_key)
 		return cli_usage_error("--sign-cert and --sign-key go together");
-	if (!eif_utf8_ok(o->cmdline) || !eif_utf8_ok(o->meta.name) ||
-	    !eif_utf8_ok(o->meta.version) || !eif_utf8_ok(o->meta.build_time) ||
-	    !eif_utf8_ok(o->meta.os) || !eif_utf8_ok(o->meta.kernel_version) ||
-	    !eif_utf8_ok(o->meta.build_tool) || !eif_utf8_ok(o->meta.build_tool_version))
+	if (!utf8_valid(o->cmdline) || !utf8_valid(o->meta.name) ||
+	    !utf8_valid(o->meta.version) || !utf8_valid(o->meta.build_time) ||
+	    !utf8_valid(o->meta.os) || !utf8_valid(o->meta.kernel_version) ||
+	    !utf8_valid(o->meta.build_tool) || !utf8_valid(o->meta.build_tool_version))
 		return cli_usage_error("the command line and metadata must be UTF-8");
 	return CLI_OK;
 }

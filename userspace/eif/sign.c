@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "eif/eif.h"
-#include "lib/cbor_io.h"
-#include "lib/errfmt.h"
+#include "lib/core/cbor_io.h"
+#include "lib/core/errfmt.h"
 
 #define CERT_MAX (16u << 10)
 #define COORD_MAX 66

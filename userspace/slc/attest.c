@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/att_verify.h"
-#include "lib/log.h"
-#include "lib/nsm.h"
+#include "lib/attestation/att_verify.h"
+#include "lib/core/log.h"
+#include "lib/attestation/nsm.h"
 #include "slc/crypto.h"
 
 static void binding(const uint8_t chello[SLC_CHELLO_LEN], uint8_t ud[4 + 32]);

@@ -16,13 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
-#include "lib/wire.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
+#include "lib/core/wire.h"
 #include "slc/confine.h"
 #include "slc/conn.h"
 #include "slc/crypto.h"
-#include "slc/xfer.h"
+#include "slc/transfer.h"
 
 #define HELLO_TIMEOUT_S 10
 #define CP_PARALLEL 8
@@ -75,14 +76,6 @@ struct cli {
 	double t0, last_draw;
 	int progress;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---------------------------------------------------------------- handshake */
 
@@ -624,7 +617,7 @@ static int progress_total(struct cli *cl, uint64_t *total)
  * percent and ETA while the total is not known. */
 static void draw_progress(struct cli *cl, int final)
 {
-	double t = now_s(), dt = t - cl->t0, rate;
+	double t = mono_s(), dt = t - cl->t0, rate;
 	char a[32], b[32], r[32], eta[32] = "";
 	uint64_t total;
 	const char *name = cl->cur_name ? cl->cur_name : cl->njobs ? cl->jobs[0].src : "";
@@ -978,14 +971,14 @@ int slc_cp(const struct slc_cli_opts *o)
 	}
 	cl.dst_dirfd = dfd;
 	cl.progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_WARN && !o->json;
-	cl.t0 = now_s();
+	cl.t0 = mono_s();
 	if (up)
 		upload_totals(&cl);
 	start_jobs(&cl, top);
 	while (cl.c && cl.finished < cl.njobs && ev_run_once(cl.l, -1) >= 0)
 		start_jobs(&cl, top);
 	draw_progress(&cl, 1);
-	print_summary(&cl, now_s() - cl.t0);
+	print_summary(&cl, mono_s() - cl.t0);
 	for (i = 0; i < cl.njobs; i++)
 		if (cl.jobs[i].failed || !cl.jobs[i].done)
 			rc = 1;

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 #include "slc/attest.h"
 
 /* Exit status of `slc run` when slc itself failed (like ssh). */

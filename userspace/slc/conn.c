@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/wire.h"
+#include "lib/core/log.h"
+#include "lib/core/wire.h"
 
 enum { RX_HELLO, RX_HDR, RX_BODY, RX_OFF };
 enum { TXF_NONE, TXF_PENDING, TXF_WIRE };

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/evloop.h"
+#include "lib/core/evloop.h"
 #include "slc/crypto.h"
 #include "slc/proto.h"
 

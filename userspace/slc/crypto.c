@@ -14,7 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "lib/wire.h"
+#include "lib/core/wire.h"
 
 int slc_aead_init(struct slc_aead *a, const uint8_t key[SLC_AEAD_KEY],
 		  const uint8_t iv[SLC_AEAD_IV], int encrypt)

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <xxhash.h>
 
-#include "lib/wire.h"
+#include "lib/core/wire.h"
 
 int slc_digest_init(struct slc_digest *d, int alg)
 {

@@ -17,8 +17,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/wire.h"
+#include "lib/core/log.h"
+#include "lib/core/wire.h"
 #include "slc/confine.h"
 
 #define OUT_BUF (64u << 10)

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 #include "slc/client.h"
 #include "slc/crypto.h"
 #include "slc/server.h"

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/errfmt.h"
-#include "lib/wire.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/wire.h"
 
 
 /* ---------------------------------------------------------------- hellos */

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
-#include "lib/wire.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
+#include "lib/core/wire.h"
 #include "slc/attest.h"
 #include "slc/confine.h"
 

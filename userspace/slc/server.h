@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 
-#include "lib/addr.h"
-#include "lib/evloop.h"
+#include "lib/core/addr.h"
+#include "lib/core/evloop.h"
 #include "slc/conn.h"
 #include "slc/crypto.h"
-#include "slc/xfer.h"
+#include "slc/transfer.h"
 
 struct slc_srv_opts {
 	struct addr listen;

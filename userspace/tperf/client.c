@@ -8,17 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/fdio.h"
-#include "lib/log.h"
-#include "lib/sock.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "lib/core/clock.h"
+#include "lib/core/fdio.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 
 struct xfer {
 	const struct tperf_opts *o;
@@ -92,7 +85,7 @@ static int receiver_step(struct xfer *x, int res, unsigned flags)
 static int payload_start(struct xfer *x)
 {
 	x->phase = P_PAYLOAD;
-	x->t0 = now_s();
+	x->t0 = mono_s();
 	if (x->o->mode != TPERF_SINK) {
 		x->bg = ev_bufgroup_new(x->l, 16, x->o->bufsize);
 		return x->bg ? ev_recv_buf(x->l, &x->op, x->fd, x->bg, 1) : -errno;
@@ -163,7 +156,7 @@ static int xfer_rw(struct xfer *x)
 
 	if (fd_write_all(x->fd, x->hdr, sizeof(x->hdr)) < 0)
 		return -errno;
-	x->t0 = now_s();
+	x->t0 = mono_s();
 	if (o->mode == TPERF_SINK) {
 		while (x->done < o->bytes) {
 			size_t n = o->bytes - x->done < o->bufsize ? (size_t)(o->bytes - x->done)
@@ -234,7 +227,7 @@ int tperf_client(const struct tperf_opts *o)
 		x.phase = P_PAYLOAD;
 	}
 	r = o->backend == TPERF_RW ? xfer_rw(&x) : xfer_loop(&x);
-	secs = x.t0 ? now_s() - x.t0 : 0;
+	secs = x.t0 ? mono_s() - x.t0 : 0;
 	close(x.fd);
 	free((void *)x.pattern);
 	if (r < 0) {
@@ -295,11 +288,11 @@ int tperf_ping(const struct tperf_opts *o)
 	if (fd_write_all(fd, hdr, sizeof(hdr)) < 0)
 		goto fail;
 	for (i = 0; i < o->count; i++) {
-		double t0 = now_s();
+		double t0 = mono_s();
 
 		if (fd_write_all(fd, buf, o->size) < 0 || fd_read_full(fd, back, o->size) < 0)
 			goto fail;
-		rtt[i] = (now_s() - t0) * 1e6;
+		rtt[i] = (mono_s() - t0) * 1e6;
 		if (memcmp(buf, back, o->size) != 0) {
 			log_error("echo %u came back different", i);
 			goto fail;

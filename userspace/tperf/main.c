@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 #include "tperf/tperf.h"
 
 #define BUF_MAX (64u << 20)

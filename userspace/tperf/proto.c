@@ -3,24 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "lib/core/wire.h"
 
 void tperf_hdr_encode(const struct tperf_hdr *h, uint8_t out[TPERF_HDR_LEN])
 {
@@ -29,7 +12,7 @@ void tperf_hdr_encode(const struct tperf_hdr *h, uint8_t out[TPERF_HDR_LEN])
 	out[5] = (uint8_t)h->mode;
 	out[6] = (uint8_t)h->flags;
 	out[7] = 0;
-	put_be64(out + 8, h->count);
+	wire_put64(out + 8, h->count);
 }
 
 int tperf_hdr_decode(const uint8_t in[TPERF_HDR_LEN], struct tperf_hdr *h)
@@ -40,20 +23,20 @@ int tperf_hdr_decode(const uint8_t in[TPERF_HDR_LEN], struct tperf_hdr *h)
 		return -1;
 	h->mode = (enum tperf_mode)in[5];
 	h->flags = in[6];
-	h->count = get_be64(in + 8);
+	h->count = wire_get64(in + 8);
 	return h->count > TPERF_MAX_COUNT ? -1 : 0;
 }
 
 void tperf_result_encode(uint64_t bytes, uint64_t bad, uint8_t out[TPERF_RESULT_LEN])
 {
-	put_be64(out, bytes);
-	put_be64(out + 8, bad);
+	wire_put64(out, bytes);
+	wire_put64(out + 8, bad);
 }
 
 void tperf_result_decode(const uint8_t in[TPERF_RESULT_LEN], uint64_t *bytes, uint64_t *bad)
 {
-	*bytes = get_be64(in);
-	*bad = get_be64(in + 8);
+	*bytes = wire_get64(in);
+	*bad = wire_get64(in + 8);
 }
 
 uint8_t *tperf_pattern_new(size_t len)

@@ -40,7 +40,5 @@ const uint8_t *tperf_pattern_at(const uint8_t *pattern, uint64_t off);
 /* Bytes of data[0..len) that differ from the pattern at stream offset off. */
 uint64_t tperf_mismatch(const uint8_t *pattern, uint64_t off, const uint8_t *data, size_t len);
 
-void put_be64(uint8_t *p, uint64_t v);
-uint64_t get_be64(const uint8_t *p);
 
 #endif

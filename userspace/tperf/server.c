@@ -11,9 +11,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "lib/fdio.h"
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/fdio.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 
 enum cstate { C_HDR, C_SINK, C_RESULT, C_SOURCE, C_ECHO_RECV, C_ECHO_SEND };
 

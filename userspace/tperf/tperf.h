@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/addr.h"
-#include "lib/evloop.h"
+#include "lib/core/addr.h"
+#include "lib/core/evloop.h"
 #include "tperf/proto.h"
 
 /* EV_AUTO/EV_URING/EV_EPOLL, or this for blocking read/write. */

@@ -1,16 +1,16 @@
 /* `vsockfw bpf load|status|unload|port|counter`: the kernel-acceleration
  * BPF objects (bpf/, docs/bpf.md) from the command line, on top of
- * lib/accel. A running vsockfw finds what this pinned (vsockfw/accel.c). */
+ * lib/accel. A running vsockfw finds what this pinned (vsockfw/kernel_accel.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/accel.h"
-#include "lib/accel_impl.h"
-#include "lib/accel_origdst.h"
-#include "lib/cli.h"
-#include "lib/parse.h"
+#include "lib/accel/accel.h"
+#include "lib/accel/accel_impl.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/core/cli.h"
+#include "lib/core/parse.h"
 #include "vsockfw/cmds.h"
 #include "vsockfw/policy.h"
 

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 #include "vsockfw/config.h"
 #include "vsockfw/control.h"
-#include "vsockfw/ksstate.h"
+#include "vsockfw/killswitch_state.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/rules.h"
 

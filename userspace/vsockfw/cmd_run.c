@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/cli.h"
-#include "lib/log.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
 #include "vsockfw/cmds.h"
 #include "vsockfw/config.h"
 #include "vsockfw/fw.h"
-#include "vsockfw/ksstate.h"
+#include "vsockfw/killswitch_state.h"
 #include "vsockfw/rules.h"
 
 static int ks_on(const struct config *c)

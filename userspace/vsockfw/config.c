@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/errfmt.h"
+#include "lib/core/errfmt.h"
 
 
 int config_split(char *line, char **tok, int max, char *err, size_t errlen)

@@ -9,8 +9,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 #include "vsockfw/fw.h"
 
 struct ctl_client {
@@ -136,7 +137,7 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 			k->fd = res;
 			k->op.cb = client_cb;
 			k->op.data = k;
-			k->deadline_ms = fw_now_ms() + CTL_TIMEOUT_MS;
+			k->deadline_ms = mono_ms() + CTL_TIMEOUT_MS;
 			k->next = c->clients;
 			if (c->clients)
 				c->clients->prev = k;

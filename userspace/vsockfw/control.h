@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 
 #define CTL_REQ_MAX 128
 #define CTL_TIMEOUT_MS 2000

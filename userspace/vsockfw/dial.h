@@ -6,8 +6,8 @@
 #ifndef VSOCKFW_DIAL_H
 #define VSOCKFW_DIAL_H
 
-#include "lib/addr.h"
-#include "lib/evloop.h"
+#include "lib/core/addr.h"
+#include "lib/core/evloop.h"
 
 /* Starts connecting fd (non-blocking) to a. Returns 1 when it connected at
  * once (unix; op not armed), 0 when op will complete once it is worth asking

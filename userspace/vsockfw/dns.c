@@ -11,8 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
+#include "lib/core/wire.h"
 #include "vsockfw/dial.h"
 
 #define RBUF_CAP (2 + DNS_MSG_MAX + 65536)
@@ -88,11 +89,6 @@ struct dns_end {
 static struct fw *fw_of(const struct dns_end *d)
 {
 	return d->p->fw;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 int dns_check(const uint8_t *m, size_t len, int answer)
@@ -259,7 +255,7 @@ int dns_frame(const uint8_t *buf, size_t len, size_t *msglen)
 
 	if (len < 2)
 		return 0;
-	n = be16(buf);
+	n = wire_get16(buf);
 	if (n < DNS_HDR_LEN)
 		return -1;
 	if (len < 2 + n)
@@ -435,7 +431,7 @@ static void stub_query(struct dns_end *d, uint8_t *m, size_t len, const struct s
 	for (tries = 0; d->byid[d->next_id] && tries < 65536; tries++)
 		d->next_id++;
 	q->id = d->next_id++;
-	q->orig = be16(m);
+	q->orig = wire_get16(m);
 	q->cli = *cli;
 	q->clen = clen;
 	q->deadline_ms = fw_of(d)->now_ms + p->o.query_timeout_ms;
@@ -462,7 +458,7 @@ static void stub_answer(struct fstream *s, uint8_t *m, size_t len)
 		d->p->st.bad_preamble++;
 		return;
 	}
-	q = d->byid[be16(m)];
+	q = d->byid[wire_get16(m)];
 	if (!q)
 		return; /* late, or never asked: not for anyone here */
 	m[0] = (uint8_t)(q->orig >> 8);
@@ -629,7 +625,7 @@ static int hq_step(struct hq *q, int res)
 		if (q->phase == HQ_TCP_LEN) {
 			if (q->aoff < 2)
 				return ev_recv(l, &q->op, q->fd, q->a + q->aoff, 2 - q->aoff, 0);
-			q->alen = be16(q->a);
+			q->alen = wire_get16(q->a);
 			if (q->alen < DNS_HDR_LEN)
 				return -EPROTO;
 			q->phase = HQ_TCP_BODY;

@@ -11,24 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
-#include "vsockfw/accel.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/control.h"
 #include "vsockfw/dns.h"
-#include "vsockfw/ksstate.h"
+#include "vsockfw/killswitch_state.h"
 #include "vsockfw/session.h"
 
 #define TICK_MS 250
 #define ACCEPT_RETRY_MS 100
-
-uint64_t fw_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 
 /* ---------------------------------------------------------------- accept */
@@ -230,7 +223,7 @@ static void on_tick(struct ev_loop *l, struct ev_op *op, int res, unsigned flags
 
 	(void)res;
 	(void)flags;
-	fw->now_ms = fw_now_ms();
+	fw->now_ms = mono_ms();
 	poll_killswitch(fw);
 	relay_ctx_trim(&fw->rctx);
 	for (i = 0; i < fw->npx; i++) {
@@ -251,7 +244,7 @@ static void fw_stop(struct fw *fw)
 	if (fw->stopping)
 		return;
 	fw->stopping = 1;
-	fw->drain_deadline_ms = fw_now_ms() + fw->g.drain_timeout_ms;
+	fw->drain_deadline_ms = mono_ms() + fw->g.drain_timeout_ms;
 	for (i = 0; i < fw->npx; i++)
 		proxy_stop_accepting(&fw->px[i]);
 	if (fw->ctl)
@@ -270,7 +263,7 @@ static void on_signal(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 	if (fw->stopping) {
 		/* A second signal ends the drain at once. */
 		fw->drain_deadline_ms = 0;
-		fw->now_ms = fw_now_ms();
+		fw->now_ms = mono_ms();
 		drain_check(fw);
 	} else {
 		fw_stop(fw);
@@ -316,7 +309,7 @@ static int fw_setup(struct fw *fw)
 		log_error("buffers: %s", strerror(-e));
 		return e;
 	}
-	fw->start_ms = fw->now_ms = fw_now_ms();
+	fw->start_ms = fw->now_ms = mono_ms();
 	fw->sig_op.cb = on_signal;
 	fw->sig_op.data = fw;
 	fw->tick_op.cb = on_tick;

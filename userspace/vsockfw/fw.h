@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 
-#include "lib/evloop.h"
+#include "lib/core/evloop.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/relay.h"
 #include "vsockfw/stats.h"
@@ -53,7 +53,6 @@ struct fw {
 /* Runs the forwarders until SIGTERM/SIGINT; returns an exit code. */
 int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n);
 
-uint64_t fw_now_ms(void);
 /* Turns the kill-switch on or off in this process (connections of egress
  * forwarders are reset at once when it goes on). */
 void fw_set_killswitch(struct fw *fw, int on, int latched);

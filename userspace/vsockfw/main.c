@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/accel.h"
-#include "lib/cli.h"
-#include "lib/log.h"
+#include "lib/accel/accel.h"
+#include "lib/core/cli.h"
+#include "lib/core/log.h"
 #include "vsockfw/cmds.h"
 #include "vsockfw/control.h"
 #include "vsockfw/fw.h"

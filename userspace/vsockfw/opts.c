@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/accel.h"
-#include "lib/errfmt.h"
-#include "lib/evloop.h"
-#include "lib/log.h"
-#include "lib/parse.h"
+#include "lib/accel/accel.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/evloop.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
 #include "vsockfw/relay.h"
 
 #define M(x) (1u << (x))

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "lib/addr.h"
+#include "lib/core/addr.h"
 #include "vsockfw/policy.h"
 
 enum fw_mode {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/parse.h"
+#include "lib/core/parse.h"
 
 struct prot_range {
 	unsigned cls;

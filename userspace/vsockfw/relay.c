@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/log.h"
+#include "lib/core/log.h"
 
 /* Rounds of splice per wakeup before other connections get a turn. */
 #define SPLICE_BUDGET 16

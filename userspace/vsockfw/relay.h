@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/addr.h"
-#include "lib/evloop.h"
+#include "lib/core/addr.h"
+#include "lib/core/evloop.h"
 
 enum relay_tier_id {
 	RELAY_AUTO = 0,

@@ -1,8 +1,9 @@
 /* The stats report of a running vsockfw (docs/vsockfw.md "Control socket"). */
 #include <unistd.h>
 
-#include "lib/evloop.h"
-#include "vsockfw/accel.h"
+#include "lib/core/clock.h"
+#include "lib/core/evloop.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/fw.h"
 
 #define COUNTERS(X)                                                            \
@@ -80,7 +81,7 @@ static void proxy_text(struct strbuf *sb, const struct fw_proxy *p)
 
 void fw_report(struct fw *fw, struct strbuf *sb, int json)
 {
-	uint64_t up = fw_now_ms() - fw->start_ms;
+	uint64_t up = mono_ms() - fw->start_ms;
 	const char *ks = fw->killswitch ? (fw->ks_latched ? "latched" : "on") : "off";
 	unsigned i;
 

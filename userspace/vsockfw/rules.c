@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/errfmt.h"
-#include "lib/log.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 #include "vsockfw/opts.h"
-#include "lib/parse.h"
+#include "lib/core/parse.h"
 
 void rules_defaults(struct rules_cfg *c)
 {

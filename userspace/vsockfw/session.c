@@ -13,11 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/sock.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/sock.h"
 #include "vsockfw/dial.h"
-#include "vsockfw/accel.h"
-#include "vsockfw/origdst.h"
+#include "vsockfw/kernel_accel.h"
+#include "vsockfw/redirected.h"
 #include "vsockfw/preamble.h"
 
 enum sstate {
@@ -46,14 +47,6 @@ struct fw_sess {
 	uint8_t replied; /* a status went back: close gracefully so it arrives */
 	struct relay relay;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void fw_close_reset(int fd)
 {
@@ -177,7 +170,7 @@ static void start_relay(struct fw_sess *s)
 	s->state = SS_RELAY;
 	s->deadline_ms = 0;
 	s->idle_since_ms = p->fw->now_ms;
-	hist_add(&p->st.setup, (now_ns() - s->t0_ns) / 1000);
+	hist_add(&p->st.setup, (mono_ns() - s->t0_ns) / 1000);
 	memset(r, 0, sizeof(*r));
 	r->ctx = &p->fw->rctx;
 	r->fd[0] = s->cfd;
@@ -513,7 +506,7 @@ static int peer_cid_ok(const struct fw_proxy *p, const struct addr *peer)
 
 static int rate_ok(struct fw_proxy *p)
 {
-	uint64_t now = fw_now_ms();
+	uint64_t now = mono_ms();
 
 	if (!p->o.rate)
 		return 1;
@@ -680,7 +673,7 @@ void fw_sess_accept(struct fw_proxy *p, int fd)
 	s->cfd = fd;
 	s->ufd = -1;
 	s->peer = peer;
-	s->t0_ns = now_ns();
+	s->t0_ns = mono_ns();
 	s->op.cb = sess_cb;
 	s->op.data = s;
 	s->next = p->sessions;

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/krelay.h"
-#include "lib/log.h"
-#include "vsockfw/accel.h"
+#include "lib/accel/krelay.h"
+#include "lib/core/log.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/relay.h"
 
 /* How often a running relay's byte counters are read (idle detection). */

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "lib/accel_splice.h"
-#include "lib/log.h"
-#include "vsockfw/accel.h"
+#include "lib/accel/accel_splice.h"
+#include "lib/core/log.h"
+#include "vsockfw/kernel_accel.h"
 #include "vsockfw/relay.h"
 
 /* A quiet pair is checked this often for data the verdict has not seen. */

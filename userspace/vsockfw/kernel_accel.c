@@ -1,0 +1,191 @@
+/* Kernel acceleration found at start-up; see accel.h. */
+#include "vsockfw/kernel_accel.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "lib/accel/accel.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/core/log.h"
+
+static struct {
+	char pin[ACCEL_PATH_MAX];
+	unsigned loaded; /* ACCEL_* pinned */
+	int kmod, sockmap, od_open;
+	int sp_iter;		/* splice has its backlog iterator */
+	int bypass;		/* --bypass: listeners join lobypass */
+	int ports_fd, socks_fd; /* lobypass server ports (with --bypass) and sockets, or -1 */
+	struct accel_origdst od;
+	/* Ports this process added to the bypass, to take them out again. */
+	uint16_t ports[64];
+	unsigned nports;
+} A = { .ports_fd = -1, .socks_fd = -1 }; /* fw_accel_free may come without init */
+
+int fw_accel_init(const char *pin, int bypass)
+{
+	char err[ACCEL_ERR_MAX];
+
+	memset(&A, 0, sizeof(A));
+	A.bypass = bypass;
+	A.od.cookie = -1;
+	A.ports_fd = A.socks_fd = -1;
+	A.kmod = tier_kmod_register() == 0;
+	if (!pin || strcmp(pin, "none") == 0)
+		return 0;
+	snprintf(A.pin, sizeof(A.pin), "%s", pin);
+	accel_quiet_libbpf();
+	A.loaded = accel_loaded(pin);
+	if (A.loaded & ACCEL_BYPASS) {
+		if (bypass)
+			A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
+		A.socks_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_socks");
+	}
+	if (A.loaded & ACCEL_SPLICE) {
+		A.sockmap = tier_sockmap_register(pin) == 0;
+		A.sp_iter = accel_splice_has_iter(pin);
+	}
+	if (A.loaded & ACCEL_ORIGDST) {
+		if (accel_origdst_open(pin, &A.od, err, sizeof(err)) == 0)
+			A.od_open = 1;
+		else
+			log_warn("%s", err);
+	}
+	log_info("kernel acceleration: module %s, bpf under %s:%s%s%s%s%s", A.kmod ? "yes" : "no",
+		 pin, A.loaded ? "" : " none", (A.loaded & ACCEL_BYPASS) ? " lobypass" : "",
+		 A.sockmap ? " splice" : "",
+		 A.sockmap && !A.sp_iter ? " (no backlog iterator: TCP pairs only)" : "",
+		 A.od_open ? " origdst" : "");
+	return 0;
+}
+
+void fw_accel_free(void)
+{
+	char err[ACCEL_ERR_MAX];
+	unsigned i;
+
+	for (i = 0; i < A.nports; i++)
+		accel_bypass_port(A.pin, A.ports[i], 0, err, sizeof(err));
+	A.nports = 0;
+	if (A.ports_fd >= 0)
+		close(A.ports_fd);
+	if (A.socks_fd >= 0)
+		close(A.socks_fd);
+	A.ports_fd = A.socks_fd = -1;
+	if (A.od_open)
+		accel_origdst_close(&A.od);
+	A.od_open = 0;
+	if (A.sockmap)
+		tier_sockmap_unregister();
+	if (A.kmod)
+		tier_kmod_unregister();
+	A.sockmap = A.kmod = 0;
+}
+
+static int port_listed(uint32_t port)
+{
+	uint32_t v;
+
+	return A.ports_fd >= 0 && bpf_map_lookup_elem(A.ports_fd, &port, &v) == 0;
+}
+
+void fw_accel_listen(const struct addr *listen, int add)
+{
+	char err[ACCEL_ERR_MAX];
+	uint16_t port;
+	unsigned i;
+
+	if (!A.bypass || !(A.loaded & ACCEL_BYPASS) || listen->kind != ADDR_TCP)
+		return;
+	port = (uint16_t)addr_port(listen);
+	if (add) {
+		/* A port the loader was given stays when we stop. */
+		if (A.nports == sizeof(A.ports) / sizeof(A.ports[0]) || port_listed(port))
+			return;
+		if (accel_bypass_port(A.pin, port, 1, err, sizeof(err)) < 0) {
+			log_warn("loopback bypass: %s", err);
+			return;
+		}
+		A.ports[A.nports++] = port;
+		return;
+	}
+	for (i = 0; i < A.nports; i++) {
+		if (A.ports[i] != port)
+			continue;
+		accel_bypass_port(A.pin, port, 0, err, sizeof(err));
+		A.ports[i] = A.ports[--A.nports];
+		return;
+	}
+}
+
+/* The address as 16 bytes (IPv4 mapped) and its port, host order. */
+static int v6_of(const struct sockaddr_storage *ss, struct in6_addr *a, uint16_t *port)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET) {
+		memset(a, 0, sizeof(*a));
+		a->s6_addr[10] = a->s6_addr[11] = 0xff;
+		memcpy(&a->s6_addr[12], &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	*a = s6->sin6_addr;
+	*port = ntohs(s6->sin6_port);
+	return 0;
+}
+
+/* Exactly what bpf/lobypass.bpf.c's sockops inserted: the socket is
+ * looked up in the hash under its own key (a user-space lookup of a
+ * SOCKHASH yields the socket's cookie). */
+int fw_accel_bypassed(int fd)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+	struct nek_sock_key k;
+	struct in6_addr la, ra;
+	uint16_t lp, rp;
+	uint64_t cookie;
+
+	if (A.socks_fd < 0 || getsockname(fd, (struct sockaddr *)&l, &ll) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl) < 0 || v6_of(&l, &la, &lp) < 0 ||
+	    v6_of(&r, &ra, &rp) < 0)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.lip, &la, sizeof(k.lip));
+	memcpy(k.rip, &ra, sizeof(k.rip));
+	k.lport = lp;
+	k.rport = rp;
+	return bpf_map_lookup_elem(A.socks_fd, &k, &cookie) == 0;
+}
+
+int fw_accel_origdst(int fd, struct sockaddr_storage *dst)
+{
+	if (!A.od_open)
+		return -ENOENT;
+	return accel_origdst_lookup(&A.od, fd, dst, NULL) == 0 ? 0 : -ENOENT;
+}
+
+void fw_accel_report(struct strbuf *sb, int json)
+{
+	if (json) {
+		sb_printf(sb, "{\"kmod\":%s,\"bpf_pin\":", A.kmod ? "true" : "false");
+		sb_json_str(sb, A.pin[0] ? A.pin : "none");
+		sb_printf(sb, ",\"lobypass\":%s,\"sockmap\":%s,\"sockmap_iter\":%s,\"origdst\":%s}",
+			  (A.loaded & ACCEL_BYPASS) ? "true" : "false", A.sockmap ? "true" : "false",
+			  A.sockmap && A.sp_iter ? "true" : "false", A.od_open ? "true" : "false");
+		return;
+	}
+	sb_printf(sb, "kernel acceleration: module %s; bpf (%s): lobypass %s, sockmap %s%s, origdst %s\n",
+		  A.kmod ? "yes" : "no", A.pin[0] ? A.pin : "none",
+		  (A.loaded & ACCEL_BYPASS) ? "yes" : "no", A.sockmap ? "yes" : "no",
+		  A.sockmap && !A.sp_iter ? " (no backlog iterator: TCP pairs only)" : "",
+		  A.od_open ? "yes" : "no");
+}
