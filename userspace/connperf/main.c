@@ -21,6 +21,7 @@
 #include "lib/core/evloop.h"
 #include "lib/core/log.h"
 #include "lib/core/parse.h"
+#include "lib/core/sigfd.h"
 #include "lib/core/sock.h"
 
 #define MAX_SIZE (1u << 20)
@@ -130,14 +131,9 @@ static int serve(const struct opts *o)
 	struct server s = { .sigfd = -1 };
 	struct ev_loop *l = NULL;
 	char err[SOCK_ERR_MAX];
-	sigset_t set;
 	int r;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	s.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	s.sigfd = sigfd_open(0, SIGINT, SIGTERM, 0);
 	s.lfd = sock_listen(&o->addr, 4096, 0, err, sizeof(err));
 	if (s.lfd < 0)
 		return cli_fail("%s", err);

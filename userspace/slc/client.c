@@ -18,6 +18,7 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/core/sigfd.h"
 #include "lib/core/sock.h"
 #include "lib/core/wire.h"
 #include "slc/confine.h"
@@ -499,18 +500,10 @@ static int run_frame(struct cli *cl, const struct slc_frame *f)
 static int run_setup_io(struct cli *cl)
 {
 	const struct slc_cli_opts *o = cl->o;
-	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	if (o->tty)
-		sigaddset(&set, SIGWINCH);
 	if (!o->nowait) {
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		cl->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+		/* Forwarded to the remote command; SIGWINCH only for a pty. */
+		cl->sigfd = sigfd_open(0, SIGINT, SIGTERM, SIGHUP, SIGQUIT, o->tty ? SIGWINCH : 0, 0);
 		cl->sig_op.cb = sig_cb;
 		cl->sig_op.data = cl;
 		if (cl->sigfd >= 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/core/log.h"
+#include "lib/core/sigfd.h"
 #include "lib/core/sock.h"
 #include "lib/core/wire.h"
 #include "slc/attest.h"
@@ -720,15 +721,10 @@ static void srv_cleanup(struct srv *s)
 static int srv_run(struct srv *s)
 {
 	struct ev_config cfg = { .backend = (enum ev_backend)s->o->backend };
-	sigset_t set;
 	int r;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	s->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	s->sigfd = sigfd_open(0, SIGINT, SIGTERM, 0);
 	r = ev_loop_new(&s->l, &cfg);
 	if (r < 0 || s->sigfd < 0) {
 		log_error("event loop: %s", strerror(r < 0 ? -r : errno));

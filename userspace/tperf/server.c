@@ -13,6 +13,7 @@
 
 #include "lib/core/fdio.h"
 #include "lib/core/log.h"
+#include "lib/core/sigfd.h"
 #include "lib/core/sock.h"
 
 enum cstate { C_HDR, C_SINK, C_RESULT, C_SOURCE, C_ECHO_RECV, C_ECHO_SEND };
@@ -257,18 +258,12 @@ static int serve_loop(const struct tperf_opts *o, int lfd)
 			 .kind = o->addr.kind, .vsock_buf = o->vsock_buf };
 	struct ev_config cfg = { .backend = (enum ev_backend)o->backend };
 	uint8_t *pattern = tperf_pattern_new(o->bufsize);
-	sigset_t set;
 	int r;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (!pattern || sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
-		free(pattern);
+	if (!pattern)
 		return -ENOMEM;
-	}
 	s.pattern = pattern;
-	s.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	s.sigfd = sigfd_open(0, SIGINT, SIGTERM, 0);
 	r = ev_loop_new(&s.l, &cfg);
 	if (r < 0 || s.sigfd < 0) {
 		log_error("event loop: %s", strerror(r < 0 ? -r : errno));

@@ -11,6 +11,7 @@
 
 #include "lib/accel/accel.h"
 #include "lib/accel/accel_impl.h"
+#include "lib/core/jsonstr.h"
 
 struct st {
 	FILE *out;
@@ -19,20 +20,6 @@ struct st {
 	const char *pin;
 	const struct accel_desc *d;
 };
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 static const char *or_num(const char *s, unsigned v, char *buf, size_t len)
 {
@@ -62,7 +49,7 @@ static void show_prog(struct st *s, const char *pinned, int fd)
 	sep(s);
 	if (s->json) {
 		fprintf(s->out, "{\"pin\":");
-		json_str(s->out, pinned);
+		json_str_put(s->out, pinned);
 		fprintf(s->out, ",\"id\":%u,\"name\":\"%s\",\"type\":\"%s\",\"run_cnt\":%llu}", pi.id,
 			pi.name, type, (unsigned long long)pi.run_cnt);
 	} else {
@@ -110,7 +97,7 @@ static void show_map(struct st *s, const char *pinned, int fd)
 	sep(s);
 	if (s->json) {
 		fprintf(s->out, "{\"pin\":");
-		json_str(s->out, pinned);
+		json_str_put(s->out, pinned);
 		fprintf(s->out, ",\"id\":%u,\"name\":\"%s\",\"type\":\"%s\",\"max_entries\":%u",
 			mi.id, mi.name, type, mi.max_entries);
 		if (n >= 0)
@@ -153,7 +140,7 @@ static void show_link(struct st *s, const char *pinned, int fd)
 	sep(s);
 	if (s->json) {
 		fprintf(s->out, "{\"pin\":");
-		json_str(s->out, pinned);
+		json_str_put(s->out, pinned);
 		fprintf(s->out, ",\"id\":%u,\"type\":\"%s\",\"prog_id\":%u", li.id, type,
 			li.prog_id);
 		if (li.type == BPF_LINK_TYPE_CGROUP)
@@ -258,7 +245,7 @@ int accel_status(const char *pin, FILE *out, int json)
 	accel_quiet_libbpf();
 	if (json) {
 		fprintf(out, "{\"pin\":");
-		json_str(out, s.pin);
+		json_str_put(out, s.pin);
 		fprintf(out, ",\"loaded\":%s", m ? "true" : "false");
 	} else if (!m) {
 		fprintf(out, "nothing loaded under %s\n", s.pin);
