@@ -2,6 +2,7 @@
  * output read from pipes (or a PTY) and streamed as frames, stdin written with
  * a credit window, the process reaped through a pidfd. An exec outlives its
  * stream when the connection goes away, until the process is reaped. */
+#include "slc/exec.h"
 #include "slc/server.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* slc listen: accepts connections, runs the handshake, authenticates the
  * client and dispatches its requests to execs and transfers. */
+#include "slc/exec.h"
 #include "slc/server.h"
 
 #include <errno.h>

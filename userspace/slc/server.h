@@ -84,15 +84,6 @@ struct sess {
 
 int slc_serve(const struct slc_srv_opts *o);
 
-/* exec.c */
-int sx_exec_start(struct srv *s, struct stream *st, const struct slc_frame *f);
-/* STDIN, WINSIZE, SIGNAL. 0 or -1 (the connection was failed). */
-int sx_exec_frame(struct sx_exec *e, const struct slc_frame *f);
-/* The stream is gone (reset or connection closed): kill a waited-for
- * command's process group with SIGHUP and reap it later. */
-void sx_exec_detach(struct sx_exec *e);
-/* Server shutdown: forget every exec (their processes are not waited for). */
-void sx_exec_forget_all(struct srv *s);
 /* Ends a stream: unlinks and frees it (server.c). */
 void sx_stream_end(struct stream *st);
 
