@@ -154,7 +154,7 @@ Test(att_doc, types)
 	forge_set(&f, "nonce", fv_float);
 	expect_fail(ATT_CHK_FIELDS, "nonce is not a byte string or null");
 	forge_set(&f, "nonce", fv_indef_bytes);
-	expect_fail(ATT_CHK_FIELDS, "nonce is not a byte string or null");
+	expect_fail(ATT_CHK_FORMAT, "payload 'nonce' at byte ");
 	forge_init(&f, &ch);
 	forge_set(&f, "certificate", fv_uint0);
 	expect_fail(ATT_CHK_FIELDS, "certificate is not a byte string");
