@@ -67,6 +67,11 @@ t_exit "attest file: the AWS root refuses the emulator" 1 attest file --url "$UR
 	"${IMG[@]}"
 t_ok "attest file: PCR0 policy met" attest file --url "$URL" --path "$A" --root "$EMU/root.pem" \
 	--pcr "0=$pcr0"
+out=$(attest file --url "$URL" --path "$A" --root "$EMU/root.pem" "${IMG[@]}")
+t_match "attest file: the record's time in ISO 8601 UTC, not raw milliseconds" \
+	'^  size [0-9]+, seq [0-9]+, recorded 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z, module ' "$out"
+t_match "attest file --json keeps time_ms raw" '"time_ms":[0-9]{13}' \
+	"$(attest file --json --url "$URL" --path "$A" --root "$EMU/root.pem" "${IMG[@]}")"
 t_exit "attest file: PCR0 policy missed" 1 attest file --url "$URL" --path "$A" \
 	--root "$EMU/root.pem" --pcr "0=$(printf '%096d' 1)"
 t_ok "attest file: a 2 MiB+ file with its local copy" attest file --url "$URL" --path "$M" \

@@ -21,6 +21,7 @@
 #include "lib/fclaim.h"
 #include "lib/https_get.h"
 #include "lib/parse.h"
+#include "lib/timefmt.h"
 
 #define NONCE_LEN 32
 #define RESP_MAX (256u << 10)
@@ -213,14 +214,15 @@ static int check_claim(const struct file_opts *o, const struct att_doc *d, struc
 static void print_result(const struct file_opts *o, const struct att_doc *d,
 			 const struct fclaim *c)
 {
-	char hex[2 * FDIG_DIGEST_MAX + 1];
+	char hex[2 * FDIG_DIGEST_MAX + 1], rec[TIME_STR_MAX];
 	json_t *j;
 
 	format_hex(c->digest, fdig_alg_len(c->alg), hex);
 	if (!o->json) {
-		printf("verified %s\n  %s %s\n  size %llu, seq %llu, recorded %lld ms, module %s\n",
+		time_format_ms(c->time_ms, rec);
+		printf("verified %s\n  %s %s\n  size %llu, seq %llu, recorded %s, module %s\n",
 		       o->path, fdig_scheme_name(c->alg), hex, (unsigned long long)c->size,
-		       (unsigned long long)c->seq, (long long)c->time_ms, d->module_id);
+		       (unsigned long long)c->seq, rec, d->module_id);
 		if (o->local)
 			printf("  local copy %s matches\n", o->local);
 		return;
