@@ -96,7 +96,7 @@ t_exit "--control-uid: an unknown user is a usage error" 2 attestd run --root "$
 # ---- attestd ctl without a daemon: exit 1, naming the socket ----
 out=$(attestd ctl --control "$PUB/none.sock" status 2>&1)
 t_eq "ctl without a daemon: exit 1 (run-time failure, not usage)" 1 "$?"
-t_match "... naming the control socket" "^attestd ctl: no attestd on control socket unix:$PUB/none.sock " "$out"
+t_match "... naming the control socket" "^attestd ctl: cannot reach attestd on control socket unix:$PUB/none.sock " "$out"
 out=$(attestd ctl --control "unix:@nek-none-$$" sync 2>&1)
 t_eq "ctl without a daemon (abstract): exit 1" 1 "$?"
 t_match "... naming it" "control socket unix:@nek-none-$$" "$out"

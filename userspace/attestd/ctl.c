@@ -402,7 +402,7 @@ int ctl_request(const struct addr *a, const char *request, unsigned timeout_ms)
 	addr_format(a, name, sizeof(name));
 	fd = sock_connect(a, (int)timeout_ms, 0, err, sizeof(err));
 	if (fd < 0) {
-		fprintf(stderr, "attestd ctl: no attestd on control socket %s (%s)\n", name, err);
+		fprintf(stderr, "attestd ctl: cannot reach attestd on control socket %s (%s)\n", name, err);
 		return 1;
 	}
 	if (send(fd, request, rl, MSG_NOSIGNAL) != (ssize_t)rl || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {

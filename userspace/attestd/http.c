@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "attestd/metrics.h"
+#include "attestd/ratelimit.h"
 #include "lib/errfmt.h"
 #include "lib/log.h"
 #include "lib/sock.h"
@@ -37,7 +38,7 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	bool tuned;
-	char key[48]; /* the rate-limit bucket: who the client is (client_key) */
+	char key[RL_KEY_MAX]; /* the rate-limit bucket: who the client is (client_key) */
 };
 
 struct hthread {

@@ -10,7 +10,7 @@
 #include "attestd/attestd.h"
 
 struct bucket {
-	char addr[48];
+	char addr[RL_KEY_MAX];
 	double tokens;
 	uint64_t last_ns;
 };
