@@ -138,4 +138,56 @@ for c in verify show nsm emu; do
 done
 t_match "verify --help lists the checks" 'format fields root chain validity signature' "$(attest verify --help)"
 
+# emu init makes missing parents (a first run on a fresh machine), and the
+# key directory is the owner's alone, also when it existed before.
+t_ok "emu init with missing parents" attest emu init "$D/var/lib/nek/emu"
+t_eq "... the key directory is mode 0700" 700 "$(stat -c %a "$D/var/lib/nek/emu")"
+t_ok "... and its documents verify" bash -c "attest nsm --emu '$D/var/lib/nek/emu' doc >'$D/p.b64' &&
+	attest verify -q --root '$D/var/lib/nek/emu/root.pem' '$D/p.b64'"
+mkdir -m 0755 "$D/premade"
+t_ok "emu init in a directory made 0755 by hand" attest emu init "$D/premade"
+t_eq "... tightens it to 0700" 700 "$(stat -c %a "$D/premade")"
+touch "$D/afile"
+t_exit "emu init on a regular file" 1 attest emu init "$D/afile"
+
+# Help and usage errors never touch the device: --dev names nothing here.
+for sub in doc describe pcr extend lock random; do
+	out=$(attest nsm --dev "$D/no-such-nsm" "$sub" --help 2>&1)
+	t_eq "nsm $sub --help: exit 0 without the device" 0 "$?"
+	t_match "... prints the usage" '^usage: attest nsm ' "$out"
+done
+t_exit "nsm pcr with a bad index: usage error before the device" 2 attest nsm --dev "$D/no-such-nsm" pcr x
+t_exit "nsm doc with a bad option: usage error before the device" 2 attest nsm --dev "$D/no-such-nsm" doc --nonce zz
+
+# A success says so: one line naming the enclave, its image, the time and
+# what was checked; -q keeps it silent; --json is one object.
+out=$(attest verify "${R[@]}" --pcr "0=$p0" --nonce 0011 "$D/doc.cbor")
+t_match "verify prints one summary line" \
+	"^valid: module i-[0-9a-f]+-enc[0-9a-f]+, PCR0 ${p0:0:16}\.\.\., timestamp 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z; checked signature, chain to --root $E/root.pem, validity at 20[^ ]*Z, debug refused, PCR0 pinned, nonce\$" "$out"
+t_eq "... on one line" 1 "$(wc -l <<<"$out")"
+t_match "verify without policy says no PCR was pinned" 'debug refused, no PCR pinned$' \
+	"$(attest verify "${R[@]}" "$D/doc.cbor")"
+t_eq "verify -q: silent on success" "" "$(attest verify -q "${R[@]}" "$D/doc.cbor")"
+t_eq "attest -q verify: silent too" "" "$(attest -q verify "${R[@]}" "$D/doc.cbor")"
+t_eq "verify --json: one object, no summary" 1 "$(attest verify --json "${R[@]}" "$D/doc.cbor" | jq -s length)"
+out=$(attest verify -q "${R[@]}" --nonce 12 "$D/doc.cbor" 2>&1)
+t_match "verify -q still names a failure" '^attest verify: invalid: nonce: ' "$out"
+
+# Human output shows times as ISO 8601 UTC; --json keeps the milliseconds.
+ms=$(attest show --json "$D/doc.cbor" | jq .timestamp)
+iso=$(date -u -d "@$((ms / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf '%03d' $((ms % 1000)))Z
+t_match "show: timestamp in ISO 8601 UTC with milliseconds" "^timestamp +$iso\$" "$(attest show "$D/doc.cbor")"
+t_eq "show: no raw millisecond count" 0 "$(attest show "$D/doc.cbor" | grep -c "$ms")"
+
+# The README's attest lines as they work on an emulator: the document first,
+# then verify under the emulator's root (the AWS root refuses it).
+(
+	cd "$D" && rm -rf emu && attest emu init emu >/dev/null &&
+	PCR0=$(attest nsm --emu emu pcr 0 | cut -d' ' -f1) && N=$(openssl rand -hex 16) &&
+	attest nsm --emu emu doc --nonce $N -o doc.cbor &&
+	attest verify --root emu/root.pem --pcr 0=$PCR0 --nonce $N --max-age 5m doc.cbor
+) >"$D/readme.out" 2>&1
+t_eq "README attest block (with --root) works on an emulator document" 0 "$?"
+t_match "... and says valid" '^valid: ' "$(cat "$D/readme.out")"
+
 t_done

@@ -87,6 +87,18 @@ t_ok "--at as RFC 3339" attest verify --at 2024-08-07T07:38:06Z "$doc"
 t_ok "--at as RFC 3339 with offset and fraction" attest verify --at 2024-08-07T09:38:06.25+02:00 "$doc"
 t_exit "--at that is neither" 2 attest verify --at yesterday "$doc"
 
+# The envelope's heads are not signed: other encodings of the same document
+# keep AWS's signature valid, and a strict verifier refuses each by name
+# (tests/unit/test_att_canon.c has every form).
+{ printf '\xd8\x12'; cat "$doc"; } >"$D/tag2.bin"
+out=$(attest verify --at 2024-08-07T07:38:06Z "$D/tag2.bin" 2>&1)
+t_match "tag 18 in two bytes refused as non-canonical" \
+	'^attest verify: invalid: format: COSE_Sign1 head: .*longer head .*canonical CBOR required' "$out"
+{ printf '\x98\x04'; tail -c +2 "$doc"; } >"$D/arr2.bin"
+t_exit "array head in two bytes: invalid" 1 attest verify --at 2024-08-07T07:38:06Z "$D/arr2.bin"
+{ printf '\xd2'; cat "$doc"; } >"$D/tag1.bin"
+t_ok "tag 18 in its one-byte form is accepted" attest verify --at 2024-08-07T07:38:06Z "$D/tag1.bin"
+
 # The blocky documents carry public_key, user_data and nonce of 1024 bytes
 # each. They are genuine (the NSM signed them and the chain ends at the pinned
 # root), so 1024 bytes is what the NSM itself accepts: a verifier must accept

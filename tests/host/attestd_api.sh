@@ -53,28 +53,54 @@ t_eq "leaves: = attest digest --leaves" "$(attest digest --leaves "$M" | awk '/l
 t_eq "leaves: from/count" 1 "$(get "/v1/leaves?path=$M&from=2&count=5" | jq '.digests | length')"
 
 # Fresh documents: verified by attest file (nonce, TLS key, claim, local copy).
+pcr0=$(attest nsm --emu "$EMU" pcr 0 | awk '{ print $1 }')
+IMG=(--pcr "0=$pcr0")
 cp "$A" "$AD/copy"
 t_ok "attest file: verified with the local copy" attest file --url "$URL" --path "$A" \
-	--root "$EMU/root.pem" --local "$AD/copy"
+	--root "$EMU/root.pem" "${IMG[@]}" --local "$AD/copy"
 echo tampered >"$AD/copy"
 t_exit "attest file: a different local copy is refused" 1 attest file --url "$URL" \
-	--path "$A" --root "$EMU/root.pem" --local "$AD/copy"
+	--path "$A" --root "$EMU/root.pem" "${IMG[@]}" --local "$AD/copy"
 t_match "... naming the digest" "invalid: digest" \
-	"$(attest file --url "$URL" --path "$A" --root "$EMU/root.pem" --local "$AD/copy" 2>&1)"
-t_exit "attest file: the AWS root refuses the emulator" 1 attest file --url "$URL" --path "$A"
-pcr0=$(attest nsm --emu "$EMU" pcr 0 | awk '{ print $1 }')
+	"$(attest file --url "$URL" --path "$A" --root "$EMU/root.pem" "${IMG[@]}" --local "$AD/copy" 2>&1)"
+t_exit "attest file: the AWS root refuses the emulator" 1 attest file --url "$URL" --path "$A" \
+	"${IMG[@]}"
 t_ok "attest file: PCR0 policy met" attest file --url "$URL" --path "$A" --root "$EMU/root.pem" \
 	--pcr "0=$pcr0"
+out=$(attest file --url "$URL" --path "$A" --root "$EMU/root.pem" "${IMG[@]}")
+t_match "attest file: the record's time in ISO 8601 UTC, not raw milliseconds" \
+	'^  size [0-9]+, seq [0-9]+, recorded 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z, module ' "$out"
+t_match "attest file --json keeps time_ms raw" '"time_ms":[0-9]{13}' \
+	"$(attest file --json --url "$URL" --path "$A" --root "$EMU/root.pem" "${IMG[@]}")"
 t_exit "attest file: PCR0 policy missed" 1 attest file --url "$URL" --path "$A" \
 	--root "$EMU/root.pem" --pcr "0=$(printf '%096d' 1)"
 t_ok "attest file: a 2 MiB+ file with its local copy" attest file --url "$URL" --path "$M" \
-	--root "$EMU/root.pem" --local "$M"
+	--root "$EMU/root.pem" "${IMG[@]}" --local "$M"
+
+# A policy must pin the image (PCR0, 1, 2 or 8): the root alone admits any
+# enclave, PCR3/PCR4 are the host's IAM role and instance id, zeros are
+# every debug-mode enclave. Refused before any request, unless --any-image.
+nopin=$(attest file --url "$URL" --path "$A" --root "$EMU/root.pem" 2>&1)
+t_eq "attest file: --root alone is a usage error" 2 "$?"
+t_match "... saying what to pin and naming --any-image" \
+	'^attest file: the policy pins no enclave image: give --pcr for PCR0, 1, 2 or 8 .*--any-image' "$nopin"
+pcr3=$(attest nsm --emu "$EMU" pcr 3 | awk '{ print $1 }')
+pcr4=$(attest nsm --emu "$EMU" pcr 4 | awk '{ print $1 }')
+t_exit "attest file: only PCR3 and PCR4 (host values) are refused" 2 attest file --url "$URL" \
+	--path "$A" --root "$EMU/root.pem" --pcr "3=$pcr3" --pcr "4=$pcr4"
+t_exit "attest file: PCR0 pinned to zeros (any debug enclave) is refused" 2 attest file \
+	--url "$URL" --path "$A" --root "$EMU/root.pem" --allow-debug --pcr "0=$(printf '%096d' 0)"
+t_ok "attest file: --any-image accepts any enclave under the root" attest file --url "$URL" \
+	--path "$A" --root "$EMU/root.pem" --any-image
+t_ok "attest file: PCR2 alone pins the image" attest file --url "$URL" --path "$A" \
+	--root "$EMU/root.pem" --pcr "2=$(attest nsm --emu "$EMU" pcr 2 | awk '{ print $1 }')"
+
 rm "$ROOT/apps/sub/b.txt"
 ad_ctl sync >/dev/null
 t_match "attest file: a deleted file is not verified as present" "invalid: state" \
-	"$(attest file --url "$URL" --path "$ROOT/apps/sub/b.txt" --root "$EMU/root.pem" 2>&1)"
+	"$(attest file --url "$URL" --path "$ROOT/apps/sub/b.txt" --root "$EMU/root.pem" --any-image 2>&1)"
 t_exit "attest file: unknown path is a server error (2)" 2 attest file --url "$URL" \
-	--path "$ROOT/apps/none" --root "$EMU/root.pem"
+	--path "$ROOT/apps/none" --root "$EMU/root.pem" --any-image
 
 # The raw document, checked with attest verify: our nonce, the TLS key.
 nonce=$(openssl rand -hex 32)
@@ -100,7 +126,7 @@ if command -v socat >/dev/null; then
 		"openssl:127.0.0.1:$PORT,verify=0"
 	t_wait_port "$MP" 10
 	t_match "a TLS man in the middle is caught" "invalid: tls" \
-		"$(attest file --url "https://127.0.0.1:$MP" --path "$A" --root "$EMU/root.pem" 2>&1)"
+		"$(attest file --url "https://127.0.0.1:$MP" --path "$A" --root "$EMU/root.pem" "${IMG[@]}" 2>&1)"
 else
 	t_skip "TLS man in the middle" "needs socat"
 fi

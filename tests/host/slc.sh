@@ -376,6 +376,8 @@ t_eq "a policy of --trust-root alone is refused (usage, 2)" 2 $?
 t_match "... saying why and what to do" "pins none of PCR0, 1, 2 or 8.*--any-image" "$out"
 out=$(slc run "${A[@]}" --pcr "3=$pcr8" --pcr "4=$pcr8" -- echo no 2>&1)
 t_eq "a policy of host-chosen PCR3/PCR4 alone is refused" 2 $?
+out=$(slc run "${A[@]}" --pcr "0=$(printf '00%.0s' $(seq 48))" -- echo no 2>&1)
+t_eq "a policy pinning PCR0 to zeros (any debug enclave) is refused" 2 $?
 t_eq "--any-image accepts any image of that root" ok "$(slc run "${A[@]}" --any-image -- echo ok)"
 out=$(slc cp "${A[@]}" "$D/over" :/noimage 2>&1)
 t_eq "cp: the same rule" 2 $?

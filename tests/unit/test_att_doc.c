@@ -154,7 +154,7 @@ Test(att_doc, types)
 	forge_set(&f, "nonce", fv_float);
 	expect_fail(ATT_CHK_FIELDS, "nonce is not a byte string or null");
 	forge_set(&f, "nonce", fv_indef_bytes);
-	expect_fail(ATT_CHK_FIELDS, "nonce is not a byte string or null");
+	expect_fail(ATT_CHK_FORMAT, "payload 'nonce' at byte ");
 	forge_init(&f, &ch);
 	forge_set(&f, "certificate", fv_uint0);
 	expect_fail(ATT_CHK_FIELDS, "certificate is not a byte string");
@@ -546,4 +546,33 @@ Test(att_doc, trusted_root_requirements)
 	cr_expect_null(att_verifier_new(big, 200, 0, &err));
 	cr_expect_null(att_verifier_new_file("/nonexistent", 0, &err));
 	pki_free(&notca);
+}
+
+/* The image PCRs (0, 1, 2, 8) pinned to something other than zeros; the
+ * host's PCR3/PCR4, other PCRs and zeros do not count. */
+Test(att_doc, policy_pins_image)
+{
+	struct att_policy pol = { 0 };
+	unsigned i;
+
+	cr_expect(!att_policy_pins_image(NULL));
+	cr_expect(!att_policy_pins_image(&pol), "no PCR at all");
+	for (i = 0; i < ATT_PCR_COUNT; i++)
+		memset(pol.pcr[i], 0x5a, ATT_PCR_LEN);
+	pol.pcr_mask = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 15) | (1u << 31);
+	cr_expect(!att_policy_pins_image(&pol), "PCR3/PCR4 are the host's");
+	for (i = 0; i < ATT_PCR_COUNT; i++) {
+		pol.pcr_mask = 1u << i;
+		cr_expect_eq(att_policy_pins_image(&pol), i == 0 || i == 1 || i == 2 || i == 8,
+			     "PCR%u alone", i);
+	}
+	pol.pcr_mask = (1u << 0) | (1u << 8);
+	memset(pol.pcr[0], 0, ATT_PCR_LEN);
+	memset(pol.pcr[8], 0, ATT_PCR_LEN);
+	cr_expect(!att_policy_pins_image(&pol), "zeros: any debug enclave, any unsigned image");
+	pol.pcr[8][47] = 1;
+	cr_expect(att_policy_pins_image(&pol));
+	/* A value with its mask bit clear is not a pin. */
+	pol.pcr_mask = 1u << 3;
+	cr_expect(!att_policy_pins_image(&pol));
 }

@@ -99,6 +99,11 @@ Test(timefmt, parse_and_format)
 	cr_expect_str_eq(s, "2024-08-07T06:40:00Z");
 	time_format(0, s);
 	cr_expect_str_eq(s, "1970-01-01T00:00:00Z");
+	/* Attestation timestamps are milliseconds: shown with them. */
+	time_format_ms(1723012689640ULL, s);
+	cr_expect_str_eq(s, "2024-08-07T06:38:09.640Z");
+	time_format_ms(5, s);
+	cr_expect_str_eq(s, "1970-01-01T00:00:00.005Z");
 	cr_expect_eq(time_parse("2023-02-29T00:00:00Z", &t, err, sizeof(err)), -1, "not a leap year");
 	cr_expect_eq(time_parse("2024-08-07T06:40:00", &t, err, sizeof(err)), -1, "no zone");
 	cr_expect_eq(time_parse("2024-13-07T06:40:00Z", &t, err, sizeof(err)), -1);

@@ -21,13 +21,14 @@
 #include "lib/attestation/fclaim.h"
 #include "attest/https_get.h"
 #include "lib/core/parse.h"
+#include "lib/core/timefmt.h"
 
 #define NONCE_LEN 32
 #define RESP_MAX (256u << 10)
 
 struct file_opts {
 	const char *url, *path, *local, *root;
-	bool json;
+	bool json, any_image;
 	uint64_t timeout_ms;
 	struct att_policy pol;
 	uint8_t nonce[NONCE_LEN];
@@ -40,6 +41,7 @@ static const struct option file_longopts[] = {
 	{ "root", required_argument, NULL, 'r' },
 	{ "pcr", required_argument, NULL, 'P' },
 	{ "allow-debug", no_argument, NULL, 'd' },
+	{ "any-image", no_argument, NULL, 'A' },
 	{ "max-age", required_argument, NULL, 'm' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "json", no_argument, NULL, 'j' },
@@ -60,6 +62,7 @@ static int file_opt(int c, struct file_opts *o)
 	case 'r': o->root = optarg; return CLI_OK;
 	case 'j': o->json = true; return CLI_OK;
 	case 'd': o->pol.allow_debug = true; return CLI_OK;
+	case 'A': o->any_image = true; return CLI_OK;
 	case 'P':
 		if (attest_parse_pcr("--pcr", optarg, ATT_PCR_COUNT - 1, &idx, v) != CLI_OK)
 			return CLI_USAGE;
@@ -211,14 +214,15 @@ static int check_claim(const struct file_opts *o, const struct att_doc *d, struc
 static void print_result(const struct file_opts *o, const struct att_doc *d,
 			 const struct fclaim *c)
 {
-	char hex[2 * FDIG_DIGEST_MAX + 1];
+	char hex[2 * FDIG_DIGEST_MAX + 1], rec[TIME_STR_MAX];
 	json_t *j;
 
 	format_hex(c->digest, fdig_alg_len(c->alg), hex);
 	if (!o->json) {
-		printf("verified %s\n  %s %s\n  size %llu, seq %llu, recorded %lld ms, module %s\n",
+		time_format_ms(c->time_ms, rec);
+		printf("verified %s\n  %s %s\n  size %llu, seq %llu, recorded %s, module %s\n",
 		       o->path, fdig_scheme_name(c->alg), hex, (unsigned long long)c->size,
-		       (unsigned long long)c->seq, (long long)c->time_ms, d->module_id);
+		       (unsigned long long)c->seq, rec, d->module_id);
 		if (o->local)
 			printf("  local copy %s matches\n", o->local);
 		return;
@@ -286,6 +290,12 @@ int attest_cmd_file(int argc, char **argv)
 	}
 	if (!o->url || !o->path || o->path[0] != '/') {
 		cli_usage_error("--url and --path (absolute) are required");
+		goto out;
+	}
+	if (!o->any_image && !att_policy_pins_image(&o->pol)) {
+		cli_usage_error("the policy pins no enclave image: give --pcr for PCR0, 1, 2 or 8 "
+				"(not zeros), or --any-image to accept any enclave under the root "
+				"(PCR3 and PCR4 are set by the host)");
 		goto out;
 	}
 	if (RAND_bytes(o->nonce, NONCE_LEN) != 1) {

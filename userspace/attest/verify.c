@@ -11,6 +11,7 @@
 #include "lib/attestation/att_verify.h"
 #include "lib/attestation/att_x509.h"
 #include "lib/core/cli.h"
+#include "lib/core/log.h"
 #include "lib/core/parse.h"
 #include "lib/core/timefmt.h"
 
@@ -132,6 +133,48 @@ static int take_doc(int argc, char **argv, uint8_t **doc, size_t *len)
 	return CLI_OK;
 }
 
+/* What the policy asked for, for the summary: "PCR0,2 pinned, nonce". */
+static void policy_text(const struct att_policy *pol, char *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned i;
+	bool first = true;
+
+	out[0] = 0;
+	for (i = 0; i < ATT_PCR_COUNT && n < cap; i++) {
+		if (!(pol->pcr_mask & (1u << i)))
+			continue;
+		n += (size_t)snprintf(out + n, cap - n, "%s%u", first ? "PCR" : ",", i);
+		first = false;
+	}
+	if (n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "%s", first ? "no PCR pinned" : " pinned");
+	if (pol->nonce.ptr && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, ", nonce");
+	if (pol->user_data.ptr && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, ", user_data");
+	if (pol->public_key.ptr && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, ", public_key");
+	if (pol->max_age_ms && n < cap)
+		snprintf(out + n, cap - n, ", max age %llu ms", (unsigned long long)pol->max_age_ms);
+}
+
+/* One line on success: which enclave, which image, when, and what was
+ * checked, so a silent success is never mistaken for "nothing happened". */
+static void print_summary(const struct verify_opts *o, const struct att_doc *doc)
+{
+	char pcr0[17], ts[TIME_STR_MAX], at[TIME_STR_MAX], pol[256];
+
+	format_hex(doc->pcr[0], 8, pcr0);
+	time_format_ms(doc->timestamp_ms, ts);
+	time_format(o->at, at);
+	policy_text(&o->pol, pol, sizeof(pol));
+	printf("valid: module %s, PCR0 %s..., timestamp %s; checked signature, chain to %s%s, "
+	       "validity at %s, debug %s, %s\n",
+	       doc->module_id, pcr0, ts, o->root ? "--root " : "the AWS Nitro Enclaves Root-G1",
+	       o->root ? o->root : "", at, o->pol.allow_debug ? "allowed" : "refused", pol);
+}
+
 int attest_cmd_verify(int argc, char **argv)
 {
 	struct verify_opts *o = calloc(1, sizeof(*o));
@@ -165,6 +208,8 @@ int attest_cmd_verify(int argc, char **argv)
 	}
 	if (rc != CLI_OK)
 		cli_fail("invalid: %s", err.msg);
+	else if (!o->json && log_enabled(LOG_WARN))
+		print_summary(o, &doc); /* -q (LOG_ERROR) keeps a success silent */
 out:
 	att_verifier_free(v);
 	free(buf);
@@ -207,9 +252,9 @@ static void show_text(const struct att_doc *doc)
 	char ts[TIME_STR_MAX], hex[2 * ATT_PCR_LEN + 1], label[24];
 	unsigned i;
 
-	time_format((int64_t)(doc->timestamp_ms / 1000), ts);
-	printf("%-12s %s\n%-12s %s\n%-12s %" PRIu64 " (%s)\n%-12s %s\n%-12s %s\n", "module_id",
-	       doc->module_id, "digest", doc->digest, "timestamp", doc->timestamp_ms, ts, "envelope",
+	time_format_ms(doc->timestamp_ms, ts);
+	printf("%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n", "module_id",
+	       doc->module_id, "digest", doc->digest, "timestamp", ts, "envelope",
 	       doc->cose.tagged ? "COSE_Sign1, tag 18" : "COSE_Sign1, untagged", "debug",
 	       att_doc_is_debug(doc) ? "yes (PCR0 all zero)" : "no");
 	for (i = 0; i < ATT_PCR_COUNT; i++) {

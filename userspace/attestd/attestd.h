@@ -31,6 +31,14 @@ struct ad_root {
 	bool tmpfs; /* the inode generation is read from the file handle */
 };
 
+/* Who besides root may send the control socket's requests that act on the
+ * daemon (sync, wait): --control-uid, --control-gid. */
+struct ad_ctl_allow {
+	bool have_uid, have_gid;
+	uid_t uid;
+	gid_t gid;
+};
+
 /* Options of `attestd run`. */
 struct ad_config {
 	struct ad_root roots[AD_MAX_ROOTS];
@@ -42,6 +50,7 @@ struct ad_config {
 	bool uring;
 	bool have_listen, have_control;
 	struct addr listen, control;
+	struct ad_ctl_allow ctl_allow;
 	unsigned http_threads;
 	const char *nsm_spec; /* NULL: /dev/nsm if it exists */
 	bool have_nsm;	      /* decided at start: an NSM is used */

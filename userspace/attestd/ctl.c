@@ -23,6 +23,9 @@ enum { REQ_NONE, REQ_SYNC, REQ_WAIT };
 struct client {
 	struct ctl *c;
 	int fd;
+	bool cred_ok; /* SO_PEERCRED answered: uid and gid below are the peer's */
+	uid_t uid;
+	gid_t gid;
 	struct ev_op op;
 	bool armed;
 	int kind;
@@ -36,6 +39,7 @@ struct client {
 struct ctl {
 	struct engine *e;
 	struct addr a;
+	struct ad_ctl_allow allow;
 	int lfd;
 	struct ev_op op;
 	struct client *clients;
@@ -52,7 +56,53 @@ static void arm_listener(struct ctl *c)
 		log_error("control socket: cannot wait for connections");
 }
 
-struct ctl *ctl_open(struct engine *e, const struct addr *a, char *err, size_t errlen)
+/* ---- who may act: root, or the --control-uid / --control-gid peer ----
+ * Kept apart from the rest so a shared helper can replace it. The kernel
+ * fills SO_PEERCRED at connect(): a peer cannot lie about it, and for the
+ * abstract form (unix:@name), which has no file mode, it is the only
+ * check. */
+
+static void peer_read(struct client *cl)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	cl->cred_ok = getsockopt(cl->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+		      len == sizeof(cred);
+	if (cl->cred_ok) {
+		cl->uid = cred.uid;
+		cl->gid = cred.gid;
+	}
+}
+
+static bool peer_may_act(const struct ad_ctl_allow *allow, const struct client *cl)
+{
+	if (!cl->cred_ok)
+		return false;
+	return cl->uid == 0 || (allow->have_uid && cl->uid == allow->uid) ||
+	       (allow->have_gid && cl->gid == allow->gid);
+}
+
+/* A path socket: root's (mode 0600), or shared with the allowed group (0660)
+ * and owned by the allowed user, so that they can connect at all. */
+static int socket_access(const struct addr *a, const struct ad_ctl_allow *allow, char *err,
+			 size_t errlen)
+{
+	const char *path = a->u.un.sun_path;
+
+	if (a->kind != ADDR_UNIX || !path[0])
+		return 0;
+	if ((allow->have_uid || allow->have_gid) &&
+	    chown(path, allow->have_uid ? allow->uid : (uid_t)-1,
+		  allow->have_gid ? allow->gid : (gid_t)-1) < 0)
+		return errfmt(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
+	if (chmod(path, allow->have_gid ? 0660 : 0600) < 0)
+		return errfmt(err, errlen, "control socket %s: chmod: %s", path, strerror(errno));
+	return 0;
+}
+
+struct ctl *ctl_open(struct engine *e, const struct addr *a, const struct ad_ctl_allow *allow,
+		     char *err, size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 
@@ -62,14 +112,18 @@ struct ctl *ctl_open(struct engine *e, const struct addr *a, char *err, size_t e
 	}
 	c->e = e;
 	c->a = *a;
+	c->allow = *allow;
 	c->lfd = sock_listen(a, 16, SOCK_NONBLOCK, err, errlen);
 	if (c->lfd < 0) {
 		free(c);
 		return NULL;
 	}
-	/* Root's tool: nobody else may ask for syncs or metrics. */
-	if (a->kind == ADDR_UNIX && a->u.un.sun_path[0])
-		chmod(a->u.un.sun_path, 0600);
+	if (socket_access(a, allow, err, errlen) < 0) {
+		close(c->lfd);
+		sock_unlink(a);
+		free(c);
+		return NULL;
+	}
 	arm_listener(c);
 	return c;
 }
@@ -178,6 +232,14 @@ static int parse_wait(struct client *cl, char *args, bool has_path)
 	return 0;
 }
 
+/* buf is the request word alone or followed by a space and arguments. */
+static bool is_request(const char *buf, const char *word)
+{
+	size_t n = strlen(word);
+
+	return strncmp(buf, word, n) == 0 && (!buf[n] || buf[n] == ' ');
+}
+
 static void handle(struct client *cl)
 {
 	char status[256], *args;
@@ -189,17 +251,25 @@ static void handle(struct client *cl)
 		strcat(status, "\n");
 		return reply_str(cl, status);
 	}
-	if (strncmp(cl->buf, "sync", 4) == 0 && (!cl->buf[4] || cl->buf[4] == ' ')) {
+	if (!is_request(cl->buf, "sync") && !is_request(cl->buf, "wait"))
+		return reply_str(cl, "error unknown request (sync, wait, metrics, status)\n");
+	/* These make the daemon drain the kernel's queue and hold one of the
+	 * CTL_CLIENTS_MAX slots for up to an hour: not for any local user. */
+	if (!peer_may_act(&cl->c->allow, cl)) {
+		log_info("control socket: %s refused to uid %ld", cl->buf[0] == 's' ? "sync" : "wait",
+			 cl->cred_ok ? (long)cl->uid : -1L);
+		return reply_str(cl, "error permission denied: sync and wait need root, "
+				     "--control-uid or --control-gid\n");
+	}
+	if (is_request(cl->buf, "sync")) {
 		args = cl->buf + 4 + (cl->buf[4] == ' ');
 		cl->kind = REQ_SYNC;
 		if (parse_wait(cl, args, false) < 0)
 			return reply_str(cl, "error usage: sync [MS]\n");
-	} else if (strncmp(cl->buf, "wait ", 5) == 0) {
-		cl->kind = REQ_WAIT;
-		if (parse_wait(cl, cl->buf + 5, true) < 0)
-			return reply_str(cl, "error usage: wait PATH [MS] (an absolute, clean path)\n");
 	} else {
-		return reply_str(cl, "error unknown request (sync, wait, metrics, status)\n");
+		cl->kind = REQ_WAIT;
+		if (cl->buf[4] != ' ' || parse_wait(cl, cl->buf + 5, true) < 0)
+			return reply_str(cl, "error usage: wait PATH [MS] (an absolute, clean path)\n");
 	}
 	/* Whatever the client did before asking is in the kernel's queue now. */
 	engine_drain_events(cl->c->e);
@@ -258,6 +328,7 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 		}
 		cl->c = c;
 		cl->fd = fd;
+		peer_read(cl);
 		cl->next = c->clients;
 		c->clients = cl;
 		c->n++;
@@ -324,20 +395,21 @@ void ctl_close(struct ctl *c)
 
 int ctl_request(const struct addr *a, const char *request, unsigned timeout_ms)
 {
-	char err[SOCK_ERR_MAX], buf[65536];
+	char err[SOCK_ERR_MAX], buf[65536], name[ADDR_TEXT_MAX];
 	size_t rl = strlen(request);
 	ssize_t n;
 	int fd, rc = 1, first = 1;
 
+	addr_format(a, name, sizeof(name));
 	fd = sock_connect(a, (int)timeout_ms, 0, err, sizeof(err));
 	if (fd < 0) {
-		fprintf(stderr, "attestd ctl: %s\n", err);
-		return 2;
+		fprintf(stderr, "attestd ctl: cannot reach attestd on control socket %s (%s)\n", name, err);
+		return 1;
 	}
 	if (send(fd, request, rl, MSG_NOSIGNAL) != (ssize_t)rl || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		fprintf(stderr, "attestd ctl: send: %s\n", strerror(errno));
+		fprintf(stderr, "attestd ctl: control socket %s: send: %s\n", name, strerror(errno));
 		close(fd);
-		return 2;
+		return 1;
 	}
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
 		if (first) {
@@ -346,6 +418,12 @@ int ctl_request(const struct addr *a, const char *request, unsigned timeout_ms)
 			first = 0;
 		}
 		fwrite(buf, 1, (size_t)n, stdout);
+	}
+	if (n < 0) {
+		fprintf(stderr, "attestd ctl: control socket %s: %s\n", name, strerror(errno));
+		rc = 1;
+	} else if (first) {
+		fprintf(stderr, "attestd ctl: control socket %s closed without an answer\n", name);
 	}
 	close(fd);
 	return rc;

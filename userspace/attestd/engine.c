@@ -1138,7 +1138,7 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	rc = db_start(e->db, e->dbfd);
 	if (rc < 0)
 		return errfmt(err, errlen, "database thread: %s", strerror(-rc));
-	if (e->cfg->have_control && !(e->ctl = ctl_open(e, &e->cfg->control, err, errlen)))
+	if (e->cfg->have_control && !(e->ctl = ctl_open(e, &e->cfg->control, &e->cfg->ctl_allow, err, errlen)))
 		return -1;
 	if (start_serving(e, err, errlen) < 0)
 		return -1;

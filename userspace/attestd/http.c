@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/vm_sockets.h>
+
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
@@ -20,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "attestd/metrics.h"
+#include "attestd/ratelimit.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/log.h"
 #include "lib/core/sock.h"
@@ -35,6 +38,7 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	bool tuned;
+	char key[RL_KEY_MAX]; /* the rate-limit bucket: who the client is (client_key) */
 };
 
 struct hthread {
@@ -155,7 +159,46 @@ static void on_complete(struct evhttp_request *req, void *arg)
 	arm_deadline(arg);
 }
 
-static void tune(struct conn *c, struct hthread *t)
+/* Who the client is, as far as the transport can tell, for its rate-limit
+ * bucket: TCP its address (no port: one host is one client), vsock its CID
+ * (one enclave or the parent), unix the peer's uid from SO_PEERCRED (what
+ * the kernel vouches for; a pid would be a new bucket per fork). Behind a
+ * proxy every client has the proxy's identity (docs/attestd-api.md). A peer
+ * that cannot be told apart lands in one bucket per transport, never in
+ * another client's. */
+static void client_key(struct conn *c, struct evhttp_request *req, enum addr_kind kind, int fd)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct sockaddr_vm vm;
+	struct ucred cred;
+	socklen_t len;
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+
+	if (kind == ADDR_UNIX) {
+		len = sizeof(cred);
+		if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			snprintf(c->key, sizeof(c->key), "unix:uid=%u", (unsigned)cred.uid);
+		else
+			snprintf(c->key, sizeof(c->key), "unix:unknown");
+		return;
+	}
+	if (kind == ADDR_VSOCK) {
+		len = sizeof(vm);
+		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&vm, &len) == 0 &&
+		    vm.svm_family == AF_VSOCK)
+			snprintf(c->key, sizeof(c->key), "vsock:cid=%u", (unsigned)vm.svm_cid);
+		else
+			snprintf(c->key, sizeof(c->key), "vsock:unknown");
+		return;
+	}
+	if (evcon)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	snprintf(c->key, sizeof(c->key), "tcp:%s", peer && *peer ? peer : "unknown");
+}
+
+/* Once per connection, at its first request (the socket is set by then). */
+static void tune(struct conn *c, struct hthread *t, struct evhttp_request *req)
 {
 	evutil_socket_t s = bufferevent_getfd(c->bev);
 	int one = 1;
@@ -165,25 +208,25 @@ static void tune(struct conn *c, struct hthread *t)
 	 * TLS records per reply): 1k instead of 12k requests/s. */
 	if (s >= 0 && t->srv->addr.kind == ADDR_TCP)
 		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	client_key(c, req, t->srv->addr.kind, s);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct hthread *t = arg;
 	struct conn *c = conn_of(req);
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	char *peer = NULL;
-	ev_uint16_t port = 0;
 
-	if (c) {
-		evtimer_del(c->deadline);
-		if (!c->tuned)
-			tune(c, t);
-		evhttp_request_set_on_complete_cb(req, on_complete, c);
+	if (!c) {
+		/* Every connection gets a conn in on_new_conn; without one the
+		 * client is unknown and shares the bucket of all such. */
+		api_handle(t->api, req, "unknown");
+		return;
 	}
-	if (evcon)
-		evhttp_connection_get_peer(evcon, &peer, &port);
-	api_handle(t->api, req, peer && *peer ? peer : "local");
+	evtimer_del(c->deadline);
+	if (!c->tuned)
+		tune(c, t, req);
+	evhttp_request_set_on_complete_cb(req, on_complete, c);
+	api_handle(t->api, req, c->key);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)

@@ -1,6 +1,8 @@
 /* Parsing `attestd run` options; see opts.h. */
 #include "attestd/opts.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +18,8 @@ const struct option ad_run_longopts[] = {
 	{ "workers", required_argument, NULL, 'w' },
 	{ "no-uring", no_argument, NULL, 'U' },
 	{ "control", required_argument, NULL, 'c' },
+	{ "control-uid", required_argument, NULL, 'u' },
+	{ "control-gid", required_argument, NULL, 'g' },
 	{ "settle", required_argument, NULL, 's' },
 	{ "rescan-interval", required_argument, NULL, 'R' },
 	{ "listen", required_argument, NULL, 'l' },
@@ -81,6 +85,35 @@ static int opt_listen(struct ad_config *cfg)
 	return CLI_OK;
 }
 
+/* A user or group by name, or a number (which need not exist here). */
+static int opt_id(const char *name, bool group, uint32_t *out)
+{
+	char err[PARSE_ERR_MAX];
+	uint64_t v;
+
+	if (parse_u64(optarg, 0, UINT32_MAX - 1, &v, err, sizeof(err)) == 0) {
+		*out = (uint32_t)v;
+		return CLI_OK;
+	}
+	if (group) {
+		struct group *g = getgrnam(optarg);
+
+		if (g) {
+			*out = g->gr_gid;
+			return CLI_OK;
+		}
+	} else {
+		struct passwd *pw = getpwnam(optarg);
+
+		if (pw) {
+			*out = pw->pw_uid;
+			return CLI_OK;
+		}
+	}
+	return cli_usage_error("--%s '%s': no such %s and not a number", name, optarg,
+			       group ? "group" : "user");
+}
+
 static int opt_ignore(struct ad_config *cfg)
 {
 	char err[512];
@@ -97,6 +130,7 @@ static int opt_ignore(struct ad_config *cfg)
 int ad_run_opt(int c, struct ad_config *cfg)
 {
 	char err[PARSE_ERR_MAX > ADDR_ERR_MAX ? PARSE_ERR_MAX : ADDR_ERR_MAX];
+	uint32_t id;
 	uint64_t v;
 
 	switch (c) {
@@ -121,6 +155,18 @@ int ad_run_opt(int c, struct ad_config *cfg)
 		if (addr_parse_as(optarg, ADDR_UNIX, &cfg->control, err, sizeof(err)) < 0)
 			return cli_usage_error("--control: %s", err);
 		cfg->have_control = true;
+		return CLI_OK;
+	case 'u':
+		if (opt_id("control-uid", false, &id) != CLI_OK)
+			return CLI_USAGE;
+		cfg->ctl_allow.have_uid = true;
+		cfg->ctl_allow.uid = (uid_t)id;
+		return CLI_OK;
+	case 'g':
+		if (opt_id("control-gid", true, &id) != CLI_OK)
+			return CLI_USAGE;
+		cfg->ctl_allow.have_gid = true;
+		cfg->ctl_allow.gid = (gid_t)id;
 		return CLI_OK;
 	case 's':
 		return opt_duration("settle", 10, &cfg->settle_ms);

@@ -18,6 +18,8 @@
 	"  --workers N           hashing threads (default: one per CPU)\n"                 \
 	"  --no-uring            read files with pread instead of io_uring\n"              \
 	"  --control ADDR        control socket, e.g. unix:/run/attestd.sock\n"            \
+	"  --control-uid U, --control-gid G\n"                                              \
+	"                        besides root, this user or group may send sync and wait\n" \
 	"  --settle D            hash a file modified but not closed after D (default 1s)\n" \
 	"  --rescan-interval D   also rescan every D (default: only at start and overflow)\n" \
 	"  --listen ADDR         serve the HTTPS API (tcp:HOST:PORT, vsock:CID:PORT, unix:PATH)\n" \

@@ -11,7 +11,7 @@
 #include "lib/core/clock.h"
 
 struct bucket {
-	char addr[48];
+	char addr[RL_KEY_MAX];
 	double tokens;
 	uint64_t last_ns;
 };

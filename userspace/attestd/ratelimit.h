@@ -8,6 +8,8 @@
 #include <stdbool.h>
 
 #define RL_SLOTS 4096
+/* A client key: "tcp:" and the longest IPv6 text fit. */
+#define RL_KEY_MAX 64
 
 struct ratelimit;
 

@@ -61,6 +61,20 @@ static void binding(const uint8_t chello[SLC_CHELLO_LEN], uint8_t ud[4 + 32])
 	slc_sha256(chello, SLC_CHELLO_LEN, NULL, 0, ud + 4);
 }
 
+bool slc_policy_pins_image(const struct slc_policy *p)
+{
+	struct att_policy pol = { 0 };
+	unsigned i;
+
+	for (i = 0; i < p->npcr; i++) {
+		if (p->pcr[i].idx >= ATT_PCR_COUNT || p->pcr[i].len != ATT_PCR_LEN)
+			continue;
+		pol.pcr_mask |= 1u << p->pcr[i].idx;
+		memcpy(pol.pcr[p->pcr[i].idx], p->pcr[i].val, ATT_PCR_LEN);
+	}
+	return att_policy_pins_image(&pol);
+}
+
 int slc_attest_verify(const struct slc_policy *p, const uint8_t *doc, size_t len,
 		      const uint8_t key[SLC_KEY_LEN], const uint8_t chello[SLC_CHELLO_LEN],
 		      char *err, size_t errlen)

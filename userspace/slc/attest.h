@@ -5,6 +5,7 @@
 #ifndef SLC_ATTEST_H
 #define SLC_ATTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ void slc_attest_close(void *a);
  * user_data = "slc1" || SHA-256(client hello). */
 int slc_attest_doc(void *a, const uint8_t key[SLC_KEY_LEN],
 		   const uint8_t chello[SLC_CHELLO_LEN], uint8_t *doc, size_t *len);
+/* Whether the policy pins the enclave image: one of PCR0, 1, 2 or 8, not
+ * zeros (the same rule as attest's, att_policy_pins_image()). */
+bool slc_policy_pins_image(const struct slc_policy *p);
+
 /* Client: verifies doc now against the policy and the binding above. */
 int slc_attest_verify(const struct slc_policy *p, const uint8_t *doc, size_t len,
 		      const uint8_t key[SLC_KEY_LEN], const uint8_t chello[SLC_CHELLO_LEN],

@@ -255,19 +255,11 @@ static char *home_path(const char *rel, char *buf, size_t len)
  * every enclave it ever signed: such a policy needs --any-image. */
 static int check_policy(const struct copts *co)
 {
-	unsigned i;
-
-	if (!co->o.attest || co->any_image)
+	if (!co->o.attest || co->any_image || slc_policy_pins_image(&co->o.policy))
 		return CLI_OK;
-	for (i = 0; i < co->o.policy.npcr; i++) {
-		unsigned idx = co->o.policy.pcr[i].idx;
-
-		if (idx <= 2 || idx == 8)
-			return CLI_OK;
-	}
-	return cli_usage_error("the attestation policy pins none of PCR0, 1, 2 or 8, so any "
-			       "enclave image would be accepted: give --pcr 0=HEX (or 1, 2, 8), "
-			       "or --any-image to accept any image");
+	return cli_usage_error("the attestation policy pins none of PCR0, 1, 2 or 8 (to a value "
+			       "other than zeros), so any enclave image would be accepted: give "
+			       "--pcr 0=HEX (or 1, 2, 8), or --any-image to accept any image");
 }
 
 /* Resolves the address, key and policy after the options are read. */

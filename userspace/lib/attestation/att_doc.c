@@ -162,7 +162,7 @@ static int parse_bytes(struct cbor_rd *rd, const char *name, size_t min, size_t 
 	struct cbor_tok t;
 
 	if (cbor_rd_next(rd, &t) < 0)
-		return att_fail(err, ATT_CHK_FIELDS, "%s: truncated or malformed CBOR", name);
+		return att_fail(err, ATT_CHK_FIELDS, "%s: %s", name, cbor_rd_fault_str(rd->fault));
 	if (nullable && t.type == CT_NULL) {
 		out->ptr = NULL;
 		out->len = 0;
@@ -232,25 +232,30 @@ static int parse_field(struct cbor_rd *rd, int f, struct att_doc *doc, struct at
 	}
 }
 
-static int parse_payload(const uint8_t *p, size_t len, struct att_doc *doc, struct att_err *err)
+/* The reader refused a non-canonical encoding: say that, and where, instead
+ * of a parser's "is not a ..." guess. f < 0: not inside a field. */
+static int payload_fault(const struct cbor_rd *rd, int f, struct att_err *err)
 {
-	struct cbor_rd rd;
-	struct cbor_tok t;
+	return att_fail(err, ATT_CHK_FORMAT, "payload %s%s%s at byte %zu: %s",
+			f < 0 ? "" : "'", f < 0 ? "map" : field_names[f], f < 0 ? "" : "'",
+			rd->fault_off, cbor_rd_fault_str(rd->fault));
+}
+
+static int parse_entries(struct cbor_rd *rd, uint64_t n, struct att_doc *doc,
+			 struct att_err *err)
+{
 	unsigned seen = 0;
 	uint64_t i;
 	int f;
 
-	cbor_rd_init(&rd, p, len);
-	if (cbor_rd_expect(&rd, CT_MAP, &t) < 0)
-		return att_fail(err, ATT_CHK_FIELDS, "payload is not a CBOR map");
-	if (t.val > F_COUNT)
-		return att_fail(err, ATT_CHK_FIELDS, "payload has %llu keys (at most %d known)",
-				(unsigned long long)t.val, F_COUNT);
-	for (i = 0; i < t.val; i++) {
+	for (i = 0; i < n; i++) {
 		struct cbor_tok key;
 
-		if (cbor_rd_expect(&rd, CT_TEXT, &key) < 0)
+		if (cbor_rd_expect(rd, CT_TEXT, &key) < 0) {
+			if (cbor_rd_fault_canonical(rd->fault))
+				return payload_fault(rd, -1, err);
 			return att_fail(err, ATT_CHK_FIELDS, "payload key is not a text string");
+		}
 		f = field_lookup(&key);
 		if (f < 0) {
 			char shown[33];
@@ -262,8 +267,8 @@ static int parse_payload(const uint8_t *p, size_t len, struct att_doc *doc, stru
 			return att_fail(err, ATT_CHK_FIELDS, "payload key '%s' appears twice",
 					field_names[f]);
 		seen |= 1u << f;
-		if (parse_field(&rd, f, doc, err) < 0)
-			return -1;
+		if (parse_field(rd, f, doc, err) < 0)
+			return cbor_rd_fault_canonical(rd->fault) ? payload_fault(rd, f, err) : -1;
 	}
 	if ((seen & REQUIRED_FIELDS) != REQUIRED_FIELDS) {
 		for (f = 0; f < F_COUNT; f++)
@@ -271,6 +276,25 @@ static int parse_payload(const uint8_t *p, size_t len, struct att_doc *doc, stru
 				break;
 		return att_fail(err, ATT_CHK_FIELDS, "payload lacks '%s'", field_names[f]);
 	}
+	return 0;
+}
+
+static int parse_payload(const uint8_t *p, size_t len, struct att_doc *doc, struct att_err *err)
+{
+	struct cbor_rd rd;
+	struct cbor_tok t;
+
+	cbor_rd_init(&rd, p, len);
+	if (cbor_rd_expect(&rd, CT_MAP, &t) < 0) {
+		if (cbor_rd_fault_canonical(rd.fault))
+			return payload_fault(&rd, -1, err);
+		return att_fail(err, ATT_CHK_FIELDS, "payload is not a CBOR map");
+	}
+	if (t.val > F_COUNT)
+		return att_fail(err, ATT_CHK_FIELDS, "payload has %llu keys (at most %d known)",
+				(unsigned long long)t.val, F_COUNT);
+	if (parse_entries(&rd, t.val, doc, err) < 0)
+		return -1;
 	if (!cbor_rd_done(&rd))
 		return att_fail(err, ATT_CHK_FIELDS, "%zu trailing bytes after the payload map",
 				rd.len - rd.off);

@@ -328,6 +328,20 @@ static int check_policy(const struct att_doc *doc, const struct att_policy *pol,
 	return 0;
 }
 
+bool att_policy_pins_image(const struct att_policy *pol)
+{
+	static const uint8_t zero[ATT_PCR_LEN];
+	unsigned i;
+
+	if (!pol)
+		return false;
+	for (i = 0; i < ATT_PCR_COUNT; i++)
+		if ((ATT_IMAGE_PCRS & pol->pcr_mask & (1u << i)) &&
+		    memcmp(pol->pcr[i], zero, ATT_PCR_LEN) != 0)
+			return true;
+	return false;
+}
+
 int att_verify(struct att_verifier *v, const uint8_t *buf, size_t len, int64_t at,
 	       const struct att_policy *policy, struct att_doc *out, struct att_err *err)
 {

@@ -47,6 +47,19 @@ struct att_policy {
 	uint64_t max_age_ms;
 };
 
+/* The PCRs that measure the enclave image: 0 (the whole image), 1 (kernel
+ * and boot ramdisk), 2 (the application), 8 (the image's signing
+ * certificate). PCR3 (the parent's IAM role) and PCR4 (its instance id) are
+ * chosen by the host, and the trust root alone admits every enclave AWS ever
+ * started, so neither says which software answered. */
+#define ATT_IMAGE_PCRS ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 8))
+
+/* True when pol pins at least one of ATT_IMAGE_PCRS to a value other than
+ * all zeros (every debug-mode enclave shows zero PCR0-2, every unsigned
+ * image zero PCR8: zeros name no image). Programs that admit an enclave by
+ * policy refuse one without this unless the user says --any-image. */
+bool att_policy_pins_image(const struct att_policy *pol);
+
 struct att_verifier;
 
 /* A verifier trusting root_der (DER of one certificate), or the embedded AWS

@@ -14,34 +14,41 @@
 /* The only protected header we accept (and write): {1: -35}. */
 static const uint8_t es384_protected[] = { 0xa1, 0x01, 0x38, 0x22 };
 
-/* {1: -35} exactly: one pair, key 1 (alg), value -35 (ES384). */
-static int check_protected(const uint8_t *p, size_t len)
-{
-	struct cbor_rd rd;
-	struct cbor_tok t;
-
-	cbor_rd_init(&rd, p, len);
-	if (cbor_rd_expect(&rd, CT_MAP, &t) < 0 || t.val != 1)
-		return -1;
-	if (cbor_rd_expect(&rd, CT_UINT, &t) < 0 || t.val != 1)
-		return -1;
-	if (cbor_rd_expect(&rd, CT_NEGINT, &t) < 0 || t.val != (uint64_t)(-1 - COSE_ALG_ES384))
-		return -1;
-	return cbor_rd_done(&rd) ? 0 : -1;
-}
-
 /* Reads the next item as `type`, or explains why not: the input ends (or a
- * length runs past it) or the item is something else. */
+ * length runs past it), the item is encoded in a non-canonical form, or it is
+ * something else. */
 static int expect(struct cbor_rd *rd, enum cbor_tok_type type, struct cbor_tok *t,
 		  const char *what, const char *want, char *err, size_t errlen)
 {
-	struct cbor_rd probe = *rd;
-
 	if (cbor_rd_expect(rd, type, t) == 0)
 		return 0;
-	if (cbor_rd_next(&probe, t) < 0)
-		return errfmt(err, errlen, "%s: truncated or malformed CBOR", what);
+	if (rd->fault != CBOR_RD_OK)
+		return errfmt(err, errlen, "%s: %s", what, cbor_rd_fault_str(rd->fault));
 	return errfmt(err, errlen, "%s: not %s", what, want);
+}
+
+/* The head of the COSE_Sign1: an optional tag 18, then an array of 4. */
+static int parse_head(struct cbor_rd *rd, struct cose_sign1 *out, char *err, size_t errlen)
+{
+	struct cbor_tok t;
+
+	if (cbor_rd_next(rd, &t) < 0) {
+		if (cbor_rd_fault_canonical(rd->fault))
+			return errfmt(err, errlen, "COSE_Sign1 head: %s", cbor_rd_fault_str(rd->fault));
+		return errfmt(err, errlen, "not CBOR (empty or truncated at the start)");
+	}
+	if (t.type == CT_TAG) {
+		if (t.val != COSE_TAG_SIGN1)
+			return errfmt(err, errlen, "CBOR tag %llu where COSE_Sign1 (untagged or tag 18) was expected",
+				    (unsigned long long)t.val);
+		out->tagged = true;
+		if (cbor_rd_next(rd, &t) < 0)
+			return errfmt(err, errlen, "COSE_Sign1 array after tag 18: %s",
+				    cbor_rd_fault_str(rd->fault));
+	}
+	if (t.type != CT_ARRAY || t.val != 4)
+		return errfmt(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
+	return 0;
 }
 
 int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, char *err,
@@ -52,22 +59,15 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, cha
 
 	memset(out, 0, sizeof(*out));
 	cbor_rd_init(&rd, buf, len);
-	if (cbor_rd_next(&rd, &t) < 0)
-		return errfmt(err, errlen, "not CBOR (empty or truncated at the start)");
-	if (t.type == CT_TAG) {
-		if (t.val != COSE_TAG_SIGN1)
-			return errfmt(err, errlen, "CBOR tag %llu where COSE_Sign1 (untagged or tag 18) was expected",
-				    (unsigned long long)t.val);
-		out->tagged = true;
-		if (cbor_rd_next(&rd, &t) < 0)
-			return errfmt(err, errlen, "truncated after tag 18");
-	}
-	if (t.type != CT_ARRAY || t.val != 4)
-		return errfmt(err, errlen, "not a COSE_Sign1 (an array of 4 items)");
+	if (parse_head(&rd, out, err, errlen) < 0)
+		return -1;
 	if (expect(&rd, CT_BYTES, &t, "COSE protected header", "a byte string", err, errlen) < 0)
 		return -1;
-	if (check_protected(t.data, t.len) < 0)
-		return errfmt(err, errlen, "COSE protected header is not {1: -35} (ES384 required)");
+	/* {1: -35} has one canonical encoding: comparing bytes also refuses
+	 * duplicate keys and long heads inside the header. */
+	if (t.len != sizeof(es384_protected) || memcmp(t.data, es384_protected, t.len) != 0)
+		return errfmt(err, errlen, "COSE protected header is not {1: -35} (ES384 required) "
+			    "encoded canonically as a1 01 38 22");
 	out->protected_hdr = t.data;
 	out->protected_len = t.len;
 	if (expect(&rd, CT_MAP, &t, "COSE unprotected header", "a map", err, errlen) < 0)

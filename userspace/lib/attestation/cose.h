@@ -4,7 +4,10 @@
  * Accepted shape, and nothing else:
  *   [ protected: bstr .cbor {1: -35}, unprotected: {}, payload: bstr,
  *     signature: bstr .size 96 ]
- * untagged (as the NSM emits it) or with CBOR tag 18, with no trailing bytes.
+ * untagged (as the NSM emits it) or with CBOR tag 18, with no trailing bytes,
+ * every head in its shortest form (cbor_io.h): the heads are not signed, so a
+ * lax parser would let one document take many byte forms. A high ECDSA S is
+ * accepted: the NSM emits it (docs/attestation.md, "Canonical encoding").
  * The signature is raw r||s over the CBOR Sig_structure
  *   ["Signature1", protected, h'', payload]
  * hashed with SHA-384 and checked with a P-384 key.

@@ -529,6 +529,46 @@ static int init_state(const char *dir, const struct nsm_emu_config *cfg, const c
 	return rc;
 }
 
+/* The parents of dir, as `mkdir -p` makes them (0755 less the umask): a
+ * first `attest emu init /var/lib/nek/emu` must not need a mkdir by hand. */
+static int make_parents(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t i, n = strlen(dir);
+
+	if (n >= sizeof(path))
+		return errfmt(err, errlen, "directory name too long: '%.64s'", dir);
+	memcpy(path, dir, n + 1);
+	for (i = 1; i < n; i++) {
+		if (path[i] != '/' || path[i - 1] == '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return errfmt(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+		path[i] = '/';
+	}
+	return 0;
+}
+
+/* dir itself holds the CA's private keys: only its owner may enter it,
+ * also when it existed before (a directory made by hand is often 0755). */
+static int make_key_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (make_parents(dir, err, errlen) < 0)
+		return -1;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return errfmt(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
+	if (stat(dir, &st) < 0)
+		return errfmt(err, errlen, "'%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return errfmt(err, errlen, "'%s' is not a directory", dir);
+	if ((st.st_mode & 077) && chmod(dir, 0700) < 0)
+		return errfmt(err, errlen, "cannot make '%s' mode 0700: %s", dir, strerror(errno));
+	return 0;
+}
+
 /* A directory we may fill: new, empty, or ours with --force. */
 static int prepare_dir(const char *dir, bool force, char *err, size_t errlen)
 {
@@ -537,8 +577,8 @@ static int prepare_dir(const char *dir, bool force, char *err, size_t errlen)
 	static const char *const old[] = { "leaf.pem", "leaf.key", NULL };
 	int i;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return errfmt(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
+	if (make_key_dir(dir, err, errlen) < 0)
+		return -1;
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (stat(path, &st) == 0 && !force)
 		return errfmt(err, errlen, "'%s' already holds an emulator (use --force to replace it)",

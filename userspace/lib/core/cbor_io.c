@@ -162,30 +162,102 @@ void cbor_rd_init(struct cbor_rd *rd, const void *buf, size_t len)
 	rd->buf = buf;
 	rd->len = len;
 	rd->off = 0;
+	rd->fault = CBOR_RD_OK;
+	rd->fault_off = 0;
+}
+
+const char *cbor_rd_fault_str(enum cbor_rd_fault fault)
+{
+	switch (fault) {
+	case CBOR_RD_OK:
+		return "no fault";
+	case CBOR_RD_TRUNCATED:
+		return "truncated CBOR";
+	case CBOR_RD_MALFORMED:
+		return "malformed CBOR";
+	case CBOR_RD_NONMINIMAL:
+		return "an integer, length or tag in a longer head than it needs (canonical CBOR required)";
+	default:
+		return "an indefinite length (canonical CBOR required)";
+	}
+}
+
+bool cbor_rd_fault_canonical(enum cbor_rd_fault fault)
+{
+	return fault == CBOR_RD_NONMINIMAL || fault == CBOR_RD_INDEFINITE;
+}
+
+static int rd_fail(struct cbor_rd *rd, enum cbor_rd_fault fault)
+{
+	rd->fault = fault;
+	rd->fault_off = rd->off;
+	return -1;
+}
+
+/* Faults visible in the initial byte alone: indefinite lengths and breaks
+ * (additional information 31), reserved values 28-30. */
+static enum cbor_rd_fault initial_fault(uint8_t b)
+{
+	unsigned major = b >> 5, ai = b & 0x1f;
+
+	if (ai == 31)
+		return major >= 2 && major != 6 ? CBOR_RD_INDEFINITE : CBOR_RD_MALFORMED;
+	return ai >= 28 ? CBOR_RD_MALFORMED : CBOR_RD_OK;
+}
+
+/* A decoded head whose argument follows in 1, 2, 4 or 8 bytes (additional
+ * information 24-27, all present once the decoder finished) must need them:
+ * the value did not fit the shorter form. Major type 7 holds floats there,
+ * and simple values, of which 0-31 are not well-formed in the long form. */
+static enum cbor_rd_fault head_fault(const uint8_t *p)
+{
+	static const uint64_t least[] = { 24, 0x100, 0x10000, 0x100000000ULL };
+	unsigned ai = p[0] & 0x1f, n, i;
+	uint64_t v = 0;
+
+	if (ai < 24)
+		return CBOR_RD_OK;
+	if (p[0] >> 5 == 7)
+		return ai == 24 && p[1] < 32 ? CBOR_RD_MALFORMED : CBOR_RD_OK;
+	n = 1u << (ai - 24);
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[1 + i];
+	return v < least[ai - 24] ? CBOR_RD_NONMINIMAL : CBOR_RD_OK;
 }
 
 int cbor_rd_next(struct cbor_rd *rd, struct cbor_tok *tok)
 {
 	struct cbor_decoder_result r;
 	size_t left = rd->len - rd->off;
+	enum cbor_rd_fault fault;
 
 	if (left == 0)
-		return -1;
+		return rd_fail(rd, CBOR_RD_TRUNCATED);
 	memset(tok, 0, sizeof(*tok));
+	fault = initial_fault(rd->buf[rd->off]);
+	if (fault != CBOR_RD_OK)
+		return rd_fail(rd, fault);
 	/* libcbor 0.8 refuses one-byte tags 6-20 as unassigned (RFC 7049's
 	 * registry), but COSE_Sign1 is tag 18 (0xd2): decode those here. */
 	if ((rd->buf[rd->off] & 0xe0) == 0xc0 && (rd->buf[rd->off] & 0x1f) < 24) {
 		tok->type = CT_TAG;
 		tok->val = rd->buf[rd->off] & 0x1f;
 		rd->off++;
+		rd->fault = CBOR_RD_OK;
 		return 0;
 	}
 	/* Unassigned simple values and reserved encodings produce no callback. */
 	tok->type = CT_OTHER;
 	r = cbor_stream_decode(rd->buf + rd->off, left, &tok_callbacks, tok);
+	if (r.status == CBOR_DECODER_NEDATA)
+		return rd_fail(rd, CBOR_RD_TRUNCATED);
 	if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > left)
-		return -1;
+		return rd_fail(rd, CBOR_RD_MALFORMED);
+	fault = head_fault(rd->buf + rd->off);
+	if (fault != CBOR_RD_OK)
+		return rd_fail(rd, fault);
 	rd->off += r.read;
+	rd->fault = CBOR_RD_OK;
 	return 0;
 }
 

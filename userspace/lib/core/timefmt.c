@@ -119,3 +119,17 @@ void time_format(int64_t t, char *out)
 	if (!gmtime_r(&tt, &tm) || strftime(out, TIME_STR_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, TIME_STR_MAX, "@%" PRId64, t);
 }
+
+void time_format_ms(uint64_t ms, char *out)
+{
+	char s[TIME_STR_MAX];
+	size_t n;
+
+	time_format((int64_t)(ms / 1000), s);
+	n = strlen(s);
+	/* Only the "...SZ" form gets the fraction; a fallback stays as it is. */
+	if (n > 1 && s[n - 1] == 'Z')
+		snprintf(out, TIME_STR_MAX, "%.*s.%03uZ", (int)(n - 1), s, (unsigned)(ms % 1000));
+	else
+		snprintf(out, TIME_STR_MAX, "%s", s);
+}

@@ -13,5 +13,8 @@
 int time_parse(const char *s, int64_t *out, char *err, size_t errlen);
 /* "2024-08-07T06:40:00Z" into out (TIME_STR_MAX bytes). */
 void time_format(int64_t t, char *out);
+/* Milliseconds since the epoch (an attestation timestamp) as
+ * "2024-08-07T06:40:00.123Z" into out (TIME_STR_MAX bytes). */
+void time_format_ms(uint64_t ms, char *out);
 
 #endif
