@@ -66,12 +66,12 @@ d 'tperf send --connect unix:/run/t.sock --bytes 1G --verify' run
 d 'tperf recv --connect unix:/run/t.sock --bytes 1G --verify' run
 d 'tperf ping --connect unix:/run/t.sock --count 1000' run
 # -- attestd
-d 'attest emu init /var/lib/nek/emu' 'pending:attest emu init creating a missing parent'
-FALLBACK['attest emu init /var/lib/nek/emu']='mkdir -p /var/lib/nek && attest emu init /var/lib/nek/emu'
+d 'attest emu init /var/lib/nek/emu' run
 d 'attestd run --root /srv/apps --db /var/lib/attestd.db --listen tcp:127.0.0.1:8443 --nsm emu:/var/lib/nek/emu --control unix:/run/attestd.sock &' \
 	run 't_wait_sock /run/attestd.sock && t_wait_port 8443'
 d 'attestd ctl --control /run/attestd.sock sync' run
-d 'attest file --url https://127.0.0.1:8443 --path /srv/apps/model.bin --root /var/lib/nek/emu/root.pem --local ./model.bin' run
+d "PCR0=\$(attest nsm --emu /var/lib/nek/emu pcr 0 | cut -d' ' -f1)" run
+d 'attest file --url https://127.0.0.1:8443 --path /srv/apps/model.bin --pcr 0=$PCR0 --root /var/lib/nek/emu/root.pem --local ./model.bin' run
 d 'attest digest --leaves model.bin' run
 # -- eif
 d 'make eif ROOTFS=rootfs.tar.xz APP="/usr/bin/app --serve"' \
