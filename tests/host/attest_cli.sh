@@ -190,4 +190,23 @@ t_eq "show: no raw millisecond count" 0 "$(attest show "$D/doc.cbor" | grep -c "
 t_eq "README attest block (with --root) works on an emulator document" 0 "$?"
 t_match "... and says valid" '^valid: ' "$(cat "$D/readme.out")"
 
+# -o by the shared rule (lib/core/outfile.h): "-" is standard output, a
+# symlink to a file keeps being a symlink, a fifo is written through.
+(cd "$D" && attest nsm --emu "$E" doc -o - >"$D/stdout.cbor")
+t_eq "nsm doc -o -: exit 0" 0 $?
+t_eq "  ... no file named '-'" "" "$(ls "$D" | grep -x -- -)"
+t_ok "  ... the document went to stdout and verifies" attest verify --root "$E/root.pem" \
+	-q "$D/stdout.cbor"
+: >"$D/target.cbor"
+ln -sf "$D/target.cbor" "$D/link.cbor"
+t_ok "nsm doc -o through a symlink" attest nsm --emu "$E" doc -o "$D/link.cbor"
+t_ok "  ... the link is still a link" test -L "$D/link.cbor"
+t_ok "  ... and its target holds the document" test -s "$D/target.cbor"
+mkfifo "$D/out.fifo"
+cat "$D/out.fifo" >"$D/fifo.cbor" &
+reader=$!
+t_ok "nsm doc -o FIFO" timeout 10 attest nsm --emu "$E" doc -o "$D/out.fifo"
+wait $reader
+t_ok "  ... written through the fifo (still a fifo)" test -p "$D/out.fifo" -a -s "$D/fifo.cbor"
+
 t_done

@@ -11,6 +11,7 @@
 #include "attest/attest.h"
 #include "lib/core/cli.h"
 #include "lib/core/fdio.h"
+#include "lib/core/outfile.h"
 #include "lib/attestation/nsm.h"
 #include "lib/attestation/nsm_emu.h"
 #include "lib/core/parse.h"
@@ -159,18 +160,24 @@ static int do_random(struct nsm *h, const struct sub_req *r)
 	return rc < 0 ? nsm_fail("random", rc) : CLI_OK;
 }
 
+/* -o by the rule every program follows (lib/core/outfile.h): "-" is
+ * stdout, a device or fifo is written through, a file is replaced whole. */
 static int write_out(const char *path, const uint8_t *p, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = 0;
+	char err[512];
+	struct outfile of;
 
-	if (fd < 0)
-		return cli_fail("'%s': %s", path, strerror(errno));
-	if (fd_write_all(fd, p, n) < 0)
-		rc = -1;
-	if (close(fd) < 0)
-		rc = -1;
-	return rc < 0 ? cli_fail("'%s': %s", path, strerror(errno)) : CLI_OK;
+	if (outfile_open(&of, path, 0, err, sizeof(err)) < 0)
+		return cli_fail("%s", err);
+	if (fd_write_all(of.fd, p, n) < 0) {
+		int e = errno;
+
+		outfile_abort(&of);
+		return cli_fail("'%s': %s", path, strerror(e));
+	}
+	if (outfile_commit(&of, err, sizeof(err)) < 0)
+		return cli_fail("%s", err);
+	return CLI_OK;
 }
 
 static int do_doc(struct nsm *h, const struct sub_req *r)
