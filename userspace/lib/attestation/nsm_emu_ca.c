@@ -39,7 +39,12 @@ int emu_write_file(const char *dir, const char *name, const void *data, size_t l
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* Never through something already there (a planted link would take
+	 * the key elsewhere): a leftover of a crashed writer with our pid is
+	 * removed, not followed. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
 	if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0)
