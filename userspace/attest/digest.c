@@ -12,6 +12,7 @@
 #include "attest/attest.h"
 #include "lib/attestation/att_json.h"
 #include "lib/core/cli.h"
+#include "lib/core/jsonstr.h"
 #include "lib/digest/hashpool.h"
 #include "lib/core/parse.h"
 
@@ -105,7 +106,7 @@ static void print_json(const struct dctx *c, const struct dtask *d)
 	uint64_t i;
 
 	fputs("{\"path\":", stdout);
-	att_json_string(stdout, d->path, strlen(d->path));
+	json_str_write(stdout, d->path, strlen(d->path));
 	printf(",\"scheme\":\"%s\",\"digest\":\"", fdig_scheme_name(c->alg));
 	print_hex(stdout, d->digest, dl);
 	printf("\",\"size\":%llu,\"leaves\":%llu", (unsigned long long)d->size,

@@ -6,29 +6,7 @@
 
 #include "lib/attestation/att_x509.h"
 #include "lib/core/timefmt.h"
-#include "lib/core/utf8.h"
-
-void att_json_string(FILE *f, const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n;
-
-	fputc('"', f);
-	while (i < len) {
-		if (s[i] == '"' || s[i] == '\\') {
-			fprintf(f, "\\%c", s[i++]);
-		} else if (s[i] < 0x20 || s[i] == 0x7f) {
-			fprintf(f, "\\u%04x", s[i++]);
-		} else if ((n = utf8_seq_len(s + i, len - i)) == 0) {
-			fputs("\\ufffd", f);
-			i++;
-		} else {
-			fwrite(s + i, 1, n, f);
-			i += n;
-		}
-	}
-	fputc('"', f);
-}
+#include "lib/core/jsonstr.h"
 
 static void hex_or_null(FILE *f, const uint8_t *p, size_t n, bool present)
 {
@@ -56,9 +34,9 @@ static void cert_json(FILE *f, const struct att_bytes *der)
 	time_format(ci.not_before, nb);
 	time_format(ci.not_after, na);
 	fputs("{\"subject\":", f);
-	att_json_string(f, ci.subject, strlen(ci.subject));
+	json_str_write(f, ci.subject, strlen(ci.subject));
 	fputs(",\"issuer\":", f);
-	att_json_string(f, ci.issuer, strlen(ci.issuer));
+	json_str_write(f, ci.issuer, strlen(ci.issuer));
 	fprintf(f, ",\"not_before\":\"%s\",\"not_after\":\"%s\",\"sha256\":", nb, na);
 	hex_or_null(f, ci.sha256, sizeof(ci.sha256), true);
 	fputc('}', f);
@@ -70,7 +48,7 @@ static void doc_json(FILE *f, const struct att_doc *doc)
 	bool first = true;
 
 	fputs("\"module_id\":", f);
-	att_json_string(f, doc->module_id, strlen(doc->module_id));
+	json_str_write(f, doc->module_id, strlen(doc->module_id));
 	fprintf(f, ",\"digest\":\"%s\",\"timestamp\":%" PRIu64 ",\"tagged\":%s,\"debug\":%s,\"pcrs\":{",
 		doc->digest, doc->timestamp_ms, doc->cose.tagged ? "true" : "false",
 		att_doc_is_debug(doc) ? "true" : "false");
@@ -112,7 +90,7 @@ static void verdict_json(FILE *f, const struct att_json_verdict *v)
 	}
 	fprintf(f, "\"%s\",\"reason\":", att_check_name(v->err->check));
 	msg = v->err->msg;
-	att_json_string(f, msg, strlen(msg));
+	json_str_write(f, msg, strlen(msg));
 	fputc('}', f);
 }
 

@@ -20,8 +20,4 @@ struct att_json_verdict {
  * document fields; verdict NULL leaves out "verdict". */
 void att_json_write(FILE *f, const struct att_doc *doc, const struct att_json_verdict *verdict);
 
-/* A JSON string literal for the len bytes at s: quotes, escapes, invalid
- * UTF-8 replaced by U+FFFD. */
-void att_json_string(FILE *f, const char *s, size_t len);
-
 #endif
