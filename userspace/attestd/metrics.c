@@ -27,7 +27,7 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
 
 #define LD(x) atomic_load(&ad_metrics.x)
 
-static void engine_metrics(FILE *f)
+static void put_engine_counters(FILE *f)
 {
 	metric(f, "attestd_files", "gauge", "Files with a present current record.", LD(files));
 	metric(f, "attestd_dirty", "gauge", "Paths waiting to be looked at.", LD(dirty));
@@ -105,7 +105,7 @@ void metrics_write(FILE *f, struct db *db, struct hpool *pool)
 {
 	struct hpool_stats hs;
 
-	engine_metrics(f);
+	put_engine_counters(f);
 	attest_metrics(f);
 	if (db)
 		db_metrics(f, db);
