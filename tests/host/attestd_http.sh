@@ -44,12 +44,12 @@ alive "bad parameters"
 t_match "POST is 405" "^HTTP/1.1 405" "$(raw 'POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')"
 t_match "a body is refused" "^HTTP/1.1 (405|413)" "$(raw 'POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789')"
 t_match "garbage request line" "^HTTP/1.1 400" "$(raw 'GARBAGE\r\n\r\n')"
-t_match "HTTP/0.9-ish" "^(HTTP/1.1 400.*)?$" "$(raw 'GET /\r\n\r\n')"
+t_match "HTTP/0.9-ish: 400" "^HTTP/1.1 400 " "$(raw 'GET /\r\n\r\n')"
 big=$(head -c 20000 /dev/zero | tr '\0' a)
-t_match "huge header refused" "^(HTTP/1.1 4[0-9][0-9].*)?$" "$(raw "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n")"
-t_match "huge target refused" "^(HTTP/1.1 4[0-9][0-9].*)?$" "$(raw "GET /v1/file?path=/$big HTTP/1.1\r\nHost: x\r\n\r\n")"
+t_match "huge header refused with a status" "^HTTP/1.1 4(00|13|31) " "$(raw "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n")"
+t_match "huge target refused with a status" "^HTTP/1.1 4(00|14) " "$(raw "GET /v1/file?path=/$big HTTP/1.1\r\nHost: x\r\n\r\n")"
 many=$(for i in $(seq 1 2000); do printf 'X-%d: y\\r\\n' "$i"; done)
-t_match "thousands of headers refused" "^(HTTP/1.1 4[0-9][0-9].*)?$" "$(raw "GET /v1/health HTTP/1.1\r\n${many}\r\n")"
+t_match "thousands of headers refused with a status" "^HTTP/1.1 4(00|31) " "$(raw "GET /v1/health HTTP/1.1\r\n${many}\r\n")"
 alive "malformed requests"
 
 head -c 4096 /dev/urandom >"$AD/garbage"
