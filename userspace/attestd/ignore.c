@@ -521,14 +521,78 @@ enum ign_verdict ignore_match(const struct ignore *ig, const char *rel, size_t l
 	return IGN_NONE;
 }
 
+/* Every directory prefix of a path is matched too (a directory's rule
+ * covers what is under it). Matching each prefix from the start costs
+ * length x prefixes x rules: a path of thousands of components against a
+ * long ignore file took seconds per file (found by fuzz_ignore). Instead
+ * each rule runs once along the whole path and notes at which prefix
+ * lengths it matches; rules go in file order, so the last one to match a
+ * prefix decides it, as in ignore_match(). */
+static void run_rule(const struct rule *r, int idx, const char *s, size_t len, bool is_dir,
+		     int *who)
+{
+	unsigned words = BITS_WORDS(r->n), w;
+	uint64_t a[words], b[words], *cur = a, *next = b, *tmp, any;
+	size_t k;
+
+	memset(cur, 0, sizeof(a));
+	bit_set(cur, 0);
+	closure(r, cur);
+	for (k = 0; k < len; k++) {
+		memset(next, 0, sizeof(a));
+		step(r, cur, next, (uint8_t)s[k]);
+		closure(r, next);
+		for (any = 0, w = 0; w < words; w++)
+			any |= next[w];
+		if (!any)
+			return;
+		tmp = cur, cur = next, next = tmp;
+		/* Prefixes are directories; the whole path is what it is. */
+		if (bit_get(cur, r->n) && (k + 1 == len ? (!r->dir_only || is_dir) : s[k + 1] == '/'))
+			who[k + 1] = idx;
+	}
+}
+
+static bool decided_out(const struct ignore *ig, const int *who, size_t at,
+			struct ign_rule_info *info)
+{
+	const struct rule *r;
+
+	if (who[at] < 0)
+		return false;
+	r = &ig->r[who[at]];
+	if (info)
+		*info = (struct ign_rule_info){ r->source, r->line, r->text };
+	return !r->negate;
+}
+
 bool ignore_path(const struct ignore *ig, const char *rel, bool is_dir, struct ign_rule_info *info)
 {
 	size_t len = strlen(rel), i;
+	unsigned k;
+	bool out = false;
+	int *who;
 
 	if (!ig || ig->n == 0 || len == 0)
 		return false;
-	for (i = 0; i < len; i++)
-		if (rel[i] == '/' && i > 0 && ignore_match(ig, rel, i, true, info) == IGN_EXCLUDE)
-			return true;
-	return ignore_match(ig, rel, len, is_dir, info) == IGN_EXCLUDE;
+	who = malloc((len + 1) * sizeof(*who));
+	if (!who) {
+		/* Out of memory: the slow way, which needs none. */
+		for (i = 0; i < len; i++)
+			if (rel[i] == '/' && i > 0 &&
+			    ignore_match(ig, rel, i, true, info) == IGN_EXCLUDE)
+				return true;
+		return ignore_match(ig, rel, len, is_dir, info) == IGN_EXCLUDE;
+	}
+	for (i = 0; i <= len; i++)
+		who[i] = -1;
+	for (k = 0; k < ig->n; k++)
+		run_rule(&ig->r[k], (int)k, rel, len, is_dir, who);
+	for (i = 1; i < len && !out; i++)
+		if (rel[i] == '/')
+			out = decided_out(ig, who, i, info);
+	if (!out)
+		out = decided_out(ig, who, len, info);
+	free(who);
+	return out;
 }
