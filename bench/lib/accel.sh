@@ -1,6 +1,7 @@
 # Shared by the acceleration scenarios (bench/scenarios/accel_*.sh) and the
-# guest script bench/lib/accel_vm.sh. Source it; it needs tperf, accelproxy
-# and vsockfw on PATH.
+# guest script bench/lib/accel_vm.sh. Source it; it needs tperf and vsockfw
+# on PATH. The proxies measured are vsockfw's forwarders with a forced
+# --tier (fw_bg below).
 #
 #   busy_ticks                 CPU ticks (USER_HZ) spent by the whole machine
 #   relay_ticks PID            CPU ticks of process PID (all threads) plus
@@ -11,15 +12,19 @@
 #                              send or recv, "${TPERF[@]}") and prints its
 #                              throughput, the machine's CPU seconds per GiB
 #                              moved, and with a proxy PID (not -) the relay's
-#   wait_tperf ADDR            until a tperf server answers at ADDR
-#   module_relays N            waits up to 5 s for the nek_relay module to
-#                              hold N relays; prints the count it saw
+#   wait_tperf ADDR            until a tperf server answers at ADDR (in NS
+#                              after accel_bench_setup)
+#   fw_bg MODE LISTEN TO TIER [PREFIX...]
+#                              a vsockfw forwarder in the background, tier
+#                              forced, its PID in BG_PID
+#   module_relays N            tests/lib/accel.sh (shared with the tests)
 #   accel_bench_setup          private cgroup2 child (CG), netns (NS), pin dir
 #                              (PIN), all named with the PID; removed at exit
 #   in_ns / in_cg CMD...       see scripts/lib/netcg.sh
 #   bench_size DEFAULT QUICK   the transfer size (QUICK under BENCH_QUICK)
 ACCEL_TAG=nek-bench-$$
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/netcg.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../tests/lib/accel.sh"
 # Transfers are bounded: a stuck data path fails the run instead of hanging.
 TPERF=(timeout 600 tperf)
 ACCEL_PIDS=()
@@ -68,31 +73,23 @@ measure() {
 	return 0
 }
 
-wait_tperf() {
-	local i
-	for i in $(seq 200); do
-		"${ACCEL_RUN[@]}" tperf send --connect "$1" --bytes 1 >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "no tperf server at $1" >&2
-	return 1
-}
-
-module_relays() {
-	local i n=
-	for i in $(seq 100); do
-		n=$(cat /sys/module/nek_relay/parameters/relays)
-		[ "$n" -eq "$1" ] && break
-		sleep 0.05
-	done
-	echo "$n"
-}
+wait_tperf() { tperf_wait "$1" "${ACCEL_RUN[@]}"; }
 
 # bg CMD...: background job, killed at exit; its PID is in BG_PID.
 bg() {
 	"$@" &
 	BG_PID=$!
 	ACCEL_PIDS+=($BG_PID)
+}
+
+# The kill-switch state and BPF pin are the run's own: nothing of the
+# machine's is read.
+fw_bg() {
+	local m=$1 l=$2 to=$3 tier=$4 pin=none
+	shift 4
+	[ "$tier" = sockmap ] && pin=$PIN
+	bg "$@" vsockfw -q "$m" --listen "$l" --to "$to" --tier "$tier" --bpf-pin "$pin" \
+		--state-dir "$WORKDIR/state"
 }
 
 accel_bench_cleanup() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # app -> proxy -> server on loopback (host kernel, private netns and cgroup):
 #   direct         app -> server, plain TCP (the baseline)
-#   proxy          app -> proxy (io_uring copy loop) -> server, plain TCP
+#   proxy          app -> proxy (vsockfw ip2vs --tier copy) -> server, plain TCP
 #   proxy_bypass   the same proxy with the sockops/sk_msg bypass on both
 #                  hops (app, proxy and server in the cgroup)
 #   direct_bypass  app -> server with the bypass (for reference)
@@ -19,10 +19,10 @@ run)
 	size=$(bench_size $((2 << 30)) $((256 << 20)))
 	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs bypass --port 9102 --port 9103 || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9100
-	bg in_ns accelproxy run --listen tcp:127.0.0.1:9101 --to tcp:127.0.0.1:9100 --tier copy
+	fw_bg ip2vs tcp:127.0.0.1:9101 tcp:127.0.0.1:9100 copy in_ns
 	p1=$BG_PID
 	bg in_cg tperf serve --listen tcp:127.0.0.1:9102
-	bg in_cg accelproxy run --listen tcp:127.0.0.1:9103 --to tcp:127.0.0.1:9102 --tier copy
+	fw_bg ip2vs tcp:127.0.0.1:9103 tcp:127.0.0.1:9102 copy in_cg
 	p2=$BG_PID
 	for p in 9100 9101 9102 9103; do wait_tperf tcp:127.0.0.1:$p || exit 1; done
 	measure direct "$size" - in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9100 || exit 1

@@ -1,7 +1,7 @@
 #!/bin/bash
-# A TCP proxy on loopback (host kernel, private netns): the sockmap splice
-# (sk_skb verdict, the kernel moves the bytes) against the io_uring copy
-# loop (the baseline); direct = no proxy. tperf moves SIZE bytes one way
+# A TCP proxy on loopback (host kernel, private netns), vsockfw ip2vs: its
+# sockmap tier (sk_skb verdict, the kernel moves the bytes) against its
+# io_uring copy tier (the baseline); direct = no proxy. tperf moves SIZE bytes one way
 # (send: client -> server, recv: server -> client);
 # throughput and CPU of the machine per GiB (kernel work included: it runs
 # in kworkers and softirqs, not in the proxy process).
@@ -17,10 +17,9 @@ run)
 	size=$(bench_size $((2 << 30)) $((256 << 20)))
 	vsockfw bpf load --pin "$PIN" --objs splice || exit 1
 	bg in_ns tperf serve --listen tcp:127.0.0.1:9200
-	bg in_ns accelproxy run --listen tcp:127.0.0.1:9201 --to tcp:127.0.0.1:9200 --tier copy
+	fw_bg ip2vs tcp:127.0.0.1:9201 tcp:127.0.0.1:9200 copy in_ns
 	p1=$BG_PID
-	bg in_ns accelproxy run --listen tcp:127.0.0.1:9202 --to tcp:127.0.0.1:9200 --tier splice \
-		--pin "$PIN"
+	fw_bg ip2vs tcp:127.0.0.1:9202 tcp:127.0.0.1:9200 sockmap in_ns
 	p2=$BG_PID
 	for p in 9200 9201 9202; do wait_tperf tcp:127.0.0.1:$p || exit 1; done
 	measure send/direct "$size" - in_ns "${TPERF[@]}" send --connect tcp:127.0.0.1:9200 || exit 1

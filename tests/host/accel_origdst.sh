@@ -1,8 +1,10 @@
 #!/bin/bash
 # Transparent outbound without conntrack, on the host kernel in a private
 # cgroup and netns: an app's connect() to a remote address is sent to the
-# local proxy, which learns the original destination by its socket's cookie
-# (or, outside the cgroup, by its peer address) and dials it; denied
+# local vsockfw ip2vs-tp, which learns the original destination by its
+# socket's cookie (or, outside the cgroup, by its peer address) and sends it
+# over unix to a vsockfw vs2ip-tp that dials it (its sockets carry the exempt
+# mark, so the hook lets them pass); denied
 # destinations fail at connect() with EPERM; the app's getpeername() shows
 # what it asked for; with the bypass loaded the app->proxy hop skips TCP.
 T_NAME=accel_origdst
@@ -25,11 +27,12 @@ t_bg in_ns tperf serve --listen tcp:198.51.100.10:80
 remote=$T_LAST_PID
 t_bg in_ns tperf serve --listen "tcp:[2001:db8::10]:80"
 t_bg in_ns tperf serve --listen tcp:198.51.100.30:80
-out=$TMPDIR/proxy.out
-in_cg accelproxy run --listen "tcp:[::]:$PX" --origdst --pin "$PIN" --mark $MARK >"$out" \
-	2>"$TMPDIR/proxy.err" &
-T_PIDS+=($!)
-ns_wait_port $PX || t_fail "proxy did not start"
+ST=$TMPDIR/state HOP=$TMPDIR/tp.sock C=$TMPDIR/tp.ctl
+# The far end runs in the cgroup too: its dials must pass by the mark alone.
+t_bg in_cg vsockfw vs2ip-tp --listen "unix:$HOP" --mark $MARK --bpf-pin none --state-dir "$ST"
+t_bg in_cg vsockfw ip2vs-tp --listen "tcp:[::]:$PX" --to "unix:$HOP" --bpf-pin "$PIN" \
+	--state-dir "$ST" --control "unix:$C"
+t_wait_sock "$HOP" && t_wait_sock "$C" || t_fail "vsockfw did not start"
 ns_wait_port 80
 
 red0=$(vsockfw bpf counter --pin "$PIN" origdst redirected)
@@ -44,6 +47,10 @@ t_eq "three connects were redirected" $((red0 + 3)) \
 t_ok "the proxy found them by cookie" test "$(vsockfw bpf counter --pin "$PIN" origdst by_cookie)" -ge 3
 t_ok "the app->proxy hop used the bypass" \
 	test "$(vsockfw bpf counter --pin "$PIN" lobypass bytes)" -ge $((64 << 20))
+t_eq "ip2vs-tp relayed all three, none refused" "3 0" \
+	"$(fw_count "unix:$C" accepted) $(fw_count "unix:$C" denied)"
+# A bypassed socket's data arrives as sk_msg, which only recv reads.
+t_eq "  ... copying them (bypassed pairs are not spliced)" "copy:3" "$(fw_tiers "unix:$C")"
 
 out2=$(in_cg sockprobe tcp:198.51.100.10:80)
 t_match "the app's getpeername shows the original destination" \
@@ -72,17 +79,21 @@ PY=7302
 t_ok "point the hooks at a second proxy" vsockfw bpf unload --pin "$PIN"
 t_ok "reload with proxy port $PY" vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs origdst \
 	--proxy-port $PY --exempt-mark $MARK
-in_ns accelproxy run --listen tcp:127.0.0.1:$PY --origdst --pin "$PIN" --mark $MARK --count 1 \
-	>"$TMPDIR/proxy2.out" 2>&1 &
-p2=$!
-T_PIDS+=($p2)
-ns_wait_port $PY
+C2=$TMPDIR/tp2.ctl
+t_bg in_ns vsockfw ip2vs-tp --listen tcp:127.0.0.1:$PY --to "unix:$HOP" --bpf-pin "$PIN" \
+	--state-dir "$ST" --control "unix:$C2"
+p2=$T_LAST_PID
+t_wait_sock "$C2" || t_fail "second ip2vs-tp did not start"
 t_ok "proxy outside the cgroup: verified" in_cg tperf send --connect tcp:198.51.100.10:80 \
 	--bytes 4M --verify
 t_eq "found by tuple, not by cookie" "1 0" \
 	"$(vsockfw bpf counter --pin "$PIN" origdst by_tuple) $(vsockfw bpf counter --pin "$PIN" origdst by_cookie)"
-wait $p2
-t_match "second proxy summary" '^conns 1 failed 0 ' "$(cat "$TMPDIR/proxy2.out")"
+for i in $(seq 100); do [ "$(fw_count "unix:$C2" closed)" = 1 ] && break; sleep 0.05; done
+t_eq "second proxy: 1 connection, ended without error" "1 1 0" \
+	"$(fw_count "unix:$C2" accepted) $(fw_count "unix:$C2" closed) $(fw_count "unix:$C2" errors)"
+kill "$p2"
+wait "$p2"
+t_eq "second proxy exits 0 on SIGTERM" 0 $?
 st=$(vsockfw bpf status --pin "$PIN")
 t_match "no records left behind" 'nek_od_tuple .*0/65536 entries' "$st"
 

@@ -155,6 +155,7 @@ sed -i 's/\.xz$//' "$S/etc/nek-vm/modules.order"
 cp -a "$B"/bin/. "$S/opt/nek/bin/"
 [ -d "$B/tests/helpers" ] && cp -a "$B/tests/helpers/." "$S/opt/nek/helpers/"
 cp "$ROOT/tests/lib.sh" "$S/opt/nek/tests/"
+cp -r "$ROOT/tests/lib" "$S/opt/nek/tests/"
 cp -r "$HERE/guest" "$S/opt/nek/tests/vm/"
 for d in bench scripts; do [ -d "$ROOT/$d" ] && cp -r "$ROOT/$d" "$S/opt/nek/"; done
 rm -rf "$S/opt/nek/bench/results" "$S/opt/nek/bench/work"

@@ -9,8 +9,10 @@
 #   snmp_tcp FIELD       a Tcp: counter of /proc/net/snmp in the namespace
 #   prog_ids             ids of the programs pinned under PIN
 #   unload_leaves_nothing  unload and check nothing stays loaded or attached
+#   fw_tiers, fw_count   see tests/lib/accel.sh
 ACCEL_TAG=nek-accel-$$
 . "$NEK_ROOT/scripts/lib/netcg.sh"
+. "$NEK_ROOT/tests/lib/accel.sh"
 
 accel_setup() {
 	t_require_root

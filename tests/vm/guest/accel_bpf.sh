@@ -1,11 +1,14 @@
 #!/bin/bash
 # Inside the test VM (6.12, the enclave generation): the BPF objects load
-# with CO-RE against this kernel's BTF; sockmap splice between TCP and
-# AF_VSOCK in both directions (Linux >= 6.4), verified, with half-close;
-# the loopback bypass and the connect hooks work here too.
+# with CO-RE against this kernel's BTF; vsockfw's sockmap tier between TCP
+# and AF_VSOCK in both directions (Linux >= 6.4: ip2vs and vs2ip --tier
+# sockmap), verified, with half-close, its per-tier counts and the verdict's
+# counters; the loopback bypass and the connect hooks (ip2vs-tp -> vs2ip-tp)
+# work here too.
 T_NAME=accel_bpf
 . "$NEK_ROOT/tests/lib.sh"
-. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf
+. "$NEK_ROOT/tests/lib/accel.sh" # tperf_wait, fw_tiers
+export VSOCKFW_STATE_DIR=/tmp/ks-accel-bpf
 
 CG=/sys/fs/cgroup/nek-accel-$$
 PIN=/sys/fs/bpf/nek-accel-$$
@@ -30,7 +33,7 @@ t_ok "load everything (CO-RE on $(uname -r))" vsockfw bpf load --pin "$PIN" --cg
 t_bg tperf serve --listen tcp:127.0.0.1:7501
 t_bg tperf serve --listen vsock:ANY:7503
 t_wait_port 7501 20
-wait_tperf vsock:1:7503 || t_fail "vsock server did not come up"
+tperf_wait vsock:1:7503 || t_fail "vsock server did not come up"
 
 # Loopback bypass.
 t_bg in_cg tperf serve --listen tcp:127.0.0.1:7502
@@ -41,8 +44,10 @@ t_ok "bypass: redirected" test "$(vsockfw bpf counter --pin "$PIN" lobypass byte
 # Splice TCP -> vsock and vsock -> TCP. Redirecting into a vsock socket is
 # slow (one 64 KiB packet per jiffy, ../shared/notes/probe-qemu.md 3.3):
 # small sizes.
-t_bg accelproxy run --listen tcp:127.0.0.1:7504 --to vsock:1:7503 --tier splice --pin "$PIN"
-t_wait_port 7504 20
+# The module is loaded here too: --tier sockmap keeps auto from taking it.
+t_bg vsockfw ip2vs --listen tcp:127.0.0.1:7504 --to vsock:1:7503 --tier sockmap --bpf-pin "$PIN" \
+	--control unix:/tmp/sm1.ctl
+t_wait_sock /tmp/sm1.ctl 20 || t_fail "ip2vs did not start"
 b0=$(vsockfw bpf counter --pin "$PIN" splice bytes)
 t_ok "splice tcp->vsock: 4 MiB sent, verified" tperf send --connect tcp:127.0.0.1:7504 --bytes 4M \
 	--verify
@@ -51,28 +56,37 @@ t_ok "splice tcp->vsock: 4 MiB received, verified" tperf recv --connect tcp:127.
 t_ok "splice tcp->vsock: round trips" tperf ping --connect tcp:127.0.0.1:7504 --count 50
 t_ok "splice tcp<->vsock: the kernel moved the bytes" \
 	test "$(vsockfw bpf counter --pin "$PIN" splice bytes)" -ge $((b0 + (8 << 20)))
+t_eq "splice tcp->vsock: vsockfw put all 3 pairs in the sockmap" "sockmap:3" \
+	"$(fw_tiers unix:/tmp/sm1.ctl)"
 
-t_bg accelproxy run --listen vsock:ANY:7505 --to tcp:127.0.0.1:7501 --tier splice --pin "$PIN"
-wait_tperf vsock:1:7505 || t_fail "vsock proxy did not come up"
+t_bg vsockfw vs2ip --listen vsock:ANY:7505 --to tcp:127.0.0.1:7501 --tier sockmap --bpf-pin "$PIN" \
+	--control unix:/tmp/sm2.ctl
+t_wait_sock /tmp/sm2.ctl 20 || t_fail "vs2ip did not start"
 b0=$(vsockfw bpf counter --pin "$PIN" splice bytes)
 t_ok "splice vsock->tcp: 16 MiB sent, verified" tperf send --connect vsock:1:7505 --bytes 16M \
 	--verify
 t_ok "splice vsock->tcp: 4 MiB received, verified" tperf recv --connect vsock:1:7505 --bytes 4M \
 	--verify
 t_ok "splice vsock->tcp: round trips" tperf ping --connect vsock:1:7505 --count 50
-t_diag "vsock<->tcp: $(( $(vsockfw bpf counter --pin "$PIN" splice bytes) - b0 )) of 20 MiB moved by the verdict, the rest (queued before a pair joined) copied"
+t_diag "vsock<->tcp: $(( $(vsockfw bpf counter --pin "$PIN" splice bytes) - b0 )) bytes moved by the verdict for 20 MiB of payload"
+t_eq "splice vsock->tcp: all 3 pairs in the sockmap" "sockmap:3" "$(fw_tiers unix:/tmp/sm2.ctl)"
 t_eq "splice: no redirect missed its target" 0 "$(vsockfw bpf counter --pin "$PIN" splice redirect_err)"
 t_eq "splice: every skb had its socket" 0 "$(vsockfw bpf counter --pin "$PIN" splice no_socket)"
 
 # Transparent outbound.
 t_bg tperf serve --listen tcp:198.51.100.10:80
 remote=$T_LAST_PID
-t_bg in_cg accelproxy run --listen tcp:127.0.0.1:7510 --origdst --pin "$PIN" --mark 7
-t_wait_port 7510 20
+# The far end in the cgroup too: its dials pass the hook by the mark alone.
+t_bg in_cg vsockfw vs2ip-tp --listen unix:/tmp/od.sock --mark 7 --bpf-pin none
+t_bg in_cg vsockfw ip2vs-tp --listen tcp:127.0.0.1:7510 --to unix:/tmp/od.sock --bpf-pin "$PIN" \
+	--control unix:/tmp/od.ctl
+t_wait_sock /tmp/od.sock 20 && t_wait_sock /tmp/od.ctl 20 || t_fail "ip2vs-tp did not start"
 t_wait_port 80 20
 t_ok "origdst: app -> 198.51.100.10:80 via the proxy, verified" in_cg tperf send \
 	--connect tcp:198.51.100.10:80 --bytes 4M --verify
 t_ok "origdst: found by cookie" test "$(vsockfw bpf counter --pin "$PIN" origdst by_cookie)" -ge 1
+t_eq "origdst: ip2vs-tp relayed it, nothing refused" "1 0" \
+	"$(fw_count unix:/tmp/od.ctl accepted) $(fw_count unix:/tmp/od.ctl denied)"
 t_match "origdst: denied destination is EPERM" 'Operation not permitted' \
 	"$(in_cg sockprobe tcp:198.51.100.20:80)"
 

@@ -8,7 +8,7 @@
 # no relay may be left behind, and the kernel log must stay clean.
 T_NAME=kmod_undo
 . "$NEK_ROOT/tests/lib.sh"
-. "$NEK_ROOT/bench/lib/accel.sh" # module_relays
+. "$NEK_ROOT/tests/lib/accel.sh" # module_relays
 
 if ! test -c /dev/nek_relay; then
 	t_skip kmod_undo "nek_relay is not loaded"

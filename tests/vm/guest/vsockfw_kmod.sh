@@ -6,7 +6,7 @@
 # and a drain cut short by a second SIGTERM (the module aborts its relays).
 T_NAME=vsockfw_kmod
 . "$NEK_ROOT/tests/lib.sh"
-. "$NEK_ROOT/bench/lib/accel.sh" # wait_tperf, module_relays
+. "$NEK_ROOT/tests/lib/accel.sh" # tperf_wait, module_relays
 export VSOCKFW_STATE_DIR=/tmp/ks-kmod
 
 if ! test -c /dev/nek_relay; then
@@ -22,7 +22,7 @@ t_bg vsockfw vs2ip --listen vsock:ANY:7502 --to tcp:127.0.0.1:7501 --tier kmod \
 p2=$T_LAST_PID
 t_bg vsockfw ip2vs --listen tcp:127.0.0.1:7503 --to vsock:1:7502 --control unix:/tmp/kmod.c1
 p1=$T_LAST_PID
-wait_tperf tcp:127.0.0.1:7503 || t_fail "kmod pair did not come up"
+tperf_wait tcp:127.0.0.1:7503 || t_fail "kmod pair did not come up"
 
 t_ok "tcp -> vsock -> tcp: 32 MiB up, verified" tperf send --connect tcp:127.0.0.1:7503 \
 	--bytes 32M --verify
