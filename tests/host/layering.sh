@@ -9,6 +9,11 @@ out=$("$NEK_ROOT/scripts/layering.sh" "$NEK_ROOT" 2>&1)
 t_eq "the tree keeps the layering (exit 0)" 0 $?
 [ -n "$out" ] && printf '%s\n' "$out" | head -20 | sed 's/^/#   /'
 
+# Tests stand on their own: none sources the benchmark harness (bench/ may
+# source tests/lib/, not the other way round).
+t_eq "no test sources bench/" "" \
+	"$(cd "$NEK_ROOT" && grep -rnE '^[[:space:]]*(\.|source)[[:space:]]+[^#]*bench/' tests | grep -v '^tests/host/layering.sh:')"
+
 copy=$TMPDIR/tree
 mkdir -p "$copy"
 cp -r "$NEK_ROOT/userspace" "$copy/"
