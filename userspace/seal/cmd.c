@@ -555,6 +555,10 @@ static int read_header(struct age_src *src, struct age_header *h, char *err, siz
 	/* Read byte-wise up to each newline would be slow; read blocks and
 	 * push back what follows the header by re-reading it from buf. */
 	while (rc == AGE_MORE) {
+		if (len == AGE_MAX_HEADER) {
+			rc = errfmt(err, errlen, "header: longer than %u bytes", AGE_MAX_HEADER);
+			break;
+		}
 		ssize_t got = age_src_read(src, buf + len, 1, err, errlen);
 		if (got < 0) {
 			rc = -1;
@@ -578,8 +582,6 @@ static int read_header(struct age_src *src, struct age_header *h, char *err, siz
 			memcpy(tmp, err, ERRLEN);
 			errfmt(err, errlen, "header: %.200s", tmp);
 		}
-		if (rc == AGE_MORE && len >= AGE_MAX_HEADER)
-			rc = errfmt(err, errlen, "header: longer than %u bytes", AGE_MAX_HEADER);
 	}
 	free(buf);
 	return rc;
