@@ -40,3 +40,23 @@ printf '\x68LockPCRs' >"$C/resp-lock"
 printf '\xa1\x69GetRandom\xa1\x66random\x44\x01\x02\x03\x04' >"$C/resp-random"
 printf '\xa1\x6bDescribeNSM\xa7\x6dversion_major\x01\x6dversion_minor\x00\x6dversion_patch\x00\x69module_id\x63i-1\x68max_pcrs\x18\x20\x6blocked_pcrs\x82\x00\x01\x66digest\x66SHA384' >"$C/resp-describe"
 echo "corpus: $(ls "$ROOT"/tests/fuzz/corpus/*/ | grep -vc ':$') seeds"
+
+# age headers: files seal makes with throwaway keys and a passphrase, cut
+# after the header, plus hand-written edge cases (no test-kit file).
+C=$ROOT/tests/fuzz/corpus/fuzz_age_header
+rm -rf "$C" && mkdir -p "$C"
+seal keygen -o "$T/k1" 2>/dev/null
+seal keygen -o "$T/k2" 2>/dev/null
+printf 'x\n' >"$T/pw"
+hdr() { sed -n '1,/^--- /p' "$1" >"$2"; }
+printf 'hi' | seal encrypt -r "$(seal keygen -y "$T/k1")" -o "$T/a.age"
+hdr "$T/a.age" "$C/x25519"
+printf 'hi' | seal encrypt -r "$(seal keygen -y "$T/k1")" -r "$(seal keygen -y "$T/k2")" -o "$T/b.age"
+hdr "$T/b.age" "$C/x25519-two"
+printf 'hi' | seal encrypt --passphrase-file "$T/pw" --work-factor 2 -o "$T/c.age"
+hdr "$T/c.age" "$C/scrypt"
+printf 'age-encryption.org/v1\n-> grease a b c\n\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n' >"$C/grease-empty-body"
+printf 'age-encryption.org/v1\n-> t\n%s\n\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n' \
+	"$(head -c 48 /dev/zero | base64 -w0 | tr -d =)" >"$C/full-line-body"
+printf 'age-encryption.org/v1\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n' >"$C/no-stanza"
+printf 'age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq' >"$C/bech32-ish"

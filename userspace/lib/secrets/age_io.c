@@ -1,0 +1,331 @@
+/* age input and output: binary passed through, armor decoded and encoded. */
+#include "lib/secrets/age_io.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
+#include "lib/secrets/b64.h"
+
+static const char BEGIN[] = "-----BEGIN AGE ENCRYPTED FILE-----";
+static const char END[] = "-----END AGE ENCRYPTED FILE-----";
+static const char MAGIC[] = "age-encryption.org/";
+#define COLS 64
+
+enum { A_BEGIN, A_BODY, A_AFTER };
+
+int age_src_init(struct age_src *s, int fd, int armor)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->armor = armor;
+	s->raw = malloc(AGE_IO_BUF);
+	s->dec = malloc(AGE_IO_BUF);
+	if (!s->raw || !s->dec) {
+		age_src_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void age_src_free(struct age_src *s)
+{
+	free(s->raw);
+	free(s->dec);
+	s->raw = s->dec = NULL;
+}
+
+static ssize_t rd(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* More raw bytes at the end of raw[]; 0 at EOF. */
+static ssize_t raw_fill(struct age_src *s)
+{
+	ssize_t r;
+
+	if (s->rpos) {
+		memmove(s->raw, s->raw + s->rpos, s->rlen - s->rpos);
+		s->rlen -= s->rpos;
+		s->rpos = 0;
+	}
+	if (s->eof || s->rlen == AGE_IO_BUF)
+		return 0;
+	r = rd(s->fd, s->raw + s->rlen, AGE_IO_BUF - s->rlen);
+	if (r == 0)
+		s->eof = 1;
+	if (r > 0)
+		s->rlen += (size_t)r;
+	return r;
+}
+
+static int is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Decides armor or binary from the first bytes, leaving them in raw[]. */
+static int detect(struct age_src *s, char *err, size_t errlen)
+{
+	while (s->rlen < sizeof(MAGIC) - 1 && !s->eof)
+		if (raw_fill(s) < 0)
+			return errfmt(err, errlen, "read: %s", strerror(errno));
+	s->armor = !(memcmp(s->raw, MAGIC, s->rlen < sizeof(MAGIC) - 1 ? s->rlen
+								  : sizeof(MAGIC) - 1) == 0);
+	if (!s->armor) {
+		memcpy(s->dec, s->raw, s->rlen);
+		s->dlen = s->rlen;
+		s->rlen = 0;
+	}
+	return 0;
+}
+
+static int aerr(struct age_src *s, char *err, size_t errlen, const char *msg)
+{
+	snprintf(s->err, sizeof(s->err), "armor: %s", msg);
+	return errfmt(err, errlen, "%s", s->err);
+}
+
+/* One complete line from raw[] (without '\n' and a '\r' before it): 1, 0
+ * when none is complete, and at EOF the rest as the last line. */
+static int take_line(struct age_src *s, const char **line, size_t *n)
+{
+	uint8_t *p = s->raw + s->rpos, *nl = memchr(p, '\n', s->rlen - s->rpos);
+	size_t len;
+
+	if (!nl && !s->eof)
+		return 0;
+	len = nl ? (size_t)(nl - p) : s->rlen - s->rpos;
+	if (!nl && len == 0)
+		return 0;
+	s->rpos += len + (nl ? 1 : 0);
+	if (len && p[len - 1] == '\r')
+		len--;
+	*line = (const char *)p;
+	*n = len;
+	return 1;
+}
+
+static int armor_line(struct age_src *s, const char *line, size_t n, char *err, size_t errlen)
+{
+	long got;
+
+	if (s->state == A_BEGIN) {
+		if (n != sizeof(BEGIN) - 1 || memcmp(line, BEGIN, n) != 0)
+			return aerr(s, err, errlen, "the first line is not '-----BEGIN AGE ENCRYPTED FILE-----'");
+		s->state = A_BODY;
+		return 0;
+	}
+	if (n == sizeof(END) - 1 && memcmp(line, END, n) == 0) {
+		s->state = A_AFTER;
+		return 0;
+	}
+	if (n == 0)
+		return aerr(s, err, errlen, "empty line");
+	if (n > COLS)
+		return aerr(s, err, errlen, "line longer than 64 columns");
+	if (s->short_line)
+		return aerr(s, err, errlen, "a line shorter than 64 columns before the last");
+	got = b64_pad_decode(line, n, s->dec + s->dlen, AGE_IO_BUF - s->dlen);
+	if (got < 0)
+		return aerr(s, err, errlen, "not canonical padded base64");
+	s->dlen += (size_t)got;
+	s->short_line = n < COLS || line[n - 1] == '=';
+	return 0;
+}
+
+/* Decodes armor lines into dec[] until it holds some bytes and no complete
+ * line is left, or it is nearly full, or the armor ended. */
+static int armor_fill(struct age_src *s, char *err, size_t errlen)
+{
+	const char *line;
+	size_t n;
+
+	if (s->err[0])
+		return errfmt(err, errlen, "%s", s->err);
+	for (;;) {
+		if (s->dlen + 48 > AGE_IO_BUF)
+			return 0;
+		if (s->state != A_BODY) {
+			/* Whitespace is allowed around the armor, nothing else. */
+			while (s->rpos < s->rlen && is_ws(s->raw[s->rpos]))
+				s->rpos++;
+			if (s->state == A_AFTER && s->rpos < s->rlen)
+				return aerr(s, err, errlen, "data after the END line");
+		}
+		if (take_line(s, &line, &n)) {
+			if (armor_line(s, line, n, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		if (s->eof) {
+			if (s->state == A_AFTER)
+				return 0;
+			return aerr(s, err, errlen, s->state == A_BEGIN ? "no BEGIN line" : "no END line");
+		}
+		if (s->dlen)
+			return 0;
+		if (s->rlen - s->rpos >= 128)
+			return aerr(s, err, errlen, "line longer than 64 columns");
+		if (raw_fill(s) < 0)
+			return errfmt(err, errlen, "read: %s", strerror(errno));
+	}
+}
+
+static int fill(struct age_src *s, char *err, size_t errlen)
+{
+	ssize_t r;
+
+	s->dpos = s->dlen = 0;
+	if (s->armor)
+		return armor_fill(s, err, errlen);
+	if (s->eof)
+		return 0;
+	r = rd(s->fd, s->dec, AGE_IO_BUF);
+	if (r < 0)
+		return errfmt(err, errlen, "read: %s", strerror(errno));
+	if (r == 0)
+		s->eof = 1;
+	s->dlen = (size_t)r;
+	return 0;
+}
+
+ssize_t age_src_read(struct age_src *s, void *buf, size_t n, char *err, size_t errlen)
+{
+	size_t got = 0;
+
+	if (s->armor < 0 && detect(s, err, errlen) < 0)
+		return -1;
+	while (got < n) {
+		if (s->dpos == s->dlen) {
+			/* Large binary reads skip the copy through dec[]. */
+			if (!s->armor && !s->eof && n - got >= AGE_IO_BUF) {
+				ssize_t r = rd(s->fd, (uint8_t *)buf + got, n - got);
+				if (r < 0)
+					return errfmt(err, errlen, "read: %s", strerror(errno));
+				if (r == 0)
+					s->eof = 1;
+				got += (size_t)r;
+				if (r == 0)
+					break;
+				continue;
+			}
+			if (fill(s, err, errlen) < 0)
+				return -1;
+			if (s->dlen == 0)
+				break;
+		}
+		size_t take = s->dlen - s->dpos < n - got ? s->dlen - s->dpos : n - got;
+		memcpy((uint8_t *)buf + got, s->dec + s->dpos, take);
+		s->dpos += take;
+		got += take;
+	}
+	return (ssize_t)got;
+}
+
+int age_src_at_end(struct age_src *s, char *err, size_t errlen)
+{
+	if (s->armor < 0 && detect(s, err, errlen) < 0)
+		return -1;
+	if (s->dpos < s->dlen)
+		return 0;
+	if (fill(s, err, errlen) < 0)
+		return -1;
+	return s->dlen == 0;
+}
+
+/* ---------------------------------------------------------------- sink */
+int age_sink_init(struct age_sink *k, int fd, int armor)
+{
+	memset(k, 0, sizeof(*k));
+	k->fd = fd;
+	k->armor = armor;
+	k->buf = malloc(AGE_IO_BUF + 128);
+	if (!k->buf)
+		return -1;
+	if (armor) {
+		memcpy(k->buf, BEGIN, sizeof(BEGIN) - 1);
+		k->len = sizeof(BEGIN) - 1;
+		k->buf[k->len++] = '\n';
+	}
+	return 0;
+}
+
+void age_sink_free(struct age_sink *k)
+{
+	free(k->buf);
+	k->buf = NULL;
+}
+
+static int flush(struct age_sink *k)
+{
+	if (k->len && fd_write_all(k->fd, k->buf, k->len) < 0)
+		return -1;
+	k->len = 0;
+	return 0;
+}
+
+/* One group of 3 bytes (or the short last one) as base64, wrapping lines. */
+static int armor_group(struct age_sink *k, const uint8_t *g, size_t n)
+{
+	if (k->len + 8 > AGE_IO_BUF && flush(k) < 0)
+		return -1;
+	k->len += b64_pad_encode(g, n, (char *)k->buf + k->len);
+	k->col += 4;
+	if (k->col == COLS) {
+		k->buf[k->len++] = '\n';
+		k->col = 0;
+	}
+	return 0;
+}
+
+int age_sink_write(struct age_sink *k, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	if (!k->armor) {
+		if (n >= AGE_IO_BUF)
+			return flush(k) < 0 ? -1 : fd_write_all(k->fd, buf, n);
+		if (k->len + n > AGE_IO_BUF && flush(k) < 0)
+			return -1;
+		memcpy(k->buf + k->len, buf, n);
+		k->len += n;
+		return 0;
+	}
+	while (n) {
+		k->rem[k->nrem++] = *p++;
+		n--;
+		if (k->nrem == 3) {
+			if (armor_group(k, k->rem, 3) < 0)
+				return -1;
+			k->nrem = 0;
+		}
+	}
+	return 0;
+}
+
+int age_sink_finish(struct age_sink *k)
+{
+	if (k->armor) {
+		if (k->nrem && armor_group(k, k->rem, k->nrem) < 0)
+			return -1;
+		if (flush(k) < 0)
+			return -1;
+		if (k->col)
+			k->buf[k->len++] = '\n';
+		memcpy(k->buf + k->len, END, sizeof(END) - 1);
+		k->len += sizeof(END) - 1;
+		k->buf[k->len++] = '\n';
+	}
+	return flush(k);
+}

@@ -1,0 +1,51 @@
+/* Buffered reading and writing of age files on descriptors, with the ASCII
+ * armor decoded and encoded on the way (docs/age.md, "Armor"). */
+#ifndef NEK_SECRETS_AGE_IO_H
+#define NEK_SECRETS_AGE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AGE_IO_BUF 65536
+
+struct age_src {
+	int fd;
+	int armor;       /* -1 not yet known, 0 binary, 1 armored */
+	int state;       /* armor: where in the armor */
+	int eof;         /* the descriptor returned 0 */
+	int short_line;  /* armor: a short (or padded) line was seen */
+	uint8_t *raw;    /* armor: undecoded input */
+	size_t rpos, rlen;
+	uint8_t *dec;    /* decoded bytes not yet handed out */
+	size_t dpos, dlen;
+	char err[160];   /* the armor error, once one happened */
+};
+
+/* armor: 1 armored, 0 binary, -1 decide from the first bytes (armored
+ * unless it starts with "age-encryption.org/"). */
+int age_src_init(struct age_src *s, int fd, int armor);
+void age_src_free(struct age_src *s);
+/* Up to n bytes; fewer only at the end. Returns the count or -1 (err set:
+ * a read error, or "armor: ..."). */
+ssize_t age_src_read(struct age_src *s, void *buf, size_t n, char *err, size_t errlen);
+/* 1 at the end of the (decoded) input, 0 if more follows, -1 on error. */
+int age_src_at_end(struct age_src *s, char *err, size_t errlen);
+
+struct age_sink {
+	int fd;
+	int armor;
+	uint8_t *buf;
+	size_t len;
+	uint8_t rem[3];  /* armor: bytes short of a base64 group */
+	size_t nrem;
+	size_t col;      /* armor: columns in the current line */
+};
+
+int age_sink_init(struct age_sink *k, int fd, int armor);
+int age_sink_write(struct age_sink *k, const void *buf, size_t n);
+/* Writes what is buffered and the armor's end line. */
+int age_sink_finish(struct age_sink *k);
+void age_sink_free(struct age_sink *k);
+
+#endif

@@ -1,0 +1,729 @@
+/* seal keygen, encrypt, decrypt. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lib/core/cli.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
+#include "lib/core/parse.h"
+#include "lib/core/timefmt.h"
+#include "lib/secrets/age.h"
+#include "lib/secrets/age_io.h"
+#include "lib/secrets/age_stream.h"
+#include "seal/seal.h"
+
+#define ERRLEN 256
+#define MAX_KEYFILE (1u << 20)
+#define MAX_KEYS 1024
+#define MAX_PASS 1024
+
+/* ---------------------------------------------------------------- small helpers */
+/* A whole small file ('-': stdin), NUL-terminated; NULL with err. */
+static char *slurp(const char *path, size_t max, char *err)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+
+	if (fd < 0) {
+		errfmt(err, ERRLEN, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(max + 1);
+	while (buf && len <= max && (r = read(fd, buf + len, max + 1 - len)) > 0)
+		len += (size_t)r;
+	if (fd)
+		close(fd);
+	if (!buf || len > max) {
+		errfmt(err, ERRLEN, "%s: larger than %zu bytes", path, max);
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The lines of text that are not empty or '#' comments, trimmed of CR. */
+static int each_line(char *text, int (*fn)(const char *line, void *arg), void *arg)
+{
+	char *save = NULL, *line;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(line);
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (fn(line, arg) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A passphrase from the controlling terminal, echo off. */
+static int ask_pass(const char *prompt, char *out, size_t cap)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	struct termios old, raw;
+	ssize_t r;
+	size_t len = 0;
+	char c;
+
+	if (fd < 0)
+		return -1;
+	if (tcgetattr(fd, &old) == 0) {
+		raw = old;
+		raw.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSANOW, &raw);
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		/* the prompt is a courtesy; reading still works */
+	}
+	while ((r = read(fd, &c, 1)) == 1 && c != '\n' && c != '\r')
+		if (len + 1 < cap)
+			out[len++] = c;
+	out[len] = '\0';
+	tcsetattr(fd, TCSANOW, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* as above */
+	}
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+static int read_pass_file(const char *path, char *out, size_t cap, char *err)
+{
+	char *text = slurp(path, MAX_PASS, err);
+	size_t n;
+
+	if (!text)
+		return -1;
+	n = strcspn(text, "\r\n");
+	if (n == 0 || n >= cap) {
+		errfmt(err, ERRLEN, "%s: empty passphrase", path);
+		free(text);
+		return -1;
+	}
+	memcpy(out, text, n);
+	out[n] = '\0';
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- output */
+/* Output goes to a temporary beside the final name and is renamed there
+ * only when everything checked out, so a reader of OUT never sees a
+ * partial or unauthenticated file. */
+struct out {
+	const char *name; /* NULL: stdout */
+	char *tmp;
+	int fd;
+};
+
+static int out_open(struct out *o, const char *name, int mode)
+{
+	char *dup, *dir;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = 1;
+	if (!name || strcmp(name, "-") == 0)
+		return 0;
+	o->name = name;
+	dup = strdup(name);
+	dir = dup ? dirname(dup) : NULL;
+	if (!dir || asprintf(&o->tmp, "%s/.seal.XXXXXX", dir) < 0) {
+		free(dup);
+		o->tmp = NULL;
+		return -1;
+	}
+	free(dup);
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd < 0)
+		return -1;
+	if (fchmod(o->fd, (mode_t)mode) < 0)
+		return -1;
+	return 0;
+}
+
+static void out_abort(struct out *o)
+{
+	if (o->tmp) {
+		if (o->fd >= 0)
+			close(o->fd);
+		unlink(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+}
+
+static int out_commit(struct out *o)
+{
+	int rc = 0;
+
+	if (!o->tmp)
+		return 0;
+	if (fsync(o->fd) < 0 || close(o->fd) < 0)
+		rc = -1;
+	o->fd = -1;
+	if (rc == 0 && rename(o->tmp, o->name) < 0)
+		rc = -1;
+	if (rc < 0)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+	return rc;
+}
+
+static int default_mode(void)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	return 0666 & ~m;
+}
+
+static int open_in(const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return 0;
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static const char *in_name(const char *path)
+{
+	return path && strcmp(path, "-") != 0 ? path : "stdin";
+}
+
+/* ---------------------------------------------------------------- keygen */
+static int keygen_show(const char *path)
+{
+	struct age_identity ids[MAX_KEYS];
+	char err[ERRLEN], rcpt[160];
+	char *text = slurp(path, MAX_KEYFILE, err);
+	size_t n = 0, i;
+	int rc = CLI_OK;
+
+	if (!text)
+		return cli_fail("%s", err);
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+		if (l && line[l - 1] == '\r')
+			line[--l] = '\0';
+		if (l == 0 || line[0] == '#')
+			continue;
+		if (n == MAX_KEYS || age_identity_parse(line, &ids[n], err, sizeof(err)) < 0) {
+			rc = cli_fail("%s: %s", path, n == MAX_KEYS ? "too many identities" : err);
+			break;
+		}
+		n++;
+	}
+	for (i = 0; rc == CLI_OK && i < n; i++) {
+		if (age_identity_recipient(&ids[i], rcpt, sizeof(rcpt)) < 0)
+			rc = cli_fail("%s: identity %zu has no recipient form", path, i + 1);
+		else
+			printf("%s\n", rcpt);
+	}
+	if (rc == CLI_OK && n == 0)
+		rc = cli_fail("%s: no identity", path);
+	for (i = 0; i < n; i++)
+		age_identity_clear(&ids[i]);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static int keygen_write(const char *path, int force)
+{
+	struct age_identity id;
+	char err[ERRLEN], sk[160], pk[160], when[64], *buf = NULL;
+	int fd = 1, rc = CLI_OK, len;
+
+	if (age_x25519_generate(&id, err, sizeof(err)) < 0)
+		return cli_fail("%s", err);
+	if (age_identity_string(&id, sk, sizeof(sk)) < 0 ||
+	    age_identity_recipient(&id, pk, sizeof(pk)) < 0) {
+		age_identity_clear(&id);
+		return cli_fail("cannot encode the new identity");
+	}
+	age_identity_clear(&id);
+	time_format((int64_t)time(NULL), when);
+	len = asprintf(&buf, "# created: %s\n# public key: %s\n%s\n", when, pk, sk);
+	OPENSSL_cleanse(sk, sizeof(sk));
+	if (len < 0)
+		return cli_fail("out of memory");
+	if (path && strcmp(path, "-") != 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0600);
+		if (fd < 0)
+			rc = cli_fail("%s: %s%s", path, strerror(errno),
+				      errno == EEXIST ? " (use --force to replace it)" : "");
+		else if (fchmod(fd, 0600) < 0)
+			rc = cli_fail("%s: %s", path, strerror(errno));
+	}
+	if (rc == CLI_OK && fd_write_all(fd, buf, (size_t)len) < 0)
+		rc = cli_fail("%s: %s", path ? path : "stdout", strerror(errno));
+	if (fd > 1 && close(fd) < 0 && rc == CLI_OK)
+		rc = cli_fail("%s: %s", path, strerror(errno));
+	if (rc == CLI_OK && fd > 1)
+		fprintf(stderr, "Public key: %s\n", pk);
+	OPENSSL_cleanse(buf, (size_t)len);
+	free(buf);
+	return rc;
+}
+
+int seal_cmd_keygen(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "output", required_argument, NULL, 'o' },
+						  { "force", no_argument, NULL, 'f' },
+						  CLI_COMMON_LONGOPTS,
+						  { 0 } };
+	const char *out = NULL, *show = NULL;
+	int c, force = 0;
+
+	while ((c = getopt_long(argc, argv, "o:y:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == 'o')
+			out = optarg;
+		else if (c == 'y')
+			show = optarg;
+		else if (c == 'f')
+			force = 1;
+		else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (show && (out || force))
+		return cli_usage_error("-y takes no -o or --force");
+	return show ? keygen_show(show) : keygen_write(out, force);
+}
+
+/* ---------------------------------------------------------------- encrypt */
+struct rcpts {
+	struct age_recipient r[MAX_KEYS];
+	size_t n;
+	const char *from;
+	char err[ERRLEN];
+};
+
+static int add_rcpt(const char *s, void *arg)
+{
+	struct rcpts *rs = arg;
+	char e[ERRLEN];
+
+	if (rs->n == MAX_KEYS)
+		return errfmt(rs->err, ERRLEN, "%s: more than %d recipients", rs->from, MAX_KEYS);
+	if (age_recipient_parse(s, &rs->r[rs->n], e, sizeof(e)) < 0)
+		return errfmt(rs->err, ERRLEN, "%s: '%.20s%s': %s", rs->from, s,
+				strlen(s) > 20 ? "..." : "", e);
+	rs->n++;
+	return 0;
+}
+
+static int add_rcpt_file(struct rcpts *rs, const char *path)
+{
+	char *text = slurp(path, MAX_KEYFILE, rs->err);
+	int rc;
+
+	if (!text)
+		return -1;
+	rs->from = path;
+	rc = each_line(text, add_rcpt, rs);
+	free(text);
+	return rc;
+}
+
+struct enc_opts {
+	const char *in, *out, *passfile;
+	int armor, pass, threads, logn;
+};
+
+static int do_encrypt(struct rcpts *rs, const struct enc_opts *o)
+{
+	struct age_stanza st[MAX_KEYS];
+	uint8_t fk[AGE_FILE_KEY_LEN], *hdr = NULL;
+	size_t hlen = 0, ns = 0;
+	char err[ERRLEN] = "";
+	struct age_src src;
+	struct age_sink sink;
+	struct out out;
+	int fd = open_in(o->in), rc = CLI_FAIL;
+
+	if (fd < 0)
+		return cli_fail("%s: %s", o->in, strerror(errno));
+	if (age_src_init(&src, fd, 0) < 0) {
+		if (fd)
+			close(fd);
+		return cli_fail("out of memory");
+	}
+	if (age_random(fk, sizeof(fk)) < 0)
+		errfmt(err, sizeof(err), "no randomness");
+	for (; !err[0] && ns < rs->n; ns++)
+		if (rs->r[ns].type->wrap(&rs->r[ns], fk, &st[ns], err, sizeof(err)) < 0)
+			break;
+	if (!err[0])
+		age_header_encode(st, ns, fk, &hdr, &hlen, err, sizeof(err));
+	if (!err[0] && out_open(&out, o->out, default_mode()) < 0)
+		errfmt(err, sizeof(err), "%s: %s", o->out, strerror(errno));
+	else if (!err[0]) {
+		if (age_sink_init(&sink, out.fd, o->armor) < 0)
+			errfmt(err, sizeof(err), "out of memory");
+		else {
+			if (age_sink_write(&sink, hdr, hlen) < 0)
+				errfmt(err, sizeof(err), "%s: %s", o->out ? o->out : "stdout",
+					 strerror(errno));
+			else if (age_stream_encrypt(&src, &sink, fk, o->threads, err, sizeof(err)) == 0 &&
+				 age_sink_finish(&sink) < 0)
+				errfmt(err, sizeof(err), "%s: %s", o->out ? o->out : "stdout",
+					 strerror(errno));
+			age_sink_free(&sink);
+		}
+		if (!err[0] && out_commit(&out) < 0)
+			errfmt(err, sizeof(err), "%s: %s", o->out, strerror(errno));
+		else if (err[0])
+			out_abort(&out);
+	}
+	if (!err[0])
+		rc = CLI_OK;
+	else
+		cli_fail("%s: %s", in_name(o->in), err);
+	while (ns--)
+		age_stanza_free(&st[ns]);
+	OPENSSL_cleanse(fk, sizeof(fk));
+	free(hdr);
+	age_src_free(&src);
+	if (fd)
+		close(fd);
+	return rc;
+}
+
+static int encrypt_main(struct rcpts *rs, struct enc_opts *o)
+{
+	char pass[MAX_PASS], again[MAX_PASS], err[ERRLEN];
+
+	if (o->pass || o->passfile) {
+		if (rs->n)
+			return cli_usage_error("a passphrase cannot be combined with -r or -R");
+		if (o->passfile && read_pass_file(o->passfile, pass, sizeof(pass), err) < 0)
+			return cli_fail("%s", err);
+		if (!o->passfile) {
+			if (ask_pass("Enter passphrase: ", pass, sizeof(pass)) < 0 ||
+			    ask_pass("Confirm passphrase: ", again, sizeof(again)) < 0)
+				return cli_fail("-p: no terminal to read a passphrase from (use --passphrase-file)");
+			if (strcmp(pass, again) != 0 || !pass[0])
+				return cli_fail("-p: the passphrases are empty or differ");
+			OPENSSL_cleanse(again, sizeof(again));
+		}
+		if (age_recipient_passphrase(pass, o->logn, &rs->r[0]) < 0)
+			return cli_fail("out of memory");
+		rs->n = 1;
+		OPENSSL_cleanse(pass, sizeof(pass));
+	}
+	if (rs->n == 0)
+		return cli_usage_error("no recipient: give -r, -R, -p or --passphrase-file");
+	if (!o->armor && (!o->out || strcmp(o->out, "-") == 0) && isatty(1))
+		return cli_usage_error("refusing to write binary to a terminal (use -a or -o)");
+	return do_encrypt(rs, o);
+}
+
+int seal_cmd_encrypt(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "recipients-file", required_argument, NULL, 'R' },
+		{ "passphrase", no_argument, NULL, 'p' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "work-factor", required_argument, NULL, 'W' },
+		{ "armor", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "threads", required_argument, NULL, 'T' },
+		CLI_COMMON_LONGOPTS,
+		{ 0 } };
+	struct enc_opts o = { .logn = AGE_SCRYPT_DEFAULT_LOGN };
+	struct rcpts *rs = calloc(1, sizeof(*rs));
+	char perr[PARSE_ERR_MAX];
+	uint64_t v;
+	int c, rc = CLI_OK;
+	size_t i;
+
+	if (!rs)
+		return cli_fail("out of memory");
+	while (rc == CLI_OK &&
+	       (c = getopt_long(argc, argv, "r:R:pao:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == 'r') {
+			rs->from = "-r";
+			if (add_rcpt(optarg, rs) < 0)
+				rc = cli_usage_error("%s", rs->err);
+		} else if (c == 'R') {
+			if (add_rcpt_file(rs, optarg) < 0)
+				rc = cli_fail("%s", rs->err);
+		} else if (c == 'p') {
+			o.pass = 1;
+		} else if (c == 'P') {
+			o.passfile = optarg;
+		} else if (c == 'W' || c == 'T') {
+			if (parse_u64(optarg, 1, c == 'W' ? AGE_SCRYPT_MAX_LOGN : 256, &v, perr,
+				      sizeof(perr)) < 0)
+				rc = cli_usage_error("--%s: %s", c == 'W' ? "work-factor" : "threads", perr);
+			else if (c == 'W')
+				o.logn = (int)v;
+			else
+				o.threads = (int)v;
+		} else if (c == 'a') {
+			o.armor = 1;
+		} else if (c == 'o') {
+			o.out = optarg;
+		} else if (cli_common_opt(c) != CLI_OK) {
+			rc = CLI_USAGE;
+		}
+	}
+	if (rc == CLI_OK && argc - optind > 1)
+		rc = cli_usage_error("more than one input");
+	if (rc == CLI_OK) {
+		o.in = optind < argc ? argv[optind] : NULL;
+		rc = encrypt_main(rs, &o);
+	}
+	for (i = 0; i < rs->n; i++)
+		age_recipient_clear(&rs->r[i]);
+	free(rs);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- decrypt */
+struct ids {
+	struct age_identity id[MAX_KEYS];
+	size_t n;
+	const char *from;
+	char err[ERRLEN];
+};
+
+static int add_id(const char *s, void *arg)
+{
+	struct ids *is = arg;
+	char e[ERRLEN];
+
+	if (is->n == MAX_KEYS)
+		return errfmt(is->err, ERRLEN, "%s: more than %d identities", is->from, MAX_KEYS);
+	if (age_identity_parse(s, &is->id[is->n], e, sizeof(e)) < 0)
+		return errfmt(is->err, ERRLEN, "%s: %s", is->from, e);
+	is->n++;
+	return 0;
+}
+
+static int add_id_file(struct ids *is, const char *path)
+{
+	char *text = slurp(path, MAX_KEYFILE, is->err);
+	size_t before = is->n;
+	int rc;
+
+	if (!text)
+		return -1;
+	is->from = path;
+	rc = each_line(text, add_id, is);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	if (rc == 0 && is->n == before)
+		return errfmt(is->err, ERRLEN, "%s: no identity in the file", path);
+	return rc;
+}
+
+struct dec_opts {
+	const char *in, *out, *passfile;
+	int threads;
+};
+
+/* Reads and parses the header from src; the bytes after it stay in src. */
+static int read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen)
+{
+	uint8_t *buf = malloc(AGE_MAX_HEADER);
+	size_t len = 0, used = 0, i;
+	int rc = AGE_MORE;
+
+	if (!buf)
+		return errfmt(err, errlen, "out of memory");
+	/* Read byte-wise up to each newline would be slow; read blocks and
+	 * push back what follows the header by re-reading it from buf. */
+	while (rc == AGE_MORE) {
+		if (len == AGE_MAX_HEADER) {
+			rc = errfmt(err, errlen, "header: longer than %u bytes", AGE_MAX_HEADER);
+			break;
+		}
+		ssize_t got = age_src_read(src, buf + len, 1, err, errlen);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got == 0) {
+			rc = errfmt(err, errlen, "header: truncated");
+			break;
+		}
+		len++;
+		if (buf[len - 1] != '\n')
+			continue;
+		/* Only a line that can end the header is worth parsing at. */
+		for (i = len - 1; i > 0 && buf[i - 1] != '\n'; i--)
+			;
+		if (len - i < 4 || memcmp(buf + i, "---", 3) != 0)
+			continue;
+		rc = age_header_parse(buf, len, h, &used, err, errlen);
+		if (rc < 0) {
+			char tmp[ERRLEN];
+			memcpy(tmp, err, ERRLEN);
+			errfmt(err, errlen, "header: %.200s", tmp);
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int has_stanza(const struct age_header *h, const char *type)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->st[i].args[0], type) == 0)
+			return 1;
+	return 0;
+}
+
+static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src *src, char *err)
+{
+	struct age_header h;
+	uint8_t fk[AGE_FILE_KEY_LEN];
+	char pass[MAX_PASS];
+	struct age_sink sink;
+	struct out out;
+	int rc;
+
+	if (read_header(src, &h, err, ERRLEN) < 0)
+		return -1;
+	if (is->n == 0 && has_stanza(&h, "scrypt")) {
+		if (o->passfile ? read_pass_file(o->passfile, pass, sizeof(pass), err) < 0
+				: ask_pass("Enter passphrase: ", pass, sizeof(pass)) < 0) {
+			if (!o->passfile)
+				errfmt(err, ERRLEN, "passphrase-encrypted, and no terminal to ask (use --passphrase-file)");
+			age_header_free(&h);
+			return -1;
+		}
+		rc = age_identity_passphrase(pass, AGE_SCRYPT_MAX_LOGN, &is->id[0]);
+		OPENSSL_cleanse(pass, sizeof(pass));
+		if (rc < 0) {
+			age_header_free(&h);
+			return errfmt(err, ERRLEN, "out of memory");
+		}
+		is->n = 1;
+	}
+	rc = age_unwrap_file_key(&h, is->id, is->n, fk, err, ERRLEN);
+	age_header_free(&h);
+	if (rc == AGE_NOMATCH)
+		return errfmt(err, ERRLEN, "no identity matched any of the recipients");
+	if (rc < 0) {
+		char tmp[ERRLEN];
+		memcpy(tmp, err, ERRLEN);
+		errfmt(err, ERRLEN, "header: %.200s", tmp);
+		return -1;
+	}
+	if (out_open(&out, o->out, default_mode()) < 0) {
+		errfmt(err, ERRLEN, "%s: %s", o->out, strerror(errno));
+		out_abort(&out);
+		return -1;
+	}
+	rc = age_sink_init(&sink, out.fd, 0);
+	if (rc < 0)
+		errfmt(err, ERRLEN, "out of memory");
+	else {
+		rc = age_stream_decrypt(src, &sink, fk, o->threads, err, ERRLEN);
+		if (rc == 0 && age_sink_finish(&sink) < 0)
+			rc = errfmt(err, ERRLEN, "%s: %s", o->out ? o->out : "stdout", strerror(errno));
+		age_sink_free(&sink);
+	}
+	OPENSSL_cleanse(fk, sizeof(fk));
+	if (rc == 0 && out_commit(&out) < 0)
+		rc = errfmt(err, ERRLEN, "%s: %s", o->out, strerror(errno));
+	else if (rc < 0)
+		out_abort(&out);
+	return rc;
+}
+
+static int do_decrypt(struct ids *is, const struct dec_opts *o)
+{
+	char err[ERRLEN] = "";
+	struct age_src src;
+	int fd = open_in(o->in), rc;
+
+	if (fd < 0)
+		return cli_fail("%s: %s", o->in, strerror(errno));
+	if (age_src_init(&src, fd, -1) < 0) {
+		if (fd)
+			close(fd);
+		return cli_fail("out of memory");
+	}
+	rc = decrypt_body(is, o, &src, err);
+	age_src_free(&src);
+	if (fd)
+		close(fd);
+	if (rc < 0)
+		return cli_fail("%s: %s", in_name(o->in), err);
+	return CLI_OK;
+}
+
+int seal_cmd_decrypt(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "identity", required_argument, NULL, 'i' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "decrypt", no_argument, NULL, 'd' },
+		CLI_COMMON_LONGOPTS,
+		{ 0 } };
+	struct dec_opts o = { 0 };
+	struct ids *is = calloc(1, sizeof(*is));
+	char perr[PARSE_ERR_MAX];
+	uint64_t v;
+	int c, rc = CLI_OK;
+	size_t i;
+
+	if (!is)
+		return cli_fail("out of memory");
+	while (rc == CLI_OK &&
+	       (c = getopt_long(argc, argv, "i:o:d" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == 'i') {
+			if (add_id_file(is, optarg) < 0)
+				rc = cli_fail("%s", is->err);
+		} else if (c == 'P') {
+			o.passfile = optarg;
+		} else if (c == 'o') {
+			o.out = optarg;
+		} else if (c == 'T') {
+			if (parse_u64(optarg, 1, 256, &v, perr, sizeof(perr)) < 0)
+				rc = cli_usage_error("--threads: %s", perr);
+			o.threads = (int)v;
+		} else if (c == 'd') {
+			/* age's -d, accepted so 'age -d' command lines carry over */
+		} else if (cli_common_opt(c) != CLI_OK) {
+			rc = CLI_USAGE;
+		}
+	}
+	if (rc == CLI_OK && argc - optind > 1)
+		rc = cli_usage_error("more than one input");
+	if (rc == CLI_OK && is->n && o.passfile)
+		rc = cli_usage_error("-i and --passphrase-file exclude each other");
+	if (rc == CLI_OK) {
+		o.in = optind < argc ? argv[optind] : NULL;
+		rc = do_decrypt(is, &o);
+	}
+	for (i = 0; i < is->n; i++)
+		age_identity_clear(&is->id[i]);
+	free(is);
+	return rc;
+}
