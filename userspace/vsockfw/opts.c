@@ -310,7 +310,8 @@ static int policy_opt(int c, const char *arg, struct fw_opts *o, char *err, size
 		o->pol.protect &= ~(unsigned)POL_PRIVATE;
 		return 0;
 	case O_ALLOW_LO:
-		o->pol.protect &= ~(unsigned)POL_LOOPBACK;
+		/* The host's own addresses reach the same services as loopback. */
+		o->pol.protect &= ~(unsigned)(POL_LOOPBACK | POL_LOCAL);
 		return 0;
 	case O_ALLOW_LL:
 		o->pol.protect &= ~(unsigned)POL_LINKLOCAL;
