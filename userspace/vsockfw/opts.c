@@ -39,6 +39,8 @@ enum {
 	O_IDLETO,
 	O_DRAINTO,
 	O_CONTROL,
+	O_CTLUSER,
+	O_CTLGROUP,
 	O_EGRESS,
 	O_STATEDIR,
 	O_PEERCID,
@@ -82,6 +84,8 @@ static const struct opt_info infos[] = {
 	{ O_IDLETO, ANY },
 	{ O_DRAINTO, ANY },
 	{ O_CONTROL, ANY },
+	{ O_CTLUSER, ANY },
+	{ O_CTLGROUP, ANY },
 	{ O_EGRESS, ALL_FW },
 	{ O_STATEDIR, ANY },
 	{ O_BPFPIN, ANY },
@@ -123,6 +127,8 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, O_IDLETO },
 	{ "drain-timeout", required_argument, NULL, O_DRAINTO },
 	{ "control", required_argument, NULL, O_CONTROL },
+	{ "control-user", required_argument, NULL, O_CTLUSER },
+	{ "control-group", required_argument, NULL, O_CTLGROUP },
 	{ "egress", no_argument, NULL, O_EGRESS },
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
 	{ "bpf-pin", required_argument, NULL, O_BPFPIN },
@@ -348,6 +354,15 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 		return parse_ms("drain-timeout", arg, &g->drain_timeout_ms, err, errlen);
 	case O_CONTROL:
 		return parse_addr_opt(arg, ADDR_UNIX, &g->control, err, errlen);
+	case O_CTLUSER:
+	case O_CTLGROUP: {
+		char perr[128];
+
+		if (peercred_allow_parse(&g->control_allow, c == O_CTLUSER ? arg : NULL,
+					 c == O_CTLGROUP ? arg : NULL, perr, sizeof(perr)) < 0)
+			return errfmt(err, errlen, "--%s: %s", opt_name(c), perr);
+		return 0;
+	}
 	case O_STATEDIR:
 		if (strlen(arg) >= sizeof(g->state_dir) || arg[0] != '/')
 			return errfmt(err, errlen, "--state-dir: '%s' must be an absolute path", arg);
