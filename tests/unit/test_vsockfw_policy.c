@@ -369,6 +369,7 @@ Test(opts, errors)
 
 	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 3, a1), -1);
 	cr_assert(strstr(err, "destination is required"), "%s", err);
+	cr_assert(strncmp(err, "ip2vs", 5) != 0, "the command line prefixes the mode: %s", err);
 	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 3, a2), -1);
 	cr_assert(strstr(err, "--lisen"), "%s", err);
 	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 5, a3), -1);

@@ -111,8 +111,12 @@ static int cmd_stats(int argc, char **argv)
 	if (a.kind == ADDR_NONE)
 		return cli_usage_error("--control ADDR is required");
 	ans = ctl_request(&a, json ? "stats" : "stats text", err, sizeof(err));
-	if (!ans)
-		return cli_fail("%s", err);
+	if (!ans) {
+		char text[ADDR_TEXT_MAX];
+
+		return cli_fail("%s (no vsockfw running with --control %s?)", err,
+				addr_format(&a, text, sizeof(text)));
+	}
 	fputs(ans, stdout);
 	free(ans);
 	return CLI_OK;

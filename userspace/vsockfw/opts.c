@@ -483,24 +483,22 @@ static int check_complete(const struct fw_opts *o, char *err, size_t errlen)
 	if (m == FW_NONE)
 		return 0;
 	if (o->listen.kind == ADDR_NONE)
-		return errfmt(err, errlen, "%s: a listen address is required (--listen ADDR%s)",
-			    fw_mode_name(m),
+		return errfmt(err, errlen, "a listen address is required (--listen ADDR%s)",
 			    m == FW_IP2VS || m == FW_IP2VS_TP || m == FW_TPP2VS ? " or -i IP:PORT"
 			    : m == FW_DNS_STUB				       ? ""
 									       : " or -v CID:PORT");
 	if (m == FW_DNS_STUB && o->listen.kind != ADDR_TCP)
-		return errfmt(err, errlen, "dns stub: --listen must be IP:PORT (UDP and TCP)");
+		return errfmt(err, errlen, "--listen must be IP:PORT (UDP and TCP)");
 	if (m == FW_DNS_HOST && o->resolver.kind == ADDR_NONE)
 		return 0; /* filled from /etc/resolv.conf when it starts */
 	if (m != FW_VS2IP_TP && m != FW_DNS_HOST && o->to.kind == ADDR_NONE)
-		return errfmt(err, errlen, "%s: a destination is required (--to ADDR%s)",
-			    fw_mode_name(m),
+		return errfmt(err, errlen, "a destination is required (--to ADDR%s)",
 			    m == FW_TPP2VS ? " or -v CID"
 			    : m == FW_VS2IP ? " or -i IP:PORT"
 			    : m == FW_DNS_STUB ? ""
 					       : " or -v CID:PORT");
 	if (m == FW_TPP2VS && o->to.kind == ADDR_UNIX && !o->to_unix_template[0])
-		return errfmt(err, errlen, "tpp2vs: a unix --to needs %%p in its path for the port");
+		return errfmt(err, errlen, "a unix --to needs %%p in its path for the port");
 	return 0;
 }
 
