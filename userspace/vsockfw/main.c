@@ -22,6 +22,7 @@
 	"  --max-conns N --rate N/s     limits       --peer-cid CID[,CID...]\n"         \
 	"  --connect-timeout D --header-timeout D --idle-timeout D --drain-timeout D\n" \
 	"  --control ADDR               control socket for `vsockfw stats`\n"           \
+	"  --control-user U --control-group G  may change state there (root always)\n" \
 	"  --egress                     stopped by the kill-switch\n"                   \
 	"  --state-dir DIR              kill-switch state (default /run/vsockfw)\n"     \
 	"  --verbose, --quiet           (-v is the vsock address here)\n"
