@@ -274,4 +274,51 @@ t_eq "vsock listener refused on the host: exit 1" 1 $?
 t_match "vsock refusal says why" "AF_VSOCK is disabled" "$out"
 t_ok "--help exits 0" vsockfw vs2ip-tp --help
 t_exit "stats without a daemon exits 1" 1 vsockfw stats --control "unix:$D/none"
+out=$(vsockfw stats --control "unix:@nek-none-$$" 2>&1)
+t_match "  ... naming the control address and the flag that makes it" \
+	"^vsockfw stats: .*unix:@nek-none-$$.*--control unix:@nek-none-$$" "$out"
+# One prefix per message, whatever the mode.
+for argv in "ip2vs --listen tcp:127.0.0.1:1" "vs2ip --listen unix:/x" \
+	"tpp2vs --listen tcp:127.0.0.1:1 --to unix:/x" "dns stub --listen unix:/x --to unix:/y"; do
+	# shellcheck disable=SC2086
+	out=$(vsockfw $argv 2>&1 | head -1)
+	mode=${argv%% *}
+	t_match "$mode: a usage error with the program and command" "^vsockfw $mode: " "$out"
+	t_eq "$mode: the command is named once" 1 "$(grep -o "$mode" <<<"$out" | wc -l)"
+done
+
+# ---------------------------------------------------------------- control peers
+# Audit 4: an abstract control socket has no file mode; the daemon checks
+# who connects. Changing state takes root or --control-user/--control-group;
+# reading stats does not.
+t_require_cmd setpriv
+ask_as_nobody() {
+	echo "$2" | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		socat -t 2 - "ABSTRACT-CONNECT:$1"
+}
+CT=nek-ctl-$$
+t_bg vsockfw vs2ip-tp --listen "unix:$D/ctl-tp.sock" --control "unix:@$CT"
+t_wait_sock "$D/ctl-tp.sock"
+t_match "root turns the kill-switch on" '"ok":true,"killswitch":"on"' \
+	"$(echo 'killswitch on' | socat -t 2 - "ABSTRACT-CONNECT:$CT")"
+t_match "nobody may not turn it off" '"ok":false,"error":"not allowed: uid 65534' \
+	"$(ask_as_nobody "$CT" 'killswitch off')"
+t_match "  ... and it stays on" '"killswitch":"on"' "$(vsockfw stats --control "unix:@$CT" --json)"
+t_match "nobody may not turn it on either" '"ok":false' "$(ask_as_nobody "$CT" 'killswitch on')"
+t_match "nobody may read stats" '"killswitch":"on"' "$(ask_as_nobody "$CT" stats)"
+t_match "root turns it off" '"ok":true,"killswitch":"off"' \
+	"$(echo 'killswitch off' | socat -t 2 - "ABSTRACT-CONNECT:$CT")"
+kill "$T_LAST_PID"
+t_bg vsockfw vs2ip-tp --listen "unix:$D/ctl-tp2.sock" --control "unix:@$CT-u" --control-user nobody
+t_wait_sock "$D/ctl-tp2.sock"
+t_match "--control-user nobody: nobody may" '"ok":true,"killswitch":"on"' \
+	"$(ask_as_nobody "$CT-u" 'killswitch on')"
+kill "$T_LAST_PID"
+t_bg vsockfw vs2ip-tp --listen "unix:$D/ctl-tp3.sock" --control "unix:$D/ctl3.c" --control-group nogroup
+t_wait_sock "$D/ctl3.c"
+t_eq "--control-group: a path socket is open to the group" "660 root nogroup" \
+	"$(stat -c '%a %U %G' "$D/ctl3.c")"
+kill "$T_LAST_PID"
+t_exit "--control-user: an unknown user is a usage error" 2 \
+	vsockfw vs2ip-tp --listen "unix:$D/x.sock" --control-user no-such-user-$$
 t_done

@@ -117,12 +117,65 @@ t_exit "host policy: IMDS is refused" 1 \
 	in_app tperf send --connect tcp:169.254.169.254:80 --bytes 1
 out=$(in_app connperf run --connect tcp:10.9.0.1:5002 --count 1 2>&1)
 t_match "the app sees a reset, not an empty answer" "Connection reset by peer" "$out"
-t_match "host counted the refusals" '"denied":3,' "$(vsockfw stats --control "unix:$D/host.c" --json)"
+# IMDS is refused by ip2vs-tp already (never open unless named): 2 reach the host.
+t_match "host counted the refusals" '"denied":2,' "$(vsockfw stats --control "unix:$D/host.c" --json)"
 t_exit "enclave policy (ip2vs-tp --deny): refused" 1 \
 	in_app connperf run --connect tcp:198.51.100.3:5002 --count 1
 t_match "ip2vs-tp counted it, with the 3 the host refused" '"denied":4,' "$(vsockfw stats --control "unix:$D/app.c" --json)"
 out=$(in_app connperf run --connect tcp:198.51.100.2:5099 --count 1 2>&1)
 t_match "egress rules: connect() itself is refused" "Connection refused" "$out"
+
+# ---------------------------------------------------------------- host-owned
+# Audit 3: the host's own addresses reach its wildcard-bound services, so
+# vs2ip-tp refuses every one of them, including addresses added after it
+# started (a global IPv4 and an IPv6 GUA on a new interface).
+t_bg ip netns exec "$HOST" tperf serve --listen "tcp:[::]:5004"
+t_bg ip netns exec "$HOST" tperf serve --listen tcp:127.0.0.1:5005
+# No dummy module on these machines: a veth pair inside the namespace.
+ip -n "$HOST" link add "dm$$" type veth peer name "dn$$"
+ip -n "$HOST" link set "dn$$" up
+ip -n "$HOST" link set "dm$$" up
+ip -n "$HOST" addr add 203.0.113.9/24 dev "dm$$"
+ip -n "$HOST" addr add 2001:db8:99::9/64 dev "dm$$" nodad
+for i in $(seq 1 100); do
+	in_host tperf send --connect tcp:203.0.113.9:5004 --bytes 1 >/dev/null 2>&1 && break
+	sleep 0.05
+done
+t_ok "the wildcard host service answers on the new address" \
+	in_host tperf send --connect tcp:203.0.113.9:5004 --bytes 1
+t_exit "host-owned: a global IPv4 on a host interface is refused" 1 \
+	in_app tperf send --connect tcp:203.0.113.9:5004 --bytes 1
+t_exit "host-owned: the host's IPv6 GUA is refused" 1 \
+	in_app tperf send --connect "tcp:[2001:db8:99::9]:5004" --bytes 1
+t_exit "host-owned: the host's veth address is refused" 1 \
+	in_app tperf send --connect tcp:198.51.100.1:5004 --bytes 1
+t_ok "  ... while the neighbour on that veth is reached" \
+	in_app tperf send --connect tcp:198.51.100.2:5001 --bytes 1M --verify
+# Preambles no enclave app can produce, straight to a vs2ip-tp that allows
+# private ranges (as in the audit). px6 HEX32 PORT writes a v2 preamble.
+px6() {
+	local h=$1 i s='NKPX\x02\x00\x06\x06' p
+	for i in $(seq 0 2 30); do s+="\\x${h:$i:2}"; done
+	p=$(printf '%04x' "$2")
+	printf "$s\\x${p:0:2}\\x${p:2:2}"
+}
+ask_priv() { (px6 "$1" "$2"; sleep 0.3) | socat -t 2 - "UNIX-CONNECT:$D/priv.sock" | xxd -p | head -c 16; }
+t_bg ip netns exec "$HOST" vsockfw vs2ip-tp --listen "unix:$D/priv.sock" --allow-private \
+	--deny "[::ffff:198.51.100.3/128]"
+t_wait_sock "$D/priv.sock"
+t_eq "control: a public mapped destination dials (status 0)" "4e4b505202000000" \
+	"$(ask_priv 00000000000000000000ffffc6336402 5001)"
+t_eq "::ffff:0.0.0.0 never reaches 127.0.0.1 services (EPROTO)" "4e4b505202000047" \
+	"$(ask_priv 00000000000000000000ffff00000000 5005)"
+t_eq "--allow-private does not open IPv6 IMDS (EACCES)" "4e4b50520200000d" \
+	"$(ask_priv fd000ec2000000000000000000000254 80)"
+t_eq "NAT64 of loopback is loopback (EACCES)" "4e4b50520200000d" \
+	"$(ask_priv 0064ff9b00000000000000007f000001 5005)"
+t_eq "a mapped --deny entry matches (EACCES)" "4e4b50520200000d" \
+	"$(ask_priv 00000000000000000000ffffc6336403 5001)"
+t_eq "the host's own GUA, also with --allow-private (EACCES)" "4e4b50520200000d" \
+	"$(ask_priv 20010db8009900000000000000000009 5004)"
+kill "$T_LAST_PID"
 base_app=$(idle_fds "$APPP")
 base_host=$(idle_fds "$HOSTP")
 
@@ -143,6 +196,15 @@ t_match "new connections are refused at connect()" "Connection refused" "$out"
 out=$(in_app vsockfw killswitch status --json)
 t_match "status on, for attestation" '^\{"state":"on","latched":false,"since":[0-9]+,"table":"inet vsockfw","chain":true,"ruleset_sha256":"[0-9a-f]{64}"\}$' "$out"
 t_match "the daemon knows" '"killswitch":"on"' "$(vsockfw stats --control "unix:$D/app.c" --json)"
+# The switch belongs to the namespace whose table it is in: the host
+# namespace's daemon, status and rules go on as before.
+sleep 1.2 # daemons poll the state file
+t_match "another namespace's daemon keeps egress" '"killswitch":"off"' \
+	"$(vsockfw stats --control "unix:$D/host.c" --json)"
+t_eq "another namespace's status: off, not inconsistent" \
+	"kill-switch off (table inet vsockfw: chain absent, state file off)" \
+	"$(in_host vsockfw killswitch status)"
+t_ok "another namespace's rules remove is not refused" in_host vsockfw rules remove
 t_exit "rules remove refuses while it is on" 1 in_app vsockfw rules remove
 t_ok "rules apply keeps it" in_app vsockfw rules apply --redirect-port 8888
 t_match "  ... the chain is still there" "chain killswitch" "$(in_app vsockfw rules show)"
@@ -159,7 +221,7 @@ kill "$APPP"
 wait "$APPP"
 t_eq "ip2vs-tp exits 0 on SIGTERM" 0 $?
 # The latch lasts until reboot (the state is on tmpfs): simulate one.
-rm -f "$KS/killswitch"
+rm -f "$KS"/killswitch.*
 t_ok "after the (simulated) reboot the switch goes off" in_app vsockfw killswitch off
 t_bg ip netns exec "$APP" vsockfw ip2vs-tp --listen "tcp:[::]:8888" --to "unix:$D/tp.sock"
 APPP=$T_LAST_PID

@@ -104,7 +104,7 @@ static void expect_error(const char *text, const char *want)
 
 Test(config, errors_name_file_and_line)
 {
-	expect_error("ip2vs --listen tcp:127.0.0.1:1 --to unix:/x\nip2vs --lisen x\n", ":2: unknown option '--lisen'");
+	expect_error("ip2vs --listen tcp:127.0.0.1:1 --to unix:/x\nip2vs --lisen x\n", ":2: ip2vs: unknown option '--lisen'");
 	expect_error("frobnicate\n", ":1: unknown command 'frobnicate'");
 	expect_error("vs2ip --listen unix:/a --to tcp:127.0.0.1:1 --control unix:/c\n",
 		     "'global' line");
@@ -168,4 +168,21 @@ Test(rules, option_errors)
 	cr_assert(strstr(err, "inside its own range"), "%s", err);
 	cr_assert_eq(rules_parse(3, a2, &c, err, sizeof(err)), -1);
 	cr_assert_eq(rules_parse(3, a3, &c, err, sizeof(err)), -1);
+}
+
+/* One prefix per context: the config error names file, line and mode once
+ * (the mode used to come twice, and twice on the command line too). */
+Test(config, forwarder_errors_name_the_mode_once)
+{
+	struct config c;
+	char err[512];
+
+	write_cfg("ip2vs --listen tcp:127.0.0.1:1\n");
+	cr_assert_eq(config_load(path, &c, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":1: ip2vs: a destination is required"), "%s", err);
+	cr_assert_null(strstr(err, "ip2vs: ip2vs"), "%s", err);
+	write_cfg("dns stub --listen unix:/x --to unix:/y\n");
+	cr_assert_eq(config_load(path, &c, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":1: dns stub: --listen must be"), "%s", err);
+	cr_assert_null(strstr(err, "dns stub: dns stub"), "%s", err);
 }

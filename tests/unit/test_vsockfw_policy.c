@@ -160,6 +160,132 @@ Test(policy, set_is_bounded)
 	cr_assert(strstr(err, "too many"));
 }
 
+/* Audit 3: every spelling of an address is judged as the address it
+ * reaches, before any check. */
+Test(policy, never_dialable_in_every_form)
+{
+	static const char *never[] = { "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1",
+				       "::", "ff02::1", "::ffff:0.0.0.0", "::ffff:0.0.0.1",
+				       "::0.0.0.0", "64:ff9b::0.0.0.0", "64:ff9b::e000:1",
+				       "::ffff:0:0.0.0.0", "2002:0000:0001::1" };
+	struct policy p = { 0 };
+	size_t i;
+
+	/* Even a policy that opens everything. */
+	add(&p, 1, "0.0.0.0/0");
+	add(&p, 1, "[::/0]");
+	for (i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		struct sockaddr_storage d = ep(never[i], 80);
+
+		cr_assert_eq(check(&p, never[i], 80), -EACCES, "%s allowed", never[i]);
+		cr_assert_eq(pol_dialable(&d), 0, "%s dialable", never[i]);
+	}
+	p.protect = POL_PRIVATE | POL_LINKLOCAL; /* --allow-loopback, as in the audit */
+	cr_assert_eq(check(&p, "::ffff:0.0.0.0", 80), -EACCES, "reached 127.0.0.1 services");
+	cr_assert_eq(check(&p, "198.51.100.1", 80), 0);
+}
+
+Test(policy, embedded_ipv4_takes_its_class)
+{
+	struct policy p = { .protect = POL_ALL_PROTECTED };
+
+	cr_assert_eq(check(&p, "64:ff9b::127.0.0.1", 80), -EACCES, "NAT64 of loopback");
+	cr_assert_eq(check(&p, "64:ff9b::10.0.0.1", 80), -EACCES, "NAT64 of private");
+	cr_assert_eq(check(&p, "64:ff9b::169.254.169.254", 80), -EACCES, "NAT64 of IMDS");
+	cr_assert_eq(check(&p, "64:ff9b::198.51.100.7", 80), 0, "NAT64 of a public address");
+	cr_assert_eq(check(&p, "64:ff9b:1::a00:1", 80), -EACCES, "local-use NAT64 is private");
+	cr_assert_eq(check(&p, "::127.0.0.1", 80), -EACCES, "IPv4-compatible");
+	cr_assert_eq(check(&p, "::ffff:0:10.0.0.1", 80), -EACCES, "SIIT");
+	cr_assert_eq(check(&p, "2002:a00:1::1", 80), -EACCES, "6to4 of 10.0.0.1");
+	cr_assert_eq(check(&p, "2002:c633:6407::1", 80), 0, "6to4 of 198.51.100.7");
+	cr_assert_eq(check(&p, "::1", 80), -EACCES, "::1 is loopback, not 0.0.0.1");
+	p.protect &= ~(unsigned)POL_LOOPBACK;
+	cr_assert_eq(check(&p, "::1", 80), 0, "... and opens with loopback");
+	/* Deny entries reach the embedded form too. */
+	p.protect = 0;
+	add(&p, 0, "198.51.100.0/24");
+	cr_assert_eq(check(&p, "64:ff9b::198.51.100.7", 80), -EACCES);
+	cr_assert_eq(check(&p, "2002:c633:6407::1", 80), -EACCES);
+	cr_assert_eq(check(&p, "64:ff9b::203.0.113.1", 80), 0);
+}
+
+Test(policy, mapped_entries_match)
+{
+	struct policy p = { 0 };
+	struct pol_entry e;
+	char err[256], buf[POL_TEXT_MAX];
+
+	cr_assert_eq(pol_parse_entry("[::ffff:198.51.100.0/120]:443", &e, err, sizeof(err)), 0);
+	cr_assert_eq(e.family, 4);
+	cr_assert_str_eq(pol_format_cidr(&e, buf, sizeof(buf)), "198.51.100.0/24");
+	cr_assert_eq(e.port_lo, 443);
+	add(&p, 0, "[::ffff:198.51.100.0/120]");
+	add(&p, 0, "::ffff:203.0.113.9");
+	cr_assert_eq(check(&p, "198.51.100.7", 80), -EACCES, "mapped /120 deny, IPv4 destination");
+	cr_assert_eq(check(&p, "::ffff:198.51.100.7", 80), -EACCES, "... mapped destination");
+	cr_assert_eq(check(&p, "203.0.113.9", 80), -EACCES, "bare mapped address");
+	cr_assert_eq(check(&p, "203.0.113.10", 80), 0);
+}
+
+Test(policy, imds_only_when_named)
+{
+	struct policy p = { .protect = POL_ALL_PROTECTED };
+
+	p.protect &= ~(unsigned)(POL_PRIVATE | POL_LINKLOCAL);
+	cr_assert_eq(check(&p, "169.254.1.1", 80), 0, "--allow-link-local opens link-local");
+	cr_assert_eq(check(&p, "fd00:1::1", 80), 0, "--allow-private opens fc00::/7");
+	cr_assert_eq(check(&p, "169.254.169.254", 80), -EACCES, "... but not IMDS");
+	cr_assert_eq(check(&p, "fd00:ec2::254", 80), -EACCES, "... nor IPv6 IMDS");
+	cr_assert_eq(check(&p, "::ffff:169.254.169.254", 80), -EACCES);
+	p.protect = 0;
+	cr_assert_eq(check(&p, "169.254.169.254", 80), -EACCES, "not even without protection");
+	add(&p, 1, "169.254.0.0/16");
+	cr_assert_eq(check(&p, "169.254.169.254", 80), -EACCES, "a block around it is not naming it");
+	add(&p, 1, "169.254.169.254:80");
+	add(&p, 1, "[fd00:ec2::254]:80");
+	cr_assert_eq(check(&p, "169.254.169.254", 80), 0, "named: allowed");
+	cr_assert_eq(check(&p, "169.254.169.254", 81), -EACCES, "on its ports only");
+	cr_assert_eq(check(&p, "fd00:ec2::254", 80), 0);
+}
+
+/* A fake host: owns 198.51.100.1 and 2001:db8::1; 192.0.2.1 cannot be
+ * looked up. */
+static int fake_local(void *ctx, int fam, const uint8_t *a)
+{
+	static const uint8_t v4[4] = { 198, 51, 100, 1 }, bad[4] = { 192, 0, 2, 1 };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	(*(int *)ctx)++;
+	if (fam == 4 && memcmp(a, bad, 4) == 0)
+		return -ETIMEDOUT;
+	return fam == 4 ? memcmp(a, v4, 4) == 0 : memcmp(a, v6, 16) == 0;
+}
+
+Test(policy, host_owned_addresses)
+{
+	struct policy p = { .protect = POL_ALL_PROTECTED, .is_local = fake_local };
+	int calls = 0;
+
+	p.local_ctx = &calls;
+	cr_assert_eq(check(&p, "198.51.100.1", 80), -EACCES, "the host's public IPv4");
+	cr_assert_eq(check(&p, "2001:db8::1", 80), -EACCES, "the host's GUA");
+	cr_assert_eq(check(&p, "::ffff:198.51.100.1", 80), -EACCES);
+	cr_assert_eq(check(&p, "64:ff9b::198.51.100.1", 80), -EACCES, "embedded form");
+	cr_assert_eq(check(&p, "198.51.100.2", 80), 0, "a neighbour");
+	cr_assert_eq(check(&p, "192.0.2.1", 80), -EACCES, "cannot tell: refused");
+	cr_assert_gt(calls, 0);
+	add(&p, 1, "0.0.0.0/0");
+	add(&p, 1, "198.51.100.0/24");
+	cr_assert_eq(check(&p, "198.51.100.1", 80), -EACCES, "a block is not naming it");
+	add(&p, 1, "198.51.100.1:80");
+	cr_assert_eq(check(&p, "198.51.100.1", 80), 0, "named: allowed");
+	p.nallow = 0;
+	p.protect &= ~(unsigned)POL_LOCAL;
+	cr_assert_eq(check(&p, "2001:db8::1", 80), 0, "--allow-loopback opens it");
+	p.protect = 0;
+	cr_assert_eq(check(&p, "198.51.100.1", 80), 0, "the enclave side does not ask");
+}
+
 static int parse(enum fw_mode m, struct fw_opts *o, struct fw_global *g, char *err,
 		 size_t errlen, int argc, char **argv)
 {
@@ -243,6 +369,7 @@ Test(opts, errors)
 
 	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 3, a1), -1);
 	cr_assert(strstr(err, "destination is required"), "%s", err);
+	cr_assert(strncmp(err, "ip2vs", 5) != 0, "the command line prefixes the mode: %s", err);
 	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 3, a2), -1);
 	cr_assert(strstr(err, "--lisen"), "%s", err);
 	cr_assert_eq(parse(FW_IP2VS, &o, &g, err, sizeof(err), 5, a3), -1);

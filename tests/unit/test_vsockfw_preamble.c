@@ -135,6 +135,31 @@ Test(preamble, undialable_destinations)
 	cr_assert_eq(px_parse(b, (size_t)n, &g, NULL), -EPROTO);
 }
 
+/* Audit 3: judged after normalising, so no IPv6 spelling of 0.0.0.0 gets
+ * through, in either preamble form. */
+Test(preamble, undialable_in_ipv6_spellings)
+{
+	static const char *bad6[] = { "::ffff:0.0.0.0", "::ffff:0.0.0.1", "::ffff:224.0.0.1",
+				      "::ffff:255.255.255.255", "64:ff9b::0.0.0.0", "::0.0.0.2" };
+	struct px_req r = { 0 }, g;
+	struct sockaddr_storage d;
+	uint8_t b[PX_MAX_LEN];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(bad6) / sizeof(bad6[0]); i++) {
+		set6(&r.dst, bad6[i], 80);
+		n = px_encode(&r, b);
+		cr_assert_eq(px_parse(b, (size_t)n, &g, NULL), -EPROTO, "%s", bad6[i]);
+		set6(&d, bad6[i], 80);
+		n = px_compat_encode(&d, b);
+		cr_assert_eq(px_compat_parse(b, (size_t)n, &d, NULL), -EPROTO, "compat %s", bad6[i]);
+	}
+	set6(&r.dst, "::ffff:198.51.100.7", 80);
+	n = px_encode(&r, b);
+	cr_assert_eq(px_parse(b, (size_t)n, &g, NULL), n, "a public mapped address parses");
+}
+
 Test(preamble, encode_rejects_mixed_families)
 {
 	struct px_req r = { 0 };

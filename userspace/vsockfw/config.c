@@ -131,6 +131,7 @@ static int do_line(struct parser *ps, char **tok, int n, char *err, size_t errle
 {
 	struct config *c = ps->c;
 	struct fw_global g2;
+	char lerr[FW_ERR_MAX];
 	enum fw_mode m;
 	int skip, r;
 
@@ -155,11 +156,13 @@ static int do_line(struct parser *ps, char **tok, int n, char *err, size_t errle
 	c->fw[c->nfw] = ps->dflt;
 	/* Process-wide options belong on the global line. */
 	g2 = c->g;
-	r = fw_parse(n - skip, tok + skip, m, &c->fw[c->nfw], &g2, err, errlen);
+	r = fw_parse(n - skip, tok + skip, m, &c->fw[c->nfw], &g2, lerr, sizeof(lerr));
 	if (r == 1)
 		return errfmt(err, errlen, "--help in a config");
+	/* On the command line the command name is the prefix already; here the
+	 * line's mode is. */
 	if (r < 0)
-		return -1;
+		return errfmt(err, errlen, "%s: %s", fw_mode_name(m), lerr);
 	if (memcmp(&g2, &c->g, sizeof(g2)) != 0)
 		return errfmt(err, errlen, "process-wide options go on the 'global' line");
 	c->nfw++;

@@ -11,6 +11,7 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/core/peercred.h"
 #include "lib/core/sock.h"
 #include "vsockfw/fw.h"
 
@@ -25,6 +26,8 @@ struct ctl_client {
 	size_t sent;
 	uint64_t deadline_ms;
 	uint8_t answering;
+	uint8_t may_change; /* the peer passed the credential check */
+	uid_t uid;
 };
 
 struct fw_ctl {
@@ -58,11 +61,26 @@ static void client_end(struct ctl_client *k)
 		client_free(k);
 }
 
-static void answer(struct fw_ctl *c, const char *req, struct strbuf *sb)
+/* Read-only requests answer anyone who can connect; a change needs root or
+ * --control-user/--control-group (docs/vsockfw.md "Control socket"). */
+static int refused(const struct ctl_client *k, const char *req, struct strbuf *sb)
 {
-	struct fw *fw = c->fw;
+	if (k->may_change)
+		return 0;
+	log_warn("control: '%s' refused: uid %u is neither root nor --control-user/--control-group",
+		 req, (unsigned)k->uid);
+	sb_printf(sb, "{\"ok\":false,\"error\":\"not allowed: uid %u may only read\"}\n",
+		  (unsigned)k->uid);
+	return 1;
+}
 
-	if (strcmp(req, "stats") == 0) {
+static void answer(struct ctl_client *k, const char *req, struct strbuf *sb)
+{
+	struct fw *fw = k->c->fw;
+
+	if (strncmp(req, "killswitch ", 11) == 0 && refused(k, req, sb)) {
+		return;
+	} else if (strcmp(req, "stats") == 0) {
 		fw_report(fw, sb, 1);
 	} else if (strcmp(req, "stats text") == 0) {
 		fw_report(fw, sb, 0);
@@ -112,7 +130,7 @@ static void client_cb(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 		*nl = '\0';
 		if (nl > k->req && nl[-1] == '\r')
 			nl[-1] = '\0';
-		answer(k->c, k->req, &k->ans);
+		answer(k, k->req, &k->ans);
 		if (k->ans.oom || !k->ans.len) {
 			client_free(k);
 			return;
@@ -135,6 +153,9 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 		} else {
 			k->c = c;
 			k->fd = res;
+			k->uid = (uid_t)-1;
+			k->may_change =
+				peercred_check(res, &c->fw->g.control_allow, &k->uid) == 1;
 			k->op.cb = client_cb;
 			k->op.data = k;
 			k->deadline_ms = mono_ms() + CTL_TIMEOUT_MS;
@@ -158,6 +179,23 @@ static void on_accept(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 		log_error("control: cannot accept");
 }
 
+/* A path socket is mode 0600 root: the allowed user owns it, the allowed
+ * group may connect. An abstract one has no mode; for both the credential
+ * check is what guards changes. */
+static int open_to_allowed(const struct addr *a, const struct peercred_allow *al)
+{
+	const char *path = a->u.un.sun_path;
+
+	if (a->kind != ADDR_UNIX || !path[0] || (!al->has_uid && !al->has_gid))
+		return 0;
+	if (chown(path, al->has_uid ? al->uid : (uid_t)-1, al->has_gid ? al->gid : (gid_t)-1) < 0 ||
+	    (al->has_gid && chmod(path, 0660) < 0)) {
+		log_error("control: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int ctl_start(struct fw *fw, const struct addr *a, struct fw_ctl **out)
 {
 	char err[SOCK_ERR_MAX];
@@ -174,6 +212,12 @@ int ctl_start(struct fw *fw, const struct addr *a, struct fw_ctl **out)
 	umask(old);
 	if (c->lfd < 0) {
 		log_error("control: %s", err);
+		free(c);
+		return -1;
+	}
+	if (open_to_allowed(a, &fw->g.control_allow) < 0) {
+		close(c->lfd);
+		sock_unlink(a);
 		free(c);
 		return -1;
 	}

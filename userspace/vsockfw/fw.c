@@ -338,12 +338,35 @@ static void fw_teardown(struct fw *fw)
 	fw_accel_free();
 	if (fw->sigfd >= 0)
 		close(fw->sigfd);
+	hostaddr_close(&fw->ha);
 	free(fw->px);
+}
+
+/* Forwarders that refuse the host's own addresses share one lookup socket;
+ * without it they would let those through, so failing to open it is fatal. */
+static int hostaddr_setup(struct fw *fw)
+{
+	char err[256];
+	unsigned i;
+
+	for (i = 0; i < fw->npx; i++) {
+		struct policy *pol = &fw->px[i].o.pol;
+
+		if (!(pol->protect & POL_LOCAL))
+			continue;
+		if (fw->ha.fd < 0 && hostaddr_open(&fw->ha, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+		pol->is_local = hostaddr_is_local;
+		pol->local_ctx = &fw->ha;
+	}
+	return 0;
 }
 
 int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n)
 {
-	struct fw fw = { .g = *g, .sigfd = -1 };
+	struct fw fw = { .g = *g, .sigfd = -1, .ha = { .fd = -1 } };
 	unsigned i;
 	int rc = 1;
 
@@ -356,7 +379,7 @@ int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n)
 		fw.px[i].o = opts[i];
 		fw.px[i].lfd = -1;
 	}
-	if (fw_setup(&fw) < 0)
+	if (hostaddr_setup(&fw) < 0 || fw_setup(&fw) < 0)
 		goto out;
 	fw_accel_init(g->bpf_pin, g->bypass);
 	poll_killswitch(&fw);

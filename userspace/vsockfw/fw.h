@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 
 #include "lib/core/evloop.h"
+#include "vsockfw/hostaddr.h"
 #include "vsockfw/opts.h"
 #include "vsockfw/relay.h"
 #include "vsockfw/stats.h"
@@ -42,6 +43,7 @@ struct fw {
 	struct signalfd_siginfo si;
 	struct ev_op sig_op, tick_op;
 	struct fw_ctl *ctl;
+	struct hostaddr ha; /* the host-owned address check (policy POL_LOCAL) */
 	uint64_t start_ms, now_ms;
 	int stopping;
 	uint64_t drain_deadline_ms;

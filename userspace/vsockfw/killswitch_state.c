@@ -5,26 +5,63 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int path_of(const char *dir, const char *name, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
+/* The network namespace this process is in: its cookie (never reused while
+ * the machine is up), else the inode of /proc/self/ns/net (older kernels). */
+static int netns_id(char *buf, size_t len)
+{
+	uint64_t cookie = 0;
+	socklen_t sl = sizeof(cookie);
+	struct stat st;
+	int fd, r = -1, n;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		r = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &sl);
+		close(fd);
+	}
+	if (r == 0 && sl == sizeof(cookie))
+		n = snprintf(buf, len, "net-%llu", (unsigned long long)cookie);
+	else if (stat("/proc/self/ns/net", &st) == 0)
+		n = snprintf(buf, len, "netino-%llu", (unsigned long long)st.st_ino);
+	else
+		return -errno;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* DIR/killswitch.<netns><suffix>: the nftables table the switch lives in is
+ * per network namespace, so its state is too; one namespace's switch must
+ * not stop (or latch) the daemons and commands of another. */
+static int path_of(const char *dir, const char *suffix, char *buf, size_t len)
+{
+	char ns[64];
+	int n, e = netns_id(ns, sizeof(ns));
+
+	if (e < 0)
+		return e;
+	n = snprintf(buf, len, "%s/killswitch.%s%s", dir, ns, suffix);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int ks_read(const char *dir, struct ks_state *st)
 {
 	char path[512], line[128], extra;
-	int fd, latched;
+	int fd, latched, e;
 	long long since;
 	ssize_t n;
 
 	memset(st, 0, sizeof(*st));
-	if (path_of(dir, "killswitch", path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
+	e = path_of(dir, "", path, sizeof(path));
+	if (e < 0)
+		return e;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -51,9 +88,11 @@ int ks_write(const char *dir, const struct ks_state *st)
 		return ks_clear(dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (path_of(dir, "killswitch", path, sizeof(path)) < 0 ||
-	    path_of(dir, "killswitch.tmp", tmp, sizeof(tmp)) < 0)
-		return -ENAMETOOLONG;
+	e = path_of(dir, "", path, sizeof(path));
+	if (e == 0)
+		e = path_of(dir, ".tmp", tmp, sizeof(tmp));
+	if (e < 0)
+		return e;
 	n = snprintf(line, sizeof(line), "on latched=%d since=%lld\n", st->latched ? 1 : 0,
 		     st->since);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -73,9 +112,10 @@ int ks_write(const char *dir, const struct ks_state *st)
 int ks_clear(const char *dir)
 {
 	char path[512];
+	int e = path_of(dir, "", path, sizeof(path));
 
-	if (path_of(dir, "killswitch", path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
+	if (e < 0)
+		return e;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;

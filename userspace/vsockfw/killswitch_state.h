@@ -1,5 +1,6 @@
-/* The kill-switch state file, STATE_DIR/killswitch (docs/vsockfw.md
- * "Kill-switch"): absent means off; otherwise one line
+/* The kill-switch state file of this network namespace,
+ * STATE_DIR/killswitch.net-COOKIE (docs/vsockfw.md "Kill-switch"): absent
+ * means off; otherwise one line
  *   on latched=0|1 since=UNIX_SECONDS
  * The state directory is on tmpfs (/run), so a latch lasts until reboot. */
 #ifndef VSOCKFW_KSSTATE_H

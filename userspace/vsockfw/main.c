@@ -22,6 +22,7 @@
 	"  --max-conns N --rate N/s     limits       --peer-cid CID[,CID...]\n"         \
 	"  --connect-timeout D --header-timeout D --idle-timeout D --drain-timeout D\n" \
 	"  --control ADDR               control socket for `vsockfw stats`\n"           \
+	"  --control-user U --control-group G  may change state there (root always)\n" \
 	"  --egress                     stopped by the kill-switch\n"                   \
 	"  --state-dir DIR              kill-switch state (default /run/vsockfw)\n"     \
 	"  --verbose, --quiet           (-v is the vsock address here)\n"
@@ -111,8 +112,12 @@ static int cmd_stats(int argc, char **argv)
 	if (a.kind == ADDR_NONE)
 		return cli_usage_error("--control ADDR is required");
 	ans = ctl_request(&a, json ? "stats" : "stats text", err, sizeof(err));
-	if (!ans)
-		return cli_fail("%s", err);
+	if (!ans) {
+		char text[ADDR_TEXT_MAX];
+
+		return cli_fail("%s (no vsockfw running with --control %s?)", err,
+				addr_format(&a, text, sizeof(text)));
+	}
 	fputs(ans, stdout);
 	free(ans);
 	return CLI_OK;

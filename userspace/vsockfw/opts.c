@@ -39,6 +39,8 @@ enum {
 	O_IDLETO,
 	O_DRAINTO,
 	O_CONTROL,
+	O_CTLUSER,
+	O_CTLGROUP,
 	O_EGRESS,
 	O_STATEDIR,
 	O_PEERCID,
@@ -82,6 +84,8 @@ static const struct opt_info infos[] = {
 	{ O_IDLETO, ANY },
 	{ O_DRAINTO, ANY },
 	{ O_CONTROL, ANY },
+	{ O_CTLUSER, ANY },
+	{ O_CTLGROUP, ANY },
 	{ O_EGRESS, ALL_FW },
 	{ O_STATEDIR, ANY },
 	{ O_BPFPIN, ANY },
@@ -123,6 +127,8 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, O_IDLETO },
 	{ "drain-timeout", required_argument, NULL, O_DRAINTO },
 	{ "control", required_argument, NULL, O_CONTROL },
+	{ "control-user", required_argument, NULL, O_CTLUSER },
+	{ "control-group", required_argument, NULL, O_CTLGROUP },
 	{ "egress", no_argument, NULL, O_EGRESS },
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
 	{ "bpf-pin", required_argument, NULL, O_BPFPIN },
@@ -310,7 +316,8 @@ static int policy_opt(int c, const char *arg, struct fw_opts *o, char *err, size
 		o->pol.protect &= ~(unsigned)POL_PRIVATE;
 		return 0;
 	case O_ALLOW_LO:
-		o->pol.protect &= ~(unsigned)POL_LOOPBACK;
+		/* The host's own addresses reach the same services as loopback. */
+		o->pol.protect &= ~(unsigned)(POL_LOOPBACK | POL_LOCAL);
 		return 0;
 	case O_ALLOW_LL:
 		o->pol.protect &= ~(unsigned)POL_LINKLOCAL;
@@ -347,6 +354,15 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 		return parse_ms("drain-timeout", arg, &g->drain_timeout_ms, err, errlen);
 	case O_CONTROL:
 		return parse_addr_opt(arg, ADDR_UNIX, &g->control, err, errlen);
+	case O_CTLUSER:
+	case O_CTLGROUP: {
+		char perr[128];
+
+		if (peercred_allow_parse(&g->control_allow, c == O_CTLUSER ? arg : NULL,
+					 c == O_CTLGROUP ? arg : NULL, perr, sizeof(perr)) < 0)
+			return errfmt(err, errlen, "--%s: %s", opt_name(c), perr);
+		return 0;
+	}
 	case O_STATEDIR:
 		if (strlen(arg) >= sizeof(g->state_dir) || arg[0] != '/')
 			return errfmt(err, errlen, "--state-dir: '%s' must be an absolute path", arg);
@@ -467,24 +483,22 @@ static int check_complete(const struct fw_opts *o, char *err, size_t errlen)
 	if (m == FW_NONE)
 		return 0;
 	if (o->listen.kind == ADDR_NONE)
-		return errfmt(err, errlen, "%s: a listen address is required (--listen ADDR%s)",
-			    fw_mode_name(m),
+		return errfmt(err, errlen, "a listen address is required (--listen ADDR%s)",
 			    m == FW_IP2VS || m == FW_IP2VS_TP || m == FW_TPP2VS ? " or -i IP:PORT"
 			    : m == FW_DNS_STUB				       ? ""
 									       : " or -v CID:PORT");
 	if (m == FW_DNS_STUB && o->listen.kind != ADDR_TCP)
-		return errfmt(err, errlen, "dns stub: --listen must be IP:PORT (UDP and TCP)");
+		return errfmt(err, errlen, "--listen must be IP:PORT (UDP and TCP)");
 	if (m == FW_DNS_HOST && o->resolver.kind == ADDR_NONE)
 		return 0; /* filled from /etc/resolv.conf when it starts */
 	if (m != FW_VS2IP_TP && m != FW_DNS_HOST && o->to.kind == ADDR_NONE)
-		return errfmt(err, errlen, "%s: a destination is required (--to ADDR%s)",
-			    fw_mode_name(m),
+		return errfmt(err, errlen, "a destination is required (--to ADDR%s)",
 			    m == FW_TPP2VS ? " or -v CID"
 			    : m == FW_VS2IP ? " or -i IP:PORT"
 			    : m == FW_DNS_STUB ? ""
 					       : " or -v CID:PORT");
 	if (m == FW_TPP2VS && o->to.kind == ADDR_UNIX && !o->to_unix_template[0])
-		return errfmt(err, errlen, "tpp2vs: a unix --to needs %%p in its path for the port");
+		return errfmt(err, errlen, "a unix --to needs %%p in its path for the port");
 	return 0;
 }
 

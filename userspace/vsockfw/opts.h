@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "lib/core/addr.h"
+#include "lib/core/peercred.h"
 #include "vsockfw/policy.h"
 
 enum fw_mode {
@@ -50,6 +51,8 @@ struct fw_opts {
 
 struct fw_global {
 	struct addr control;
+	/* Who besides root may change state through it (killswitch on/off). */
+	struct peercred_allow control_allow;
 	int backend; /* enum ev_backend */
 	char state_dir[FW_PATH_MAX];
 	char bpf_pin[FW_PATH_MAX]; /* pinned acceleration objects, or "none" */

@@ -10,13 +10,26 @@
 
 #include "lib/core/parse.h"
 
+/* Classes outside policy.protect (see policy.h). */
+#define CLS_NEVER 0x100u
+#define CLS_IMDS 0x200u
+
 struct prot_range {
 	unsigned cls;
 	struct pol_entry e;
 };
 
 #define V4(a, b, c, d) { a, b, c, d }
+/* First match wins: the exact entries (IMDS, ::1) come before the blocks
+ * that hold them. */
 static const struct prot_range protected_ranges[] = {
+	{ CLS_NEVER, { 4, 8, 0, 65535, V4(0, 0, 0, 0) } },
+	{ CLS_NEVER, { 4, 4, 0, 65535, V4(224, 0, 0, 0) } },
+	{ CLS_NEVER, { 4, 32, 0, 65535, V4(255, 255, 255, 255) } },
+	{ CLS_NEVER, { 6, 128, 0, 65535, { 0 } } },
+	{ CLS_NEVER, { 6, 8, 0, 65535, { 0xff } } },
+	{ CLS_IMDS, { 4, 32, 0, 65535, V4(169, 254, 169, 254) } },
+	{ CLS_IMDS, { 6, 128, 0, 65535, { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 } } },
 	{ POL_LOOPBACK, { 4, 8, 0, 65535, V4(127, 0, 0, 0) } },
 	{ POL_LOOPBACK, { 6, 128, 0, 65535, { [15] = 1 } } },
 	{ POL_LINKLOCAL, { 4, 16, 0, 65535, V4(169, 254, 0, 0) } },
@@ -25,8 +38,23 @@ static const struct prot_range protected_ranges[] = {
 	{ POL_PRIVATE, { 4, 12, 0, 65535, V4(172, 16, 0, 0) } },
 	{ POL_PRIVATE, { 4, 16, 0, 65535, V4(192, 168, 0, 0) } },
 	{ POL_PRIVATE, { 4, 10, 0, 65535, V4(100, 64, 0, 0) } },
-	{ POL_PRIVATE, { 4, 8, 0, 65535, V4(0, 0, 0, 0) } },
 	{ POL_PRIVATE, { 6, 7, 0, 65535, { 0xfc } } },
+	{ POL_PRIVATE, { 6, 10, 0, 65535, { 0xfe, 0xc0 } } }, /* deprecated site-local */
+	/* NAT64 local-use prefix: where the IPv4 address sits depends on the
+	 * operator's prefix length, so the block as a whole is private. */
+	{ POL_PRIVATE, { 6, 48, 0, 65535, { 0, 0x64, 0xff, 0x9b, 0, 0x01 } } },
+};
+
+/* IPv6 forms that carry an IPv4 address in fixed bytes; the packet ends up
+ * at that IPv4 address (translator, tunnel relay), so it is judged there. */
+static const struct {
+	uint8_t prefix[12];
+	unsigned prefix_len, v4_at;
+} embedding[] = {
+	{ { 0 }, 96, 12 },					/* IPv4-compatible */
+	{ { 0, 0x64, 0xff, 0x9b }, 96, 12 },			/* NAT64 well-known */
+	{ { [8] = 0xff, [9] = 0xff }, 96, 12 },			/* SIIT IPv4-translated */
+	{ { 0x20, 0x02 }, 16, 2 },				/* 6to4 */
 };
 
 static void mask(uint8_t *addr, unsigned bytes, unsigned prefix)
@@ -48,6 +76,13 @@ static int prefix_match(const uint8_t *net, unsigned prefix, const uint8_t *addr
 	if (memcmp(net, addr, full) != 0)
 		return 0;
 	return rest == 0 || ((net[full] ^ addr[full]) & (uint8_t)(0xff00 >> rest)) == 0;
+}
+
+static int is_mapped(const uint8_t *a6)
+{
+	static const uint8_t pfx[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a6, pfx, sizeof(pfx)) == 0;
 }
 
 static int parse_ports(const char *s, struct pol_entry *e, char *err, size_t errlen)
@@ -98,6 +133,14 @@ static int parse_cidr(const char *s, struct pol_entry *e, char *err, size_t errl
 	if (slash && parse_u64(slash + 1, 0, pfx, &pfx, perr, sizeof(perr)) < 0)
 		goto bad;
 	e->prefix = (uint8_t)pfx;
+	/* Destinations are unmapped before they are judged, so a mapped entry
+	 * is an IPv4 entry or it would never match. */
+	if (e->family == 6 && e->prefix >= 96 && is_mapped(e->addr)) {
+		memmove(e->addr, e->addr + 12, 4);
+		memset(e->addr + 4, 0, 12);
+		e->family = 4;
+		e->prefix = (uint8_t)(e->prefix - 96);
+	}
 	mask(e->addr, e->family == 4 ? 4 : 16, e->prefix);
 	return 0;
 bad:
@@ -227,8 +270,56 @@ static const struct prot_range *find_protected(int fam, const uint8_t *addr)
 	return NULL;
 }
 
+/* A destination as policy sees it: the address dialled, and the address
+ * judged (the embedded IPv4 one, else the same). */
+struct view {
+	int fam, jfam;
+	uint8_t addr[16], jaddr[16];
+	uint16_t port;
+	const struct prot_range *pr;
+};
+
+static int embedded_v4(const uint8_t *a6, uint8_t *v4)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(embedding) / sizeof(embedding[0]); i++)
+		if (prefix_match(embedding[i].prefix, embedding[i].prefix_len, a6)) {
+			memcpy(v4, a6 + embedding[i].v4_at, 4);
+			return 1;
+		}
+	return 0;
+}
+
+static int make_view(const struct sockaddr_storage *dst, struct view *v)
+{
+	struct sockaddr_storage d = *dst;
+
+	memset(v, 0, sizeof(*v));
+	pol_unmap(&d);
+	v->fam = split(&d, v->addr, &v->port);
+	if (!v->fam)
+		return -1;
+	v->jfam = v->fam;
+	memcpy(v->jaddr, v->addr, sizeof(v->addr));
+	v->pr = find_protected(v->fam, v->addr);
+	/* ::, ::1 and the like are classed as themselves, not as 0.0.0.x. */
+	if (!v->pr && v->fam == 6 && embedded_v4(v->addr, v->jaddr)) {
+		v->jfam = 4;
+		memset(v->jaddr + 4, 0, 12);
+		v->pr = find_protected(4, v->jaddr);
+	}
+	return 0;
+}
+
+static int view_match(const struct pol_entry *set, unsigned n, const struct view *v)
+{
+	return any_match(set, n, v->fam, v->addr, v->port) ||
+	       (v->jfam != v->fam && any_match(set, n, v->jfam, v->jaddr, v->port));
+}
+
 /* An allow entry opens a protected range only if it lies inside it. */
-static int opened_by_allow(const struct policy *p, const struct prot_range *pr, int fam,
+static int opened_by_allow(const struct policy *p, const struct pol_entry *range, int fam,
 			   const uint8_t *addr, uint16_t port)
 {
 	unsigned i;
@@ -236,34 +327,69 @@ static int opened_by_allow(const struct policy *p, const struct prot_range *pr, 
 	for (i = 0; i < p->nallow; i++) {
 		const struct pol_entry *e = &p->allow[i];
 
-		if (e->family == pr->e.family && e->prefix >= pr->e.prefix &&
-		    prefix_match(pr->e.addr, pr->e.prefix, e->addr) &&
+		if (e->family == range->family && e->prefix >= range->prefix &&
+		    prefix_match(range->addr, range->prefix, e->addr) &&
 		    entry_match(e, fam, addr, port))
 			return 1;
 	}
 	return 0;
 }
 
+/* The host's own addresses open only to an --allow naming that address. */
+static int host_owned_refused(const struct policy *p, const struct view *v)
+{
+	struct pol_entry one = { .family = (uint8_t)v->fam, .port_hi = 65535 };
+	int r;
+
+	if (!(p->protect & POL_LOCAL) || !p->is_local)
+		return 0;
+	r = p->is_local(p->local_ctx, v->fam, v->addr);
+	if (r == 0 && v->jfam != v->fam)
+		r = p->is_local(p->local_ctx, v->jfam, v->jaddr);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return 1;
+	one.prefix = v->fam == 4 ? 32 : 128;
+	memcpy(one.addr, v->addr, sizeof(one.addr));
+	if (opened_by_allow(p, &one, v->fam, v->addr, v->port))
+		return 0;
+	one.family = (uint8_t)v->jfam;
+	one.prefix = v->jfam == 4 ? 32 : 128;
+	memcpy(one.addr, v->jaddr, sizeof(one.addr));
+	return !opened_by_allow(p, &one, v->jfam, v->jaddr, v->port);
+}
+
 int pol_check(const struct policy *p, const struct sockaddr_storage *dst)
 {
-	struct sockaddr_storage d = *dst;
-	const struct prot_range *pr;
-	uint8_t addr[16];
-	uint16_t port;
-	int fam;
+	struct view v;
+	unsigned cls;
 
-	pol_unmap(&d);
-	fam = split(&d, addr, &port);
-	if (!fam)
+	if (make_view(dst, &v) < 0)
 		return -EACCES;
-	if (any_match(p->deny, p->ndeny, fam, addr, port))
+	cls = v.pr ? v.pr->cls : 0;
+	if (cls == CLS_NEVER)
 		return -EACCES;
-	if (p->nallow && !any_match(p->allow, p->nallow, fam, addr, port))
+	if (view_match(p->deny, p->ndeny, &v))
 		return -EACCES;
-	pr = find_protected(fam, addr);
-	if (pr && (p->protect & pr->cls) && !opened_by_allow(p, pr, fam, addr, port))
+	if (p->nallow && !view_match(p->allow, p->nallow, &v))
+		return -EACCES;
+	/* The metadata service is never opened by a class switch (it sits in
+	 * link-local and, over IPv6, in fc00::/7): only by naming it. */
+	if (cls == CLS_IMDS && !opened_by_allow(p, &v.pr->e, v.jfam, v.jaddr, v.port))
+		return -EACCES;
+	if (cls && cls != CLS_IMDS && (p->protect & cls) && !opened_by_allow(p, &v.pr->e, v.jfam, v.jaddr, v.port))
+		return -EACCES;
+	if (host_owned_refused(p, &v))
 		return -EACCES;
 	return 0;
+}
+
+int pol_dialable(const struct sockaddr_storage *dst)
+{
+	struct view v;
+
+	return make_view(dst, &v) == 0 && !(v.pr && v.pr->cls == CLS_NEVER);
 }
 
 const char *pol_format_cidr(const struct pol_entry *e, char *buf, size_t len)

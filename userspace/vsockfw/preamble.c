@@ -5,25 +5,11 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "vsockfw/policy.h"
+
 static size_t addr_len(uint8_t family)
 {
 	return family == 4 ? 4 : family == 6 ? 16 : 0;
-}
-
-/* Addresses no receiver could ever dial: refused while parsing so that no
- * policy, however permissive, lets them through. */
-static int dialable(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-
-		return a != 0 && a != 0xffffffffu && (a >> 28) != 0xe;
-	}
-	{
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_MULTICAST(a);
-	}
 }
 
 static void put_ep(struct sockaddr_storage *ss, uint8_t family, const uint8_t *addr,
@@ -91,7 +77,9 @@ int px_parse(const uint8_t *buf, size_t len, struct px_req *r, size_t *need)
 		return 0;
 	memset(r, 0, sizeof(*r));
 	put_ep(&r->dst, buf[6], buf + 8, buf + 8 + alen);
-	if (ep_port(&r->dst) == 0 || !dialable(&r->dst))
+	/* Refused while parsing, whatever the policy; pol_dialable judges the
+	 * normalised form, so ::ffff:0.0.0.0 is 0.0.0.0 here too. */
+	if (ep_port(&r->dst) == 0 || !pol_dialable(&r->dst))
 		return -EPROTO;
 	if (buf[5] & PX_F_SRC) {
 		r->has_src = 1;
@@ -208,7 +196,7 @@ int px_compat_parse(const uint8_t *buf, size_t len, struct sockaddr_storage *dst
 	port[0] = buf[1 + alen + 1];
 	port[1] = buf[1 + alen];
 	put_ep(dst, buf[0], addr, port);
-	if (ep_port(dst) == 0 || !dialable(dst))
+	if (ep_port(dst) == 0 || !pol_dialable(dst))
 		return -EPROTO;
 	return (int)total;
 }
