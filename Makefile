@@ -54,7 +54,7 @@ endif
 
 # ---------------------------------------------------------------- libraries
 PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables jansson \
-	libmnl libcap zlib libelf libxxhash
+	libmnl libcap zlib libelf libxxhash libseccomp
 missing_pkgs := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
 ifneq ($(missing_pkgs),)
 ifeq ($(filter clean help deps,$(MAKECMDGOALS)),)

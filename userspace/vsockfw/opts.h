@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "lib/addr.h"
+#include "lib/privdrop.h"
 #include "vsockfw/policy.h"
 
 enum fw_mode {
@@ -59,6 +60,9 @@ struct fw_global {
 	unsigned buffers;
 	size_t buffer_size;
 	uint64_t drain_timeout_ms;
+	/* --user: drop to it once listening (docs/privileges.md). */
+	int has_user, no_seccomp;
+	struct privdrop_user user;
 };
 
 /* Defaults (docs/vsockfw.md). */
