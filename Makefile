@@ -61,7 +61,7 @@ endif
 NOLIB_GOALS := clean help deps demo list-progs
 DEPS_SH ?= scripts/deps.sh
 PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables jansson \
-	libmnl libcap zlib libelf libxxhash
+	libmnl libcap zlib libelf libxxhash libseccomp
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOLIB_GOALS),$(MAKECMDGOALS)),)
 NEED_LIBS := 0

@@ -29,9 +29,13 @@ t_bg in_ns tperf serve --listen "tcp:[2001:db8::10]:80"
 t_bg in_ns tperf serve --listen tcp:198.51.100.30:80
 ST=$TMPDIR/state HOP=$TMPDIR/tp.sock C=$TMPDIR/tp.ctl
 # The far end runs in the cgroup too: its dials must pass by the mark alone.
-t_bg in_cg vsockfw vs2ip-tp --listen "unix:$HOP" --mark $MARK --bpf-pin none --state-dir "$ST"
+# The "remote" servers' addresses are this namespace's own, which the
+# proxies refuse unless named: name them.
+OWN=(--allow 198.51.100.10/32 --allow 198.51.100.30/32 --allow "[2001:db8::10/128]")
+t_bg in_cg vsockfw vs2ip-tp --listen "unix:$HOP" --mark $MARK --bpf-pin none --state-dir "$ST" \
+	"${OWN[@]}"
 t_bg in_cg vsockfw ip2vs-tp --listen "tcp:[::]:$PX" --to "unix:$HOP" --bpf-pin "$PIN" \
-	--state-dir "$ST" --control "unix:$C"
+	--state-dir "$ST" --control "unix:$C" "${OWN[@]}"
 t_wait_sock "$HOP" && t_wait_sock "$C" || t_fail "vsockfw did not start"
 ns_wait_port 80
 
@@ -81,7 +85,7 @@ t_ok "reload with proxy port $PY" vsockfw bpf load --pin "$PIN" --cgroup "$CG" -
 	--proxy-port $PY --exempt-mark $MARK
 C2=$TMPDIR/tp2.ctl
 t_bg in_ns vsockfw ip2vs-tp --listen tcp:127.0.0.1:$PY --to "unix:$HOP" --bpf-pin "$PIN" \
-	--state-dir "$ST" --control "unix:$C2"
+	--state-dir "$ST" --control "unix:$C2" "${OWN[@]}"
 p2=$T_LAST_PID
 t_wait_sock "$C2" || t_fail "second ip2vs-tp did not start"
 t_ok "proxy outside the cgroup: verified" in_cg tperf send --connect tcp:198.51.100.10:80 \

@@ -146,9 +146,11 @@ if [ -n "$OD" ]; then
 	# sends it to ip2vs-tp (in the cgroup), which finds the destination by the
 	# socket's cookie (no conntrack here) and hands it to vs2ip-tp over unix.
 	t_bg in_ns tperf serve --listen tcp:198.51.100.10:80
-	t_bg in_ns vsockfw vs2ip-tp --listen "unix:$D/tp.sock" --state-dir "$ST" --bpf-pin none
+	# 198.51.100.10 is this namespace's own address, refused unless named.
+	t_bg in_ns vsockfw vs2ip-tp --listen "unix:$D/tp.sock" --state-dir "$ST" --bpf-pin none \
+		--allow 198.51.100.10/32
 	t_bg in_cg vsockfw ip2vs-tp --listen tcp:127.0.0.1:$XT --to "unix:$D/tp.sock" --bpf-pin "$PIN" \
-		--state-dir "$ST" --control "unix:$D/t.ctl"
+		--state-dir "$ST" --control "unix:$D/t.ctl" --allow 198.51.100.10/32
 	PT=$T_LAST_PID
 	ns_wait_port 80 && ns_wait_port $XT && t_wait_sock "$D/tp.sock" && t_wait_sock "$D/t.ctl" ||
 		t_fail "transparent proxies did not start"

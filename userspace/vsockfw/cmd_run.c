@@ -66,6 +66,11 @@ int cmd_run(int argc, char **argv)
 		return cli_usage_error("-c CONFIG is required");
 	if (config_load(path, &c, err, sizeof(err)) < 0)
 		return cli_usage_error("%s", err);
+	if (c.has_rules && c.g.has_user && !keep) {
+		config_free(&c);
+		return cli_usage_error("%s: --user cannot remove the rules at exit: add --keep-rules",
+				       path);
+	}
 	if (check) {
 		summary(&c);
 		config_free(&c);

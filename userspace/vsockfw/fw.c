@@ -18,6 +18,8 @@
 #include "vsockfw/control.h"
 #include "vsockfw/dns.h"
 #include "vsockfw/killswitch_state.h"
+#include "vsockfw/killswitch_state.h"
+#include "vsockfw/privs.h"
 #include "vsockfw/session.h"
 
 #define TICK_MS 250
@@ -387,6 +389,8 @@ int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n)
 		if (proxy_start(&fw.px[i]) < 0)
 			goto out;
 	if (g->control.kind != ADDR_NONE && ctl_start(&fw, &g->control, &fw.ctl) < 0)
+		goto out;
+	if (fw_drop_privs(&fw) < 0)
 		goto out;
 	rc = ev_run(fw.l) < 0 ? 1 : 0;
 out:

@@ -12,6 +12,10 @@
 #include "lib/accel/accel.h"
 #include "lib/accel/accel_origdst.h"
 #include "lib/core/log.h"
+#include "lib/accel/accel.h"
+#include "lib/accel/accel_origdst.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
 
 static struct {
 	char pin[ACCEL_PATH_MAX];
@@ -25,6 +29,8 @@ static struct {
 	uint16_t ports[64];
 	unsigned nports;
 } A = { .ports_fd = -1, .socks_fd = -1 }; /* fw_accel_free may come without init */
+
+static int port_set(uint16_t port, int add, char *err, size_t errlen);
 
 int fw_accel_init(const char *pin, int bypass)
 {
@@ -69,7 +75,7 @@ void fw_accel_free(void)
 	unsigned i;
 
 	for (i = 0; i < A.nports; i++)
-		accel_bypass_port(A.pin, A.ports[i], 0, err, sizeof(err));
+		port_set(A.ports[i], 0, err, sizeof(err));
 	A.nports = 0;
 	if (A.ports_fd >= 0)
 		close(A.ports_fd);
@@ -84,6 +90,22 @@ void fw_accel_free(void)
 	if (A.kmod)
 		tier_kmod_unregister();
 	A.sockmap = A.kmod = 0;
+}
+
+/* Through the map opened at start: a forwarder running as --user can no
+ * longer open the pin (nor make the bpf() call that would). */
+static int port_set(uint16_t port, int add, char *err, size_t errlen)
+{
+	__u32 k = port, one = 1;
+	int r;
+
+	if (A.ports_fd < 0)
+		return accel_bypass_port(A.pin, port, add, err, errlen);
+	r = add ? bpf_map_update_elem(A.ports_fd, &k, &one, BPF_ANY)
+		: bpf_map_delete_elem(A.ports_fd, &k);
+	if (r < 0 && !(errno == ENOENT && !add))
+		return errfmt(err, errlen, "port %u: %s", port, strerror(errno));
+	return 0;
 }
 
 static int port_listed(uint32_t port)
@@ -106,7 +128,7 @@ void fw_accel_listen(const struct addr *listen, int add)
 		/* A port the loader was given stays when we stop. */
 		if (A.nports == sizeof(A.ports) / sizeof(A.ports[0]) || port_listed(port))
 			return;
-		if (accel_bypass_port(A.pin, port, 1, err, sizeof(err)) < 0) {
+		if (port_set(port, 1, err, sizeof(err)) < 0) {
 			log_warn("loopback bypass: %s", err);
 			return;
 		}
@@ -116,7 +138,7 @@ void fw_accel_listen(const struct addr *listen, int add)
 	for (i = 0; i < A.nports; i++) {
 		if (A.ports[i] != port)
 			continue;
-		accel_bypass_port(A.pin, port, 0, err, sizeof(err));
+		port_set(port, 0, err, sizeof(err));
 		A.ports[i] = A.ports[--A.nports];
 		return;
 	}

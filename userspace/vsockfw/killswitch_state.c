@@ -86,7 +86,11 @@ int ks_write(const char *dir, const struct ks_state *st)
 
 	if (!st->on)
 		return ks_clear(dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	/* Readable by all (it is not secret) so that forwarders running as
+	 * --user follow it; only root writes it. umask must not narrow that. */
+	if (mkdir(dir, 0755) == 0)
+		chmod(dir, 0755);
+	else if (errno != EEXIST)
 		return -errno;
 	e = path_of(dir, "", path, sizeof(path));
 	if (e == 0)
@@ -95,10 +99,10 @@ int ks_write(const char *dir, const struct ks_state *st)
 		return e;
 	n = snprintf(line, sizeof(line), "on latched=%d since=%lld\n", st->latched ? 1 : 0,
 		     st->since);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
+	if (fchmod(fd, 0644) < 0 || write(fd, line, (size_t)n) != n || fsync(fd) < 0)
 		e = errno ? -errno : -EIO;
 	if (close(fd) < 0 && !e)
 		e = -errno;

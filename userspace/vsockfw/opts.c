@@ -60,6 +60,8 @@ enum {
 	O_VERBOSE,
 	O_BPFPIN,
 	O_BYPASS,
+	O_USER,
+	O_NOSECCOMP,
 };
 
 struct opt_info {
@@ -90,6 +92,8 @@ static const struct opt_info infos[] = {
 	{ O_STATEDIR, ANY },
 	{ O_BPFPIN, ANY },
 	{ O_BYPASS, ANY },
+	{ O_USER, ANY },
+	{ O_NOSECCOMP, ANY },
 	{ O_PEERCID, ALL_FW | ALL_DNS | M(FW_NONE) },
 	{ O_COMPAT, M(FW_IP2VS_TP) | M(FW_VS2IP_TP) },
 	{ O_SENDSRC, M(FW_IP2VS_TP) },
@@ -133,6 +137,8 @@ static const struct option long_opts[] = {
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
 	{ "bpf-pin", required_argument, NULL, O_BPFPIN },
 	{ "bypass", no_argument, NULL, O_BYPASS },
+	{ "user", required_argument, NULL, O_USER },
+	{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
 	{ "peer-cid", required_argument, NULL, O_PEERCID },
 	{ "compat-upstream", no_argument, NULL, O_COMPAT },
 	{ "send-source", no_argument, NULL, O_SENDSRC },
@@ -376,6 +382,12 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 		return 0;
 	case O_BYPASS:
 		g->bypass = 1;
+		return 0;
+	case O_USER:
+		g->has_user = 1;
+		return privdrop_lookup(arg, &g->user, err, errlen);
+	case O_NOSECCOMP:
+		g->no_seccomp = 1;
 		return 0;
 	}
 	return 1;

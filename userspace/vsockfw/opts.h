@@ -9,6 +9,8 @@
 
 #include "lib/core/addr.h"
 #include "lib/core/peercred.h"
+#include "lib/core/addr.h"
+#include "lib/core/privdrop.h"
 #include "vsockfw/policy.h"
 
 enum fw_mode {
@@ -62,6 +64,9 @@ struct fw_global {
 	unsigned buffers;
 	size_t buffer_size;
 	uint64_t drain_timeout_ms;
+	/* --user: drop to it once listening (docs/privileges.md). */
+	int has_user, no_seccomp;
+	struct privdrop_user user;
 };
 
 /* Defaults (docs/vsockfw.md). */
