@@ -17,7 +17,7 @@ BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev z
   liburing-dev libssl-dev libcbor-dev libsqlite3-dev libevent-dev libnftables-dev libnftnl-dev
   libmnl-dev libcap-dev libcriterion-dev libclang-rt-14-dev libjansson-dev libxxhash-dev
   libseccomp-dev"
-TEST="socat iproute2 nftables openssl jq xxd cpio xz-utils zstd tar procps psmisc file sqlite3 age"
+TEST="socat iproute2 nftables openssl jq xxd cpio xz-utils zstd tar procps psmisc file sqlite3 age python3"
 VM="qemu-system-x86 busybox-static pahole kmod"
 BENCH="iperf3 gnuplot-nox haproxy faketime time nodejs npm"
 KERNEL="linux-source-6.12 bc bison flex"

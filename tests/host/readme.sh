@@ -73,6 +73,13 @@ d 'attestd ctl --control /run/attestd.sock sync' run
 d "PCR0=\$(attest nsm --emu /var/lib/nek/emu pcr 0 | cut -d' ' -f1)" run
 d 'attest file --url https://127.0.0.1:8443 --path /srv/apps/model.bin --pcr 0=$PCR0 --root /var/lib/nek/emu/root.pem --local ./model.bin' run
 d 'attest digest --leaves model.bin' run
+# -- seal
+d 'seal keygen -o key.txt' run 'grep -q "^AGE-SECRET-KEY-1" key.txt'
+d "echo 'model weights' >weights.bin" run
+d 'seal encrypt -r "$(seal keygen -y key.txt)" -o weights.age weights.bin' run \
+	'head -1 weights.age | grep -q "^age-encryption.org/v1$"'
+d 'seal decrypt -i key.txt -o weights.out weights.age' run 'cmp -s weights.bin weights.out'
+d 'age -d -i key.txt weights.age' run
 # -- eif
 d 'make eif ROOTFS=rootfs.tar.xz APP="/usr/bin/app --serve"' \
 	'skip:fetches a Debian kernel package as a stand-in and builds in the checkout; tests/host/eif-repro.sh runs the same pipeline (reproducible/make-eif.sh) on local inputs'

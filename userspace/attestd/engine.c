@@ -27,6 +27,7 @@
 #include "attestd/work.h"
 #include "lib/core/clock.h"
 #include "lib/core/errfmt.h"
+#include "lib/core/sigfd.h"
 #include "lib/digest/hashpool.h"
 #include "lib/core/log.h"
 #include "lib/attestation/nsm.h"
@@ -1026,16 +1027,9 @@ fail:
 
 static int open_fds(struct engine *e)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
 	/* Blocked before any thread starts, so only the signalfd sees them. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
-		return -1;
+	e->sigfd = sigfd_open(SFD_NONBLOCK, SIGTERM, SIGINT, 0);
 	signal(SIGPIPE, SIG_IGN);
-	e->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	e->cfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	e->dbfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return e->sigfd < 0 || e->cfd < 0 || e->dbfd < 0 ? -1 : 0;

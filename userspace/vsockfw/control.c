@@ -14,6 +14,7 @@
 #include "lib/core/peercred.h"
 #include "lib/core/sock.h"
 #include "vsockfw/fw.h"
+#include "vsockfw/report.h"
 
 struct ctl_client {
 	struct fw_ctl *c;

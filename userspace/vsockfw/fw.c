@@ -13,6 +13,7 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/core/sigfd.h"
 #include "lib/core/sock.h"
 #include "vsockfw/kernel_accel.h"
 #include "vsockfw/control.h"
@@ -288,17 +289,11 @@ static void raise_nofile(void)
 static int fw_setup(struct fw *fw)
 {
 	struct ev_config cfg = { .backend = (enum ev_backend)fw->g.backend, .entries = 1024 };
-	sigset_t set;
 	int e;
 
 	signal(SIGPIPE, SIG_IGN); /* splice into a closed socket raises it */
 	raise_nofile();
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	fw->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	fw->sigfd = sigfd_open(0, SIGINT, SIGTERM, 0);
 	if (fw->sigfd < 0)
 		return -errno;
 	e = ev_loop_new(&fw->l, &cfg);

@@ -58,8 +58,6 @@ int fw_run(const struct fw_global *g, const struct fw_opts *opts, unsigned n);
 /* Turns the kill-switch on or off in this process (connections of egress
  * forwarders are reset at once when it goes on). */
 void fw_set_killswitch(struct fw *fw, int on, int latched);
-/* The stats report: JSON, or text for people. */
-void fw_report(struct fw *fw, struct strbuf *sb, int json);
 
 /* Closes fd so that a TCP peer sees a reset rather than an end of stream. */
 void fw_close_reset(int fd);

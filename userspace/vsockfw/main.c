@@ -171,7 +171,7 @@ static const struct cli_cmd cmds[] = {
 	  "  [--table T] [--state-dir DIR] [--control ADDR]\n"
 	  "  --latch   one-way until reboot\n"
 	  "status exits 1 when the kernel and the state file disagree.\n" },
-	{ "bpf", cmd_bpf, "load | status | unload the kernel-acceleration BPF programs",
+	{ "bpf", cmd_bpf, "load | status | unload | counter | port: the kernel-acceleration BPF programs",
 	  "bpf load [--pin DIR] [--cgroup PATH] [--objs LIST] [--port N]...\n"
 	  "                 [--proxy-port N] [--proxy-ip4 A] [--proxy-ip6 A] [--exempt-mark N]\n"
 	  "                 [--redirect-local] [--allow SPEC]... [--deny SPEC]...\n"
@@ -198,7 +198,8 @@ static const struct cli_prog prog = {
 	.name = "vsockfw",
 	.about = "VSock proxies for Nitro Enclaves: static and transparent forwarding with\n"
 		 "policy. Addresses: unix:PATH, tcp:HOST:PORT, vsock:CID:PORT.\n"
-		 "See docs/vsockfw.md and docs/proxy-protocol.md.",
+		 "See docs/vsockfw.md and docs/proxy-protocol.md. In the forwarders, -v CID:PORT\n"
+		 "is the vsock address (upstream's flag): use --verbose there.",
 	.cmds = cmds,
 };
 

@@ -5,6 +5,7 @@
 #include "lib/core/evloop.h"
 #include "vsockfw/kernel_accel.h"
 #include "vsockfw/fw.h"
+#include "vsockfw/report.h"
 
 #define COUNTERS(X)                                                            \
 	X(accepted) X(closed) X(bytes_up) X(bytes_down) X(denied) X(limited)   \
