@@ -107,10 +107,14 @@ int hostaddr_is_local(void *ctx, int fam, const uint8_t *addr)
 		if (n <= 0)
 			return n < 0 ? (errno == EAGAIN ? -ETIMEDOUT : -errno) : -EIO;
 		len = (int)n; /* NLMSG_NEXT may step past the end: keep it signed */
-		for (; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+		/* NLMSG_OK by hand: the macro compares the u32 length with the
+		 * int left, which clang's -Wsign-compare refuses. */
+		while (len >= (int)sizeof(*nh) && nh->nlmsg_len >= sizeof(*nh) &&
+		       nh->nlmsg_len <= (unsigned)len) {
 			r = judge(nh, h->seq);
 			if (r != 2)
 				return r;
+			nh = NLMSG_NEXT(nh, len);
 		}
 	}
 }
