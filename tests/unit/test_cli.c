@@ -168,3 +168,38 @@ Test(cli, version)
 	cr_assert(strncmp(out, "demo ", 5) == 0, "%s", out);
 	free(out);
 }
+
+static int verb_seen;
+static int verb_a(int argc, char **argv)
+{
+	verb_seen = argc * 10 + (strcmp(argv[0], "alpha") == 0);
+	return CLI_OK;
+}
+
+static int verb_b(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return CLI_FAIL;
+}
+
+/* One verb table: dispatch shifts argv to the verb, a missing or unknown
+ * verb is a usage error listing the table. */
+Test(cli, verb_table)
+{
+	static const struct cli_verb verbs[] = { { "alpha", verb_a }, { "beta", verb_b } };
+	char *ok[] = { "cmd", "alpha", "x", NULL }, *b[] = { "cmd", "beta", NULL };
+	char *none[] = { "cmd", NULL }, *bad[] = { "cmd", "gamma", NULL }, *out;
+	struct capture c;
+
+	cr_assert_eq(cli_verb_run(verbs, 2, 3, ok), CLI_OK);
+	cr_assert_eq(verb_seen, 21, "argc 2 and argv[0] the verb: %d", verb_seen);
+	cr_assert_eq(cli_verb_run(verbs, 2, 2, b), CLI_FAIL);
+	capture_start(&c, STDERR_FILENO);
+	cr_assert_eq(cli_verb_run(verbs, 2, 1, none), CLI_USAGE);
+	cr_assert_eq(cli_verb_run(verbs, 2, 2, bad), CLI_USAGE);
+	out = capture_end(&c);
+	cr_assert(strstr(out, "alpha or beta?"), "%s", out);
+	cr_assert(strstr(out, "unknown cmd command 'gamma' (alpha, beta)"), "%s", out);
+	free(out);
+}

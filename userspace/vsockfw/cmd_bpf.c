@@ -309,27 +309,12 @@ static int bpf_port(int argc, char **argv)
 	return CLI_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-} bpf_cmds[] = {
-	{ "load", bpf_load },	    { "status", bpf_status }, { "unload", bpf_unload },
-	{ "counter", bpf_counter }, { "port", bpf_port },
-};
-
 int cmd_bpf(int argc, char **argv)
 {
-	unsigned i;
+	static const struct cli_verb verbs[] = {
+		{ "load", bpf_load },	    { "status", bpf_status }, { "unload", bpf_unload },
+		{ "counter", bpf_counter }, { "port", bpf_port },
+	};
 
-	if (argc < 2)
-		return cli_usage_error("load, status, unload, counter or port?");
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: vsockfw %s", cli_current()->usage);
-		return CLI_OK;
-	}
-	for (i = 0; i < sizeof(bpf_cmds) / sizeof(bpf_cmds[0]); i++)
-		if (strcmp(argv[1], bpf_cmds[i].name) == 0)
-			return bpf_cmds[i].run(argc - 1, argv + 1);
-	return cli_usage_error("unknown bpf command '%s' (load, status, unload, counter, port)",
-			       argv[1]);
+	return cli_verb_run(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);
 }

@@ -132,7 +132,7 @@ static int rules_show_cmd(int argc, char **argv)
 	char err[RULES_ERR_MAX];
 	int r;
 
-	if (small_parse(argc - 1, argv + 1, &o) != CLI_OK)
+	if (small_parse(argc, argv, &o) != CLI_OK)
 		return CLI_USAGE;
 	r = rules_list(o.table, o.json, &sb, err, sizeof(err));
 	if (r == -ENOENT) {
@@ -154,7 +154,7 @@ static int rules_remove_cmd(int argc, char **argv)
 	struct ks_state st;
 	char err[RULES_ERR_MAX];
 
-	if (small_parse(argc - 1, argv + 1, &o) != CLI_OK)
+	if (small_parse(argc, argv, &o) != CLI_OK)
 		return CLI_USAGE;
 	if (ks_effective(o.table, o.g.state_dir, &st))
 		return cli_fail("the kill-switch is on%s: not removing table inet %s",
@@ -167,19 +167,13 @@ static int rules_remove_cmd(int argc, char **argv)
 
 int cmd_rules(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage_error("show, apply or remove?");
-	if (strcmp(argv[1], "show") == 0)
-		return rules_show_cmd(argc, argv);
-	if (strcmp(argv[1], "apply") == 0)
-		return rules_apply_cmd(argc - 1, argv + 1);
-	if (strcmp(argv[1], "remove") == 0)
-		return rules_remove_cmd(argc, argv);
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: vsockfw %s", cli_current()->usage);
-		return CLI_OK;
-	}
-	return cli_usage_error("unknown rules command '%s' (show, apply, remove)", argv[1]);
+	static const struct cli_verb verbs[] = {
+		{ "show", rules_show_cmd },
+		{ "apply", rules_apply_cmd },
+		{ "remove", rules_remove_cmd },
+	};
+
+	return cli_verb_run(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);
 }
 
 /* ---------------------------------------------------------------- killswitch */
@@ -278,25 +272,40 @@ static int ks_status(const struct small_opts *o)
 	return consistent ? CLI_OK : CLI_FAIL;
 }
 
-int cmd_killswitch(int argc, char **argv)
+/* The verbs share one option set; --latch goes with on alone. */
+static int ks_verb(int argc, char **argv, int (*run)(const struct small_opts *))
 {
 	struct small_opts o;
 
-	if (argc < 2)
-		return cli_usage_error("on, off or status?");
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: vsockfw %s", cli_current()->usage);
-		return CLI_OK;
-	}
-	if (small_parse(argc - 1, argv + 1, &o) != CLI_OK)
+	if (small_parse(argc, argv, &o) != CLI_OK)
 		return CLI_USAGE;
-	if (o.latch && strcmp(argv[1], "on") != 0)
+	if (o.latch && run != ks_on)
 		return cli_usage_error("--latch goes with 'on'");
-	if (strcmp(argv[1], "on") == 0)
-		return ks_on(&o);
-	if (strcmp(argv[1], "off") == 0)
-		return ks_off(&o);
-	if (strcmp(argv[1], "status") == 0)
-		return ks_status(&o);
-	return cli_usage_error("unknown killswitch command '%s' (on, off, status)", argv[1]);
+	return run(&o);
+}
+
+static int ks_on_cmd(int argc, char **argv)
+{
+	return ks_verb(argc, argv, ks_on);
+}
+
+static int ks_off_cmd(int argc, char **argv)
+{
+	return ks_verb(argc, argv, ks_off);
+}
+
+static int ks_status_cmd(int argc, char **argv)
+{
+	return ks_verb(argc, argv, ks_status);
+}
+
+int cmd_killswitch(int argc, char **argv)
+{
+	static const struct cli_verb verbs[] = {
+		{ "on", ks_on_cmd },
+		{ "off", ks_off_cmd },
+		{ "status", ks_status_cmd },
+	};
+
+	return cli_verb_run(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);
 }

@@ -71,17 +71,21 @@ static int cmd_tpp2vs(int argc, char **argv)
 	return run_mode(argc, argv, FW_TPP2VS);
 }
 
+static int dns_stub(int argc, char **argv)
+{
+	return run_mode(argc, argv, FW_DNS_STUB);
+}
+
+static int dns_host(int argc, char **argv)
+{
+	return run_mode(argc, argv, FW_DNS_HOST);
+}
+
 static int cmd_dns(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "stub") == 0)
-		return run_mode(argc - 1, argv + 1, FW_DNS_STUB);
-	if (argc >= 2 && strcmp(argv[1], "host") == 0)
-		return run_mode(argc - 1, argv + 1, FW_DNS_HOST);
-	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: vsockfw %s", cli_current()->usage);
-		return CLI_OK;
-	}
-	return cli_usage_error("stub or host?");
+	static const struct cli_verb verbs[] = { { "stub", dns_stub }, { "host", dns_host } };
+
+	return cli_verb_run(verbs, 2, argc, argv);
 }
 
 static int cmd_stats(int argc, char **argv)

@@ -145,3 +145,35 @@ int cli_main(const struct cli_prog *p, int argc, char **argv)
 	optind = 0; /* full reset, so the command's getopt starts afresh */
 	return cur_cmd->run(argc, argv);
 }
+
+/* "a, b or c" into buf. */
+static void verb_list(const struct cli_verb *v, size_t n, const char *last, char *buf,
+		      size_t len)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s",
+				      i == 0 ? "" : i + 1 == n ? last : ", ", v[i].name);
+}
+
+int cli_verb_run(const struct cli_verb *verbs, size_t n, int argc, char **argv)
+{
+	char list[256];
+	size_t i;
+
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		print_cmd_help(stdout);
+		return CLI_OK;
+	}
+	for (i = 0; argc >= 2 && i < n; i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].run(argc - 1, argv + 1);
+	if (argc < 2) {
+		verb_list(verbs, n, " or ", list, sizeof(list));
+		return cli_usage_error("%s?", list);
+	}
+	verb_list(verbs, n, ", ", list, sizeof(list));
+	return cli_usage_error("unknown %s command '%s' (%s)", argv[0], argv[1], list);
+}

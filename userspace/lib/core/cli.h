@@ -57,6 +57,17 @@ int cli_common_opt(int c);
 /* The command currently running (for help and error messages). */
 const struct cli_cmd *cli_current(void);
 
+/* A command's own verbs (`vsockfw rules show|apply|remove`), dispatched from
+ * one table the way cli_main() dispatches commands: argv[1] picks the verb,
+ * which runs with (argc - 1, argv + 1), so its argv[0] is the verb; -h and
+ * --help print the command's usage; a missing or unknown verb is a usage
+ * error that lists the table. */
+struct cli_verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+int cli_verb_run(const struct cli_verb *verbs, size_t n, int argc, char **argv);
+
 /* "prog COMMAND: message" + "Try 'prog COMMAND --help'." on stderr; returns
  * CLI_USAGE so callers can `return cli_usage_error(...)`. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
