@@ -77,8 +77,10 @@ t_eq "splice: every skb had its socket" 0 "$(vsockfw bpf counter --pin "$PIN" sp
 t_bg tperf serve --listen tcp:198.51.100.10:80
 remote=$T_LAST_PID
 # The far end in the cgroup too: its dials pass the hook by the mark alone.
-t_bg in_cg vsockfw vs2ip-tp --listen unix:/tmp/od.sock --mark 7 --bpf-pin none
+# 198.51.100.10 is the guest's own address: the proxies refuse those unless named.
+t_bg in_cg vsockfw vs2ip-tp --listen unix:/tmp/od.sock --mark 7 --bpf-pin none --allow 198.51.100.10/32
 t_bg in_cg vsockfw ip2vs-tp --listen tcp:127.0.0.1:7510 --to unix:/tmp/od.sock --bpf-pin "$PIN" \
+	--allow 198.51.100.10/32 \
 	--control unix:/tmp/od.ctl
 t_wait_sock /tmp/od.sock 20 && t_wait_sock /tmp/od.ctl 20 || t_fail "ip2vs-tp did not start"
 t_wait_port 80 20
