@@ -478,25 +478,41 @@ static void step(const struct rule *r, const uint64_t *cur, uint64_t *next, uint
 	}
 }
 
-static bool rule_matches(const struct rule *r, const char *s, size_t len)
+/* The rule's start states: state 0 and what it reaches without input. */
+static void start(const struct rule *r, uint64_t *cur, unsigned words)
 {
-	unsigned words = BITS_WORDS(r->n), w;
-	uint64_t a[words], b[words], *cur = a, *next = b, *tmp, any;
-	size_t k;
-
-	memset(cur, 0, sizeof(a));
+	memset(cur, 0, words * sizeof(*cur));
 	bit_set(cur, 0);
 	closure(r, cur);
-	for (k = 0; k < len; k++) {
-		memset(next, 0, sizeof(a));
-		step(r, cur, next, (uint8_t)s[k]);
-		closure(r, next);
-		for (any = 0, w = 0; w < words; w++)
-			any |= next[w];
-		if (!any)
+}
+
+/* Consumes one character: *cur becomes the states it leads to (the two
+ * buffers swap). False when none is left: the rule can no longer match. */
+static bool advance(const struct rule *r, uint64_t **cur, uint64_t **next, unsigned words,
+		    uint8_t c)
+{
+	uint64_t any = 0, *tmp;
+	unsigned w;
+
+	memset(*next, 0, words * sizeof(**next));
+	step(r, *cur, *next, c);
+	closure(r, *next);
+	for (w = 0; w < words; w++)
+		any |= (*next)[w];
+	tmp = *cur, *cur = *next, *next = tmp;
+	return any != 0;
+}
+
+static bool rule_matches(const struct rule *r, const char *s, size_t len)
+{
+	unsigned words = BITS_WORDS(r->n);
+	uint64_t a[words], b[words], *cur = a, *next = b;
+	size_t k;
+
+	start(r, cur, words);
+	for (k = 0; k < len; k++)
+		if (!advance(r, &cur, &next, words, (uint8_t)s[k]))
 			return false;
-		tmp = cur, cur = next, next = tmp;
-	}
 	return bit_get(cur, r->n);
 }
 
@@ -531,22 +547,14 @@ enum ign_verdict ignore_match(const struct ignore *ig, const char *rel, size_t l
 static void run_rule(const struct rule *r, int idx, const char *s, size_t len, bool is_dir,
 		     int *who)
 {
-	unsigned words = BITS_WORDS(r->n), w;
-	uint64_t a[words], b[words], *cur = a, *next = b, *tmp, any;
+	unsigned words = BITS_WORDS(r->n);
+	uint64_t a[words], b[words], *cur = a, *next = b;
 	size_t k;
 
-	memset(cur, 0, sizeof(a));
-	bit_set(cur, 0);
-	closure(r, cur);
+	start(r, cur, words);
 	for (k = 0; k < len; k++) {
-		memset(next, 0, sizeof(a));
-		step(r, cur, next, (uint8_t)s[k]);
-		closure(r, next);
-		for (any = 0, w = 0; w < words; w++)
-			any |= next[w];
-		if (!any)
+		if (!advance(r, &cur, &next, words, (uint8_t)s[k]))
 			return;
-		tmp = cur, cur = next, next = tmp;
 		/* Prefixes are directories; the whole path is what it is. */
 		if (bit_get(cur, r->n) && (k + 1 == len ? (!r->dir_only || is_dir) : s[k + 1] == '/'))
 			who[k + 1] = idx;
