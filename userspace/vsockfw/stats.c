@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/core/jsonstr.h"
+
 static unsigned bucket_of(uint64_t v)
 {
 	unsigned msb, idx;
@@ -89,20 +91,17 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
+/* Core's one JSON string escaper, into the buffer. */
 void sb_json_str(struct strbuf *sb, const char *s)
 {
-	sb_printf(sb, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char *q = json_str_dup(s);
 
-		if (c == '"' || c == '\\')
-			sb_printf(sb, "\\%c", c);
-		else if (c < 0x20)
-			sb_printf(sb, "\\u%04x", c);
-		else
-			sb_printf(sb, "%c", c);
+	if (!q) {
+		sb->oom = 1;
+		return;
 	}
-	sb_printf(sb, "\"");
+	sb_printf(sb, "%s", q);
+	free(q);
 }
 
 void sb_free(struct strbuf *sb)
