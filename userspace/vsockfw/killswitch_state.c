@@ -42,11 +42,15 @@ static int netns_id(char *buf, size_t len)
  * not stop (or latch) the daemons and commands of another. */
 static int path_of(const char *dir, const char *suffix, char *buf, size_t len)
 {
-	char ns[64];
-	int n, e = netns_id(ns, sizeof(ns));
+	/* A process stays in its namespace (nothing here calls setns), and
+	 * daemons read the state on every tick: ask the kernel once. */
+	static char ns[64];
+	int n, e;
 
-	if (e < 0)
+	if (!ns[0] && (e = netns_id(ns, sizeof(ns))) < 0) {
+		ns[0] = '\0';
 		return e;
+	}
 	n = snprintf(buf, len, "%s/killswitch.%s%s", dir, ns, suffix);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
