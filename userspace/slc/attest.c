@@ -61,17 +61,30 @@ static void binding(const uint8_t chello[SLC_CHELLO_LEN], uint8_t ud[4 + 32])
 	slc_sha256(chello, SLC_CHELLO_LEN, NULL, 0, ud + 4);
 }
 
-bool slc_policy_pins_image(const struct slc_policy *p)
+/* The PCRs of p into pol; entries that are not Nitro PCRs are left out, and
+ * the first of them is returned (-1: none). */
+static int put_pcrs(const struct slc_policy *p, struct att_policy *pol)
 {
-	struct att_policy pol = { 0 };
+	int bad = -1;
 	unsigned i;
 
 	for (i = 0; i < p->npcr; i++) {
-		if (p->pcr[i].idx >= ATT_PCR_COUNT || p->pcr[i].len != ATT_PCR_LEN)
+		if (p->pcr[i].idx >= ATT_PCR_COUNT || p->pcr[i].len != ATT_PCR_LEN) {
+			if (bad < 0)
+				bad = (int)i;
 			continue;
-		pol.pcr_mask |= 1u << p->pcr[i].idx;
-		memcpy(pol.pcr[p->pcr[i].idx], p->pcr[i].val, ATT_PCR_LEN);
+		}
+		pol->pcr_mask |= 1u << p->pcr[i].idx;
+		memcpy(pol->pcr[p->pcr[i].idx], p->pcr[i].val, ATT_PCR_LEN);
 	}
+	return bad;
+}
+
+bool slc_policy_pins_image(const struct slc_policy *p)
+{
+	struct att_policy pol = { 0 };
+
+	put_pcrs(p, &pol);
 	return att_policy_pins_image(&pol);
 }
 
@@ -83,8 +96,7 @@ int slc_attest_verify(const struct slc_policy *p, const uint8_t *doc, size_t len
 	struct att_verifier *v;
 	struct att_err ae = { 0 };
 	uint8_t ud[36];
-	unsigned i;
-	int r;
+	int r, bad;
 
 	v = p->trust_root ? att_verifier_new_file(p->trust_root, 0, &ae)
 			  : att_verifier_new(NULL, 0, 0, &ae);
@@ -92,15 +104,12 @@ int slc_attest_verify(const struct slc_policy *p, const uint8_t *doc, size_t len
 		snprintf(err, errlen, "attestation root: %s", ae.msg);
 		return -1;
 	}
-	for (i = 0; i < p->npcr; i++) {
-		if (p->pcr[i].idx >= ATT_PCR_COUNT || p->pcr[i].len != ATT_PCR_LEN) {
-			snprintf(err, errlen, "--pcr %u: Nitro PCRs are %d bytes", p->pcr[i].idx,
-				 ATT_PCR_LEN);
-			att_verifier_free(v);
-			return -1;
-		}
-		pol.pcr_mask |= 1u << p->pcr[i].idx;
-		memcpy(pol.pcr[p->pcr[i].idx], p->pcr[i].val, ATT_PCR_LEN);
+	bad = put_pcrs(p, &pol);
+	if (bad >= 0) {
+		snprintf(err, errlen, "--pcr %u: Nitro PCRs are %d bytes", p->pcr[bad].idx,
+			 ATT_PCR_LEN);
+		att_verifier_free(v);
+		return -1;
 	}
 	binding(chello, ud);
 	pol.nonce = (struct att_bytes){ chello + 40, SLC_NONCE_LEN };
