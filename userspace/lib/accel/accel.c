@@ -664,12 +664,14 @@ fail:
 	return -1;
 }
 
+/* Both iterators are pinned together (load_splice), and used together. */
 int accel_splice_has_iter(const char *pin)
 {
-	char path[ACCEL_PATH_MAX];
+	char src[ACCEL_PATH_MAX], dst[ACCEL_PATH_MAX];
 
-	return accel_pin_path(path, sizeof(path), pin, ACCEL_SPLICE, "link_iter_src") == 0 &&
-	       access(path, F_OK) == 0;
+	return accel_pin_path(src, sizeof(src), pin, ACCEL_SPLICE, "link_iter_src") == 0 &&
+	       accel_pin_path(dst, sizeof(dst), pin, ACCEL_SPLICE, "link_iter_dst") == 0 &&
+	       access(src, F_OK) == 0 && access(dst, F_OK) == 0;
 }
 
 int accel_bypass_port(const char *pin, uint16_t port, int add, char *err, size_t errlen)

@@ -54,7 +54,7 @@ int accel_splice_open(const char *pin, struct accel_splice *s, char *err, size_t
 		errfmt(err, errlen, "%s: pin path too long", pin);
 		goto fail;
 	}
-	s->have_iter = access(s->iter_src, F_OK) == 0 && access(s->iter_dst, F_OK) == 0;
+	s->have_iter = accel_splice_has_iter(pin);
 	return 0;
 fail:
 	accel_splice_close(s);
