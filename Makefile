@@ -61,7 +61,8 @@ endif
 NOLIB_GOALS := clean help deps demo list-progs
 DEPS_SH ?= scripts/deps.sh
 PKGS := liburing openssl libcbor sqlite3 libevent libevent_openssl libbpf libnftables jansson \
-	libmnl libcap zlib libelf libxxhash libseccomp
+	libmnl libcap zlib libelf libxxhash libseccomp libcurl libsecp256k1 libsodium \
+	tss2-esys tss2-tctildr tss2-mu tss2-rc libnats libarchive
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOLIB_GOALS),$(MAKECMDGOALS)),)
 NEED_LIBS := 0
