@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +56,8 @@ static void expect_sigsys(int st)
 static int status_field(const char *key, char *out, size_t len)
 {
 	char line[256];
-	FILE *f = fopen("/proc/self/status", "re");
+	/* The calling thread's: credentials are per thread. */
+	FILE *f = fopen("/proc/thread-self/status", "re");
 	size_t kl = strlen(key);
 	int found = -1;
 
@@ -280,6 +282,77 @@ Test(privdrop, needs_to_start_as_root)
 {
 	need_root();
 	expect_ok(in_child(child_not_root));
+}
+
+/* ---------------------------------------------------------------- per thread */
+
+static char root_only[64];
+
+/* The shedding thread: no capability left, the root-only file closed to it,
+ * and raising one back fails. */
+static void *shed_thread(void *arg)
+{
+	char err[PRIVDROP_ERR_MAX], v[64];
+	cap_value_t dac = CAP_DAC_READ_SEARCH;
+	intptr_t r = 0;
+	int fd;
+
+	(void)arg;
+	if (privdrop_thread_keep(NULL, 0, err, sizeof(err)) < 0)
+		return (void *)10;
+	fd = open(root_only, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != EACCES)
+		r = 11;
+	if (fd >= 0)
+		close(fd);
+	/* Not in the permitted set any more: cannot come back. */
+	if (!r && privdrop_thread_keep(&dac, 1, err, sizeof(err)) != -1)
+		r = 12;
+	if (!r && (status_field("CapEff", v, sizeof(v)) < 0 || strcmp(v, "0000000000000000") != 0))
+		r = 13;
+	return (void *)r;
+}
+
+static int child_thread_keep(void)
+{
+	cap_value_t keep[2] = { CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH };
+	char err[PRIVDROP_ERR_MAX];
+	pthread_t t;
+	void *res;
+	int fd;
+
+	if (drop_to_nobody(keep, 2) < 0)
+		return 1;
+	if (pthread_create(&t, NULL, shed_thread, NULL) != 0 || pthread_join(t, &res) != 0)
+		return 2;
+	if (res)
+		return (int)(intptr_t)res;
+	/* This thread was not touched: it still reads past the file mode. */
+	fd = open(root_only, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 3;
+	close(fd);
+	if (privdrop_thread_keep(keep + 1, 1, err, sizeof(err)) < 0)
+		return 4;
+	/* Never more than the thread has. */
+	if (privdrop_thread_keep(keep, 2, err, sizeof(err)) != -1)
+		return 5;
+	return 0;
+}
+
+Test(privdrop, thread_keep_is_per_thread)
+{
+	int fd, st;
+
+	need_root();
+	snprintf(root_only, sizeof(root_only), "/tmp/nek-privdrop-XXXXXX");
+	fd = mkstemp(root_only);
+	cr_assert(fd >= 0);
+	cr_assert_eq(fchmod(fd, 0600), 0);
+	close(fd);
+	st = in_child(child_thread_keep);
+	unlink(root_only);
+	expect_ok(st);
 }
 
 /* ---------------------------------------------------------------- sandbox */

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "lib/core/addr.h"
+#include "lib/core/privdrop.h"
 #include "lib/digest/fdigest.h"
 
 #define AD_MAX_ROOTS 8
@@ -63,6 +64,10 @@ struct ad_config {
 	unsigned max_conns;
 	unsigned rate, burst;
 	uint64_t deadline_ms, idle_ms;
+	/* --user: dropped to once set up (attestd/privs.h) */
+	bool has_user;
+	struct privdrop_user user;
+	bool no_seccomp; /* --no-seccomp: no filter on the API threads */
 };
 
 /* What a version says about the file (one row of `versions`). */

@@ -12,6 +12,7 @@
 #include "attestd/api_impl.h"
 #include "attestd/db.h"
 #include "attestd/metrics.h"
+#include "attestd/privs.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/log.h"
 #include "lib/attestation/nsm.h"
@@ -29,6 +30,7 @@ struct attester {
 	struct dbr *dbr;
 	struct nsm *nsm;
 	pthread_t thr;
+	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool stop, kicked;
@@ -115,6 +117,8 @@ static void *attester_main(void *arg)
 	struct attester *a = arg;
 	struct timespec ts;
 
+	/* It parses the NSM's answers: nothing to read past file modes for. */
+	ad_thread_role(AD_ROLE_NONE, "attest");
 	/* Records come first: documents are made with what hashing leaves. */
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0)
 		log_debug("attester: setpriority: %m");
@@ -137,7 +141,7 @@ static void *attester_main(void *arg)
 	return NULL;
 }
 
-struct attester *attester_start(struct api_shared *s, struct db *db, char *err, size_t errlen)
+struct attester *attester_open(struct api_shared *s, struct db *db, char *err, size_t errlen)
 {
 	struct attester *a = calloc(1, sizeof(*a));
 
@@ -152,15 +156,21 @@ struct attester *attester_start(struct api_shared *s, struct db *db, char *err, 
 	a->dbr = dbr_open(s->cfg->db_path, err, errlen);
 	if (a->dbr)
 		a->nsm = nsm_open(s->cfg->nsm_spec, err, errlen);
-	if (!a->dbr || !a->nsm || pthread_create(&a->thr, NULL, attester_main, a) != 0) {
-		if (a->dbr && a->nsm)
-			errfmt(err, errlen, "cannot start the attester thread");
+	if (!a->dbr || !a->nsm) {
 		nsm_close(a->nsm);
 		dbr_close(a->dbr);
 		free(a);
 		return NULL;
 	}
 	return a;
+}
+
+int attester_run(struct attester *a, char *err, size_t errlen)
+{
+	if (pthread_create(&a->thr, NULL, attester_main, a) != 0)
+		return errfmt(err, errlen, "cannot start the attester thread");
+	a->started = true;
+	return 0;
 }
 
 void attester_kick(struct attester *a)
@@ -179,7 +189,8 @@ void attester_stop(struct attester *a)
 	a->stop = true;
 	pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->mu);
-	pthread_join(a->thr, NULL);
+	if (a->started)
+		pthread_join(a->thr, NULL);
 	nsm_close(a->nsm);
 	dbr_close(a->dbr);
 	pthread_mutex_destroy(&a->mu);

@@ -14,7 +14,10 @@ struct db;
 
 /* Starts the thread (its own NSM handle and database reader). Returns NULL
  * with a reason in err. */
-struct attester *attester_start(struct api_shared *s, struct db *db, char *err, size_t errlen);
+/* Opens the database reader and the NSM (before the drop). */
+struct attester *attester_open(struct api_shared *s, struct db *db, char *err, size_t errlen);
+/* Starts its thread. */
+int attester_run(struct attester *a, char *err, size_t errlen);
 /* New versions were committed. */
 void attester_kick(struct attester *a);
 void attester_stop(struct attester *a);

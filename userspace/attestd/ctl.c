@@ -16,6 +16,7 @@
 #include "lib/core/errfmt.h"
 #include "lib/core/log.h"
 #include "lib/core/parse.h"
+#include "lib/core/peercred.h"
 #include "lib/core/sock.h"
 
 enum { REQ_NONE, REQ_SYNC, REQ_WAIT };
@@ -23,9 +24,8 @@ enum { REQ_NONE, REQ_SYNC, REQ_WAIT };
 struct client {
 	struct ctl *c;
 	int fd;
-	bool cred_ok; /* SO_PEERCRED answered: uid and gid below are the peer's */
-	uid_t uid;
-	gid_t gid;
+	bool may_act; /* the peer may send sync and wait */
+	long uid;     /* the peer's, -1 when it could not be told */
 	struct ev_op op;
 	bool armed;
 	int kind;
@@ -56,31 +56,19 @@ static void arm_listener(struct ctl *c)
 		log_error("control socket: cannot wait for connections");
 }
 
-/* ---- who may act: root, or the --control-uid / --control-gid peer ----
- * Kept apart from the rest so a shared helper can replace it. The kernel
- * fills SO_PEERCRED at connect(): a peer cannot lie about it, and for the
- * abstract form (unix:@name), which has no file mode, it is the only
- * check. */
-
+/* Who may act (root, or the --control-uid / --control-gid peer) is
+ * lib/core/peercred's SO_PEERCRED check, read once at accept: for the
+ * abstract form (unix:@name), which has no file mode, it is the only one. */
 static void peer_read(struct client *cl)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct peercred_allow a = { .uid = cl->c->allow.uid, .gid = cl->c->allow.gid,
+				    .has_uid = cl->c->allow.have_uid,
+				    .has_gid = cl->c->allow.have_gid };
+	uid_t uid = (uid_t)-1;
+	int r = peercred_check(cl->fd, &a, &uid);
 
-	cl->cred_ok = getsockopt(cl->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-		      len == sizeof(cred);
-	if (cl->cred_ok) {
-		cl->uid = cred.uid;
-		cl->gid = cred.gid;
-	}
-}
-
-static bool peer_may_act(const struct ad_ctl_allow *allow, const struct client *cl)
-{
-	if (!cl->cred_ok)
-		return false;
-	return cl->uid == 0 || (allow->have_uid && cl->uid == allow->uid) ||
-	       (allow->have_gid && cl->gid == allow->gid);
+	cl->may_act = r == 1;
+	cl->uid = r >= 0 ? (long)uid : -1L;
 }
 
 /* A path socket: root's (mode 0600), or shared with the allowed group (0660)
@@ -255,9 +243,9 @@ static void handle(struct client *cl)
 		return reply_str(cl, "error unknown request (sync, wait, metrics, status)\n");
 	/* These make the daemon drain the kernel's queue and hold one of the
 	 * CTL_CLIENTS_MAX slots for up to an hour: not for any local user. */
-	if (!peer_may_act(&cl->c->allow, cl)) {
+	if (!cl->may_act) {
 		log_info("control socket: %s refused to uid %ld", cl->buf[0] == 's' ? "sync" : "wait",
-			 cl->cred_ok ? (long)cl->uid : -1L);
+			 cl->uid);
 		return reply_str(cl, "error permission denied: sync and wait need root, "
 				     "--control-uid or --control-gid\n");
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attestd/privs.h"
 #include "lib/core/clock.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/log.h"
@@ -363,6 +364,8 @@ static void *writer_main(void *arg)
 	unsigned nv, nd;
 	size_t n;
 
+	/* Writes through descriptors opened before the drop, files the user owns. */
+	ad_thread_role(AD_ROLE_NONE, "db");
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
 		while (!db->head && !db->stop)

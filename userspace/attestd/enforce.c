@@ -16,6 +16,7 @@
 #include "attestd/engine.h"
 #include "attestd/index.h"
 #include "attestd/metrics.h"
+#include "attestd/privs.h"
 #include "attestd/work.h"
 #include "lib/core/clock.h"
 #include "lib/core/errfmt.h"
@@ -140,6 +141,7 @@ static void *thread_main(void *arg)
 								      .events = POLLIN } };
 	int rc;
 
+	ad_thread_role(AD_ROLE_MONITOR, "enforce");
 	for (;;) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -303,15 +305,18 @@ struct enforcer *enforce_start(struct engine *e, const struct ad_config *cfg, ch
 	}
 	if (mark_roots(en, err, errlen) < 0)
 		goto fail;
-	if (pthread_create(&en->thr, NULL, thread_main, en) != 0) {
-		errfmt(err, errlen, "cannot start the enforcement thread");
-		goto fail;
-	}
-	en->started = true;
 	return en;
 fail:
 	enforce_stop(en);
 	return NULL;
+}
+
+int enforce_run(struct enforcer *en, char *err, size_t errlen)
+{
+	if (pthread_create(&en->thr, NULL, thread_main, en) != 0)
+		return errfmt(err, errlen, "cannot start the enforcement thread");
+	en->started = true;
+	return 0;
 }
 
 void enforce_stop(struct enforcer *en)

@@ -16,8 +16,12 @@ struct engine;
 struct ad_config;
 struct enforcer;
 
+/* Opens the permission-class group and marks the roots (needs
+ * CAP_SYS_ADMIN: before the drop); starts no thread. */
 struct enforcer *enforce_start(struct engine *e, const struct ad_config *cfg, char *err,
 			       size_t errlen);
+/* Starts the thread that reads the permission events. */
+int enforce_run(struct enforcer *en, char *err, size_t errlen);
 /* Allows every held open, stops the thread, closes the group. */
 void enforce_stop(struct enforcer *en);
 /* Main thread: readable when opens wait to be decided. */

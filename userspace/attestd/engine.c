@@ -22,6 +22,7 @@
 #include "attestd/metrics.h"
 #include "attestd/http.h"
 #include "attestd/monitor.h"
+#include "attestd/privs.h"
 #include "attestd/ratelimit.h"
 #include "attestd/scan.h"
 #include "attestd/work.h"
@@ -1091,13 +1092,40 @@ static int start_serving(struct engine *e, char *err, size_t errlen)
 	e->shared.rl = rl_new(cfg->rate, cfg->burst);
 	if (!e->shared.rl)
 		return errfmt(err, errlen, "out of memory");
-	if (cfg->have_nsm && cfg->docs && !(e->att = attester_start(&e->shared, e->db, err, errlen)))
+	if (cfg->have_nsm && cfg->docs && !(e->att = attester_open(&e->shared, e->db, err, errlen)))
 		return -1;
-	if (cfg->have_listen && !(e->http = http_start(&e->shared, err, errlen)))
+	if (cfg->have_listen && !(e->http = http_open(&e->shared, err, errlen)))
 		return -1;
 	if (!cfg->have_nsm)
 		log_warn("no NSM (%s missing, no --nsm): records are kept, fresh documents are not "
 			 "served", NSM_DEV_DEFAULT);
+	return 0;
+}
+
+/* Everything that needs root is open: drop, then start the threads, each
+ * of which sheds what its role does not need (attestd/privs.h). */
+static int start_threads(struct engine *e, char *err, size_t errlen)
+{
+	int rc;
+
+	if (ad_drop_privs(e->cfg, err, errlen) < 0)
+		return -1;
+	rc = hpool_new(&e->pool, e->cfg->workers, e->cfg->uring);
+	if (rc < 0)
+		return errfmt(err, errlen, "hash workers: %s", strerror(-rc));
+	/* Deep enough that workers never wait for the main thread between
+	 * small files; each look in flight costs one struct work. */
+	e->max_inflight = 64 * hpool_workers(e->pool);
+	e->shared.pool = e->pool;
+	rc = db_start(e->db, e->dbfd);
+	if (rc < 0)
+		return errfmt(err, errlen, "database thread: %s", strerror(-rc));
+	if (e->att && attester_run(e->att, err, errlen) < 0)
+		return -1;
+	if (e->http && http_run(e->http, err, errlen) < 0)
+		return -1;
+	if (e->enf && enforce_run(e->enf, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -1120,18 +1148,9 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	 * during the scan is missed. */
 	if (!(e->mon = mon_open(e->cfg, err, errlen)))
 		return -1;
-	rc = hpool_new(&e->pool, e->cfg->workers, e->cfg->uring);
-	if (rc < 0)
-		return errfmt(err, errlen, "hash workers: %s", strerror(-rc));
-	/* Deep enough that workers never wait for the main thread between
-	 * small files; each look in flight costs one struct work. */
-	e->max_inflight = 64 * hpool_workers(e->pool);
 	rc = ev_loop_new(&e->loop, NULL);
 	if (rc < 0)
 		return errfmt(err, errlen, "event loop: %s", strerror(-rc));
-	rc = db_start(e->db, e->dbfd);
-	if (rc < 0)
-		return errfmt(err, errlen, "database thread: %s", strerror(-rc));
 	if (e->cfg->have_control && !(e->ctl = ctl_open(e, &e->cfg->control, &e->cfg->ctl_allow, err, errlen)))
 		return -1;
 	if (start_serving(e, err, errlen) < 0)
@@ -1145,7 +1164,7 @@ static int setup(struct engine *e, char *err, size_t errlen)
 			return -1;
 		arm(e, &e->op_enf, enforce_fd(e->enf), on_enforce);
 	}
-	return 0;
+	return start_threads(e, err, errlen);
 }
 
 int engine_main(struct ad_config *cfg)

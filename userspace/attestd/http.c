@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "attestd/metrics.h"
+#include "attestd/privs.h"
 #include "attestd/ratelimit.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/log.h"
@@ -241,6 +242,9 @@ static void *thread_main(void *arg)
 {
 	struct hthread *t = arg;
 
+	/* Before the first byte from a client. */
+	ad_thread_role(AD_ROLE_NONE, "api");
+	ad_api_sandbox(t->srv->s->cfg);
 	event_base_dispatch(t->base);
 	return NULL;
 }
@@ -282,13 +286,10 @@ static int setup_thread(struct http_srv *srv, struct hthread *t, char *err, size
 	    !(t->stop_ev = event_new(t->base, t->stop_fd, EV_READ, on_stop, t)) ||
 	    event_add(t->stop_ev, NULL) < 0)
 		return errfmt(err, errlen, "libevent: cannot set up a stop event");
-	if (pthread_create(&t->thr, NULL, thread_main, t) != 0)
-		return errfmt(err, errlen, "cannot start an API thread");
-	t->started = true;
 	return 0;
 }
 
-struct http_srv *http_start(struct api_shared *shared, char *err, size_t errlen)
+struct http_srv *http_open(struct api_shared *shared, char *err, size_t errlen)
 {
 	const struct ad_config *cfg = shared->cfg;
 	struct http_srv *srv = calloc(1, sizeof(*srv));
@@ -320,6 +321,18 @@ struct http_srv *http_start(struct api_shared *shared, char *err, size_t errlen)
 		}
 	}
 	return srv;
+}
+
+int http_run(struct http_srv *srv, char *err, size_t errlen)
+{
+	unsigned i;
+
+	for (i = 0; i < srv->n; i++) {
+		if (pthread_create(&srv->t[i].thr, NULL, thread_main, &srv->t[i]) != 0)
+			return errfmt(err, errlen, "cannot start an API thread");
+		srv->t[i].started = true;
+	}
+	return 0;
 }
 
 void http_stop(struct http_srv *srv)

@@ -16,7 +16,11 @@ struct http_srv;
 
 /* Listens on cfg->listen and starts cfg->http_threads threads. Returns NULL
  * with a one-line reason in err. */
-struct http_srv *http_start(struct api_shared *shared, char *err, size_t errlen);
+/* Binds the API socket and makes every thread's state (database reader,
+ * NSM handle, event base), starting no thread: done before the drop. */
+struct http_srv *http_open(struct api_shared *shared, char *err, size_t errlen);
+/* Starts the API threads. */
+int http_run(struct http_srv *srv, char *err, size_t errlen);
 /* Stops every thread and closes every connection. */
 void http_stop(struct http_srv *srv);
 

@@ -33,6 +33,8 @@ const struct option ad_run_longopts[] = {
 	{ "idle", required_argument, NULL, 'I' },
 	{ "enforce", no_argument, NULL, 'E' },
 	{ "enforce-timeout", required_argument, NULL, 'e' },
+	{ "user", required_argument, NULL, 'P' },
+	{ "no-seccomp", no_argument, NULL, 'Z' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -112,6 +114,16 @@ static int opt_id(const char *name, bool group, uint32_t *out)
 	}
 	return cli_usage_error("--%s '%s': no such %s and not a number", name, optarg,
 			       group ? "group" : "user");
+}
+
+static int opt_user(struct ad_config *cfg)
+{
+	char err[PRIVDROP_ERR_MAX];
+
+	if (privdrop_lookup(optarg, &cfg->user, err, sizeof(err)) < 0)
+		return cli_usage_error("%s", err);
+	cfg->has_user = true;
+	return CLI_OK;
 }
 
 static int opt_ignore(struct ad_config *cfg)
@@ -197,6 +209,11 @@ int ad_run_opt(int c, struct ad_config *cfg)
 		return CLI_OK;
 	case 'e':
 		return opt_duration("enforce-timeout", 1, &cfg->enforce_timeout_ms);
+	case 'P':
+		return opt_user(cfg);
+	case 'Z':
+		cfg->no_seccomp = true;
+		return CLI_OK;
 	default:
 		return cli_common_opt(c);
 	}

@@ -32,6 +32,11 @@
 	"  --idle D              idle connections close after D (default 30s)\n"          \
 	"  --enforce             refuse open/exec of files without a current record\n"     \
 	"  --enforce-timeout D   how long such an open may wait for it (default 2s)\n"     \
+	"  --user USER           once set up, run as USER: the API threads with no\n"      \
+	"                        capability, the monitor with CAP_DAC_READ_SEARCH only\n"  \
+	"                        (docs/privileges.md); the API threads also run under a\n" \
+	"                        seccomp allow-list\n"                                    \
+	"  --no-seccomp          with --user: no seccomp filter on the API threads\n"     \
 	"\n"                                                                               \
 	"SIGTERM/SIGINT finish work in flight and exit 0. Exit status 1: the database,\n"  \
 	"a root or fanotify is unusable; 2: usage error.\n"

@@ -136,7 +136,7 @@ enum {
 	O_TIMEOUT, O_ENV, O_CWD, O_NOWAIT, O_CID, O_PORT, O_COMMAND, O_JSON, O_SHA256,
 	O_LOCALPATH, O_REMOTEPATH, O_LOCALDIR, O_REMOTEDIR, O_WAIT, O_LISTEN, O_ROOT,
 	O_AUTHKEYS, O_NSM, O_EMU, O_MAXCONNS, O_MAXEXECS, O_MAXXFERS, O_FORCE, O_HANDSHAKE,
-	O_ANY_IMAGE, O_MAXPENDING,
+	O_ANY_IMAGE, O_MAXPENDING, O_USER,
 };
 
 #define CLIENT_OPTS                                                              \
@@ -527,9 +527,20 @@ static const struct option listen_opts[] = {
 	{ "max-pending", required_argument, NULL, O_MAXPENDING },
 	{ "handshake-timeout", required_argument, NULL, O_HANDSHAKE },
 	{ "backend", required_argument, NULL, O_BACKEND },
+	{ "user", required_argument, NULL, O_USER },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
+
+static int listen_user(struct slc_srv_opts *o)
+{
+	char err[PRIVDROP_ERR_MAX];
+
+	if (privdrop_lookup(optarg, &o->user, err, sizeof(err)) < 0)
+		return cli_usage_error("%s", err);
+	o->has_user = 1;
+	return CLI_OK;
+}
 
 static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 {
@@ -594,6 +605,8 @@ static int listen_opt(int c, struct slc_srv_opts *o, const char **addr)
 			return cli_usage_error("unknown backend '%s' (auto, uring or epoll)", optarg);
 		o->backend = b;
 		return CLI_OK;
+	case O_USER:
+		return listen_user(o);
 	default:
 		return cli_common_opt(c);
 	}
@@ -697,7 +710,7 @@ static const struct cli_cmd cmds[] = {
 	  "listen [--listen ADDR | --port P] [--root DIR] [--authorized-keys FILE]\n"
 	  "       [--key FILE] [--nsm DEV | --emu DIR] [--insecure] [--max-conns N]\n"
 	  "       [--max-execs N] [--max-xfers N] [--max-pending N] [--handshake-timeout D]\n"
-	  "       [--backend auto|uring|epoll]\n"
+	  "       [--backend auto|uring|epoll] [--user USER]\n"
 	  "  --listen ADDR          default vsock:ANY:53000 (--port P: vsock:ANY:P)\n"
 	  "  --root DIR             paths and working directories resolve below DIR\n"
 	  "  --authorized-keys FILE client keys allowed to connect (slc keygen)\n"
@@ -707,6 +720,8 @@ static const struct cli_cmd cmds[] = {
 	  "  --handshake-timeout D  close connections not authenticated within D (10s)\n"
 	  "  --max-pending N        connections that have not sent their hello (16); past\n"
 	  "                         that, those silent for 200 ms are closed\n"
+	  "  --user USER            after binding and loading keys, run as USER with no\n"
+	  "                         capability and no_new_privs (so do the commands run)\n"
 	  "SIGTERM finishes: connections get an error and close, then slc exits.\n" },
 	{ "run", cmd_run, "run a command on the server",
 	  "run [OPTIONS] [-t] [-i] [--timeout D] [--env K=V]... [--cwd DIR] [--no-wait]\n"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/core/log.h"
+#include "lib/core/privdrop.h"
 #include "lib/core/sigfd.h"
 #include "lib/core/sock.h"
 #include "lib/core/wire.h"
@@ -747,6 +748,25 @@ static int srv_run(struct srv *s)
 	return r < 0 ? -1 : 0;
 }
 
+/* Keys, authorized keys, the attestation device and the socket are open:
+ * nothing the server does afterwards needs root. No capability is kept and
+ * no seccomp filter is set: it would be inherited by the commands the
+ * server runs for its clients (docs/privileges.md). */
+static int drop_privs(const struct slc_srv_opts *o)
+{
+	char err[PRIVDROP_ERR_MAX];
+
+	if (!o->has_user)
+		return 0;
+	if (privdrop_apply(&o->user, NULL, 0, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	log_info("running as %s (uid %u, gid %u), capabilities: none", o->user.name,
+		 (unsigned)o->user.uid, (unsigned)o->user.gid);
+	return 0;
+}
+
 int slc_serve(const struct slc_srv_opts *o)
 {
 	struct srv s = { .o = o, .lfd = -1, .sigfd = -1, .rootfd = -1 };
@@ -761,7 +781,8 @@ int slc_serve(const struct slc_srv_opts *o)
 		goto out;
 	}
 	log_info("listening on %s", addr_format(&o->listen, text, sizeof(text)));
-	r = srv_run(&s);
+	if (drop_privs(o) == 0)
+		r = srv_run(&s);
 	close(s.lfd);
 	sock_unlink(&o->listen);
 out:

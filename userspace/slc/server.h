@@ -9,6 +9,7 @@
 
 #include "lib/core/addr.h"
 #include "lib/core/evloop.h"
+#include "lib/core/privdrop.h"
 #include "slc/conn.h"
 #include "slc/crypto.h"
 #include "slc/transfer.h"
@@ -25,6 +26,8 @@ struct slc_srv_opts {
 	unsigned max_pending; /* connections that have not sent their hello */
 	uint64_t handshake_ms;
 	int backend;
+	int has_user; /* --user: dropped to after binding and loading */
+	struct privdrop_user user;
 };
 
 struct sx_exec;

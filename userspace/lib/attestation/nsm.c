@@ -37,6 +37,11 @@ struct nsm {
 	uint8_t resp[NSM_RESPONSE_MAX];
 };
 
+unsigned long nsm_ioctl_request(void)
+{
+	return NSM_IOCTL_RAW;
+}
+
 const char *nsm_strerror(int rc)
 {
 	const char *name;

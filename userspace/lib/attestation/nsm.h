@@ -63,6 +63,8 @@ struct nsm *nsm_open(const char *spec, char *err, size_t errlen);
 void nsm_close(struct nsm *nsm);
 /* True when the handle is an emulator (documents chain to its own root). */
 bool nsm_is_emulated(const struct nsm *nsm);
+/* The one ioctl request the device is sent, for a seccomp allow-list. */
+unsigned long nsm_ioctl_request(void);
 
 int nsm_describe(struct nsm *nsm, struct nsm_description *out);
 /* PCR index: its value (len bytes, up to NSM_PCR_MAX_LEN) and lock state. */

@@ -224,6 +224,34 @@ int privdrop_verify(const struct privdrop_user *u, const cap_value_t *keep, unsi
 	return 0;
 }
 
+/* Per thread by construction: libcap's cap_set_proc is capset(2) on the
+ * calling thread only. */
+int privdrop_thread_keep(const cap_value_t *keep, unsigned nkeep, char *err, size_t errlen)
+{
+	cap_flag_value_t ef, pf;
+	cap_value_t v;
+	cap_t c;
+	int r = 0;
+
+	if (nkeep > PRIVDROP_MAX_KEEP)
+		return errfmt(err, errlen, "thread capabilities: at most %d kept", PRIVDROP_MAX_KEEP);
+	if (set_caps(keep, nkeep, err, errlen) < 0)
+		return -1;
+	c = cap_get_proc();
+	if (!c)
+		return errfmt(err, errlen, "thread capabilities: %s", strerror(errno));
+	for (v = 0; v < (cap_value_t)cap_max_bits() && !r; v++) {
+		if (cap_get_flag(c, v, CAP_EFFECTIVE, &ef) < 0 ||
+		    cap_get_flag(c, v, CAP_PERMITTED, &pf) < 0)
+			r = errfmt(err, errlen, "thread capabilities: %s", strerror(errno));
+		else if ((ef == CAP_SET || pf == CAP_SET) != kept(v, keep, nkeep))
+			r = errfmt(err, errlen, "thread capabilities: capability %d is %s", (int)v,
+				   ef == CAP_SET || pf == CAP_SET ? "still held" : "missing");
+	}
+	cap_free(c);
+	return r;
+}
+
 void privdrop_caps_text(const cap_value_t *keep, unsigned nkeep, char *buf, size_t len)
 {
 	size_t off = 0;

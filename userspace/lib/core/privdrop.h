@@ -45,6 +45,14 @@ int privdrop_apply(const struct privdrop_user *u, const cap_value_t *keep, unsig
 int privdrop_verify(const struct privdrop_user *u, const cap_value_t *keep, unsigned nkeep,
 		    char *err, size_t errlen);
 
+/* For a process that privdrop_apply left with capabilities its threads do
+ * not all need: reduces the calling thread's effective and permitted sets to
+ * keep[0..nkeep) (nkeep 0: none), which it can never raise again, and checks
+ * it. Threads made afterwards by this thread inherit the reduced sets; the
+ * other threads keep theirs (capabilities are per thread). Returns 0, or -1
+ * with a one-line reason in err. */
+int privdrop_thread_keep(const cap_value_t *keep, unsigned nkeep, char *err, size_t errlen);
+
 /* The capability names of keep[0..nkeep) as "cap_a,cap_b" ("none" when
  * empty), for logs. */
 void privdrop_caps_text(const cap_value_t *keep, unsigned nkeep, char *buf, size_t len);
