@@ -116,8 +116,13 @@ static uint8_t *build(EVP_PKEY *key, const struct shape *s, const char *msg, siz
 	uint8_t *der;
 
 	cr_assert(in && out && cms);
-	for (int i = 0; i < s->recipients; i++)
-		add_recipient(cms, i == 0 ? key : rsa(2048), s);
+	for (int i = 0; i < s->recipients; i++) {
+		EVP_PKEY *k = i == 0 ? key : rsa(2048);
+
+		add_recipient(cms, k, s);
+		if (k != key)
+			EVP_PKEY_free(k);
+	}
 	/* Streaming output is what gives indefinite lengths and chunks. */
 	if (s->stream) {
 		cr_assert(i2d_CMS_bio_stream(out, cms, in, CMS_STREAM | CMS_BINARY));
