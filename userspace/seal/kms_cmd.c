@@ -275,11 +275,11 @@ static unsigned attempts_of(const struct kopts *o)
 static int fail_kms(const struct kverb *v, const struct kms_error *e)
 {
 	if (e->type[0])
-		return cli_fail("kms %s: %s: %s (HTTP %ld)", v->name, e->type, e->message,
+		return cli_fail("%s: %s: %s (HTTP %ld)", v->name, e->type, e->message,
 				e->http_status);
 	if (e->http_status)
-		return cli_fail("kms %s: %s (HTTP %ld)", v->name, e->message, e->http_status);
-	return cli_fail("kms %s: %s", v->name, e->message);
+		return cli_fail("%s: %s (HTTP %ld)", v->name, e->message, e->http_status);
+	return cli_fail("%s: %s", v->name, e->message);
 }
 
 /* The call and what its answer becomes; creds and recipient are ready. */
@@ -292,13 +292,13 @@ static int call(const struct kverb *v, const struct kopts *o, struct kms_client_
 	int rc = CLI_OK;
 
 	if (rcp && json_object_set_new(body, "Recipient", kms_recipient_json(rcp)) < 0)
-		return cli_fail("kms %s: out of memory", v->name);
+		return cli_fail("%s: out of memory", v->name);
 	if (kms_call(cfg, v->op, body, &resp, &e) < 0)
 		return fail_kms(v, &e);
 	if (kms_out_plaintext(resp, rcp, o->plaintext_out, err) < 0)
-		rc = cli_fail("kms %s: %s", v->name, err);
+		rc = cli_fail("%s: %s", v->name, err);
 	else if (strcmp(v->name, "put-key-policy") != 0 && kms_out_print(resp) < 0)
-		rc = cli_fail("kms %s: stdout: write failed", v->name);
+		rc = cli_fail("%s: stdout: write failed", v->name);
 	json_decref(resp);
 	return rc;
 }
@@ -325,12 +325,12 @@ static int run_verb(const struct kverb *v, int argc, char **argv)
 	}
 	if (kms_creds_load(o.profile, &creds, err, sizeof(err)) < 0) {
 		json_decref(body);
-		return cli_fail("kms %s: %s", v->name, err);
+		return cli_fail("%s: %s", v->name, err);
 	}
 	cfg = (struct kms_client_cfg){ o.endpoint, cfg.region, o.ca_file, attempts_of(&o),
 				       (long)o.timeout_ms, &creds };
 	if (o.nsm && kms_recipient_make(o.nsm, &rcp, err, sizeof(err)) < 0)
-		rc = cli_fail("kms %s: %s", v->name, err);
+		rc = cli_fail("%s: %s", v->name, err);
 	else
 		rc = call(v, &o, &cfg, body, o.nsm ? &rcp : NULL);
 	kms_recipient_free(&rcp);
