@@ -61,7 +61,7 @@ t_match "no credentials anywhere" "no credentials" "$out"
 # drop the connection after reading the request, "huge" for 2 MiB), the last
 # line repeating; logs each request's headers and body as one JSON line.
 cat >faults.py <<'PY'
-import http.server, json, sys
+import http.server, json, ssl, sys
 port, script, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 class H(http.server.BaseHTTPRequestHandler):
     n = 0
@@ -90,7 +90,12 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(out)))
         self.end_headers()
         self.wfile.write(out)
-http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()
+srv = http.server.HTTPServer(('127.0.0.1', port), H)
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
 PY
 P=$(t_free_port)
 echo '200 {}' >script
@@ -156,6 +161,29 @@ out=$(seal kms generate-random --number-of-bytes 8 "${K[@]}" --plaintext-out "$D
 t_eq "--plaintext-out: the raw bytes" "0001020304050607" "$(od -An -tx1 "$D/pt.bin" | tr -d ' \n')"
 t_eq "--plaintext-out: mode 0600" 600 "$(stat -c %a "$D/pt.bin")"
 if printf '%s' "$out" | grep -q Plaintext; then t_fail "--plaintext-out still printed Plaintext"; else t_pass "--plaintext-out keeps it off stdout"; fi
+
+# ---------------------------------------------------------------- HTTPS
+# A CA of the test's own, a server certificate for 127.0.0.1 under it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+	-days 1 -subj /CN=kms-client-test-ca >/dev/null 2>&1
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr \
+	-subj /CN=127.0.0.1 >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext \
+	-out srv.pem >/dev/null 2>&1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key \
+	-out other.pem -days 1 -subj /CN=other-ca >/dev/null 2>&1
+PS=$(t_free_port)
+t_bg python3 faults.py "$PS" "$D/script" "$D/log" "$D/srv.pem" "$D/srv.key"
+t_wait_port "$PS" || t_fail "TLS fault server did not start"
+script '200 {"Plaintext":"AAECAwQFBgc="}'
+t_ok "https with --ca-file" seal kms generate-random --number-of-bytes 8 --region us-east-1 \
+	--endpoint "https://127.0.0.1:$PS/" --ca-file ca.pem
+script '200 {"Plaintext":"AAECAwQFBgc="}'
+out=$(seal kms generate-random --number-of-bytes 8 --region us-east-1 \
+	--endpoint "https://127.0.0.1:$PS/" --ca-file other.pem --max-attempts 1 2>&1)
+t_match "https under another CA is refused" "POST https://127.0.0.1:$PS/: .*(SSL|certificate)" "$out"
+t_eq "a refused certificate is not retried" 0 "$(requests)"
 
 # ---------------------------------------------------------------- attested, faults
 E=$D/emu
