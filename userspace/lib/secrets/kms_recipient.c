@@ -1,6 +1,7 @@
 /* Ephemeral recipient key, its attestation document, and the opening. */
 #include "lib/secrets/kms_recipient.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@ static int attest(const char *spec, const uint8_t *spki, size_t spki_len,
 	if (!nsm)
 		return -1;
 	r->doc = malloc(ATT_DOC_MAX);
-	rc = r->doc ? nsm_attest(nsm, &in, r->doc, ATT_DOC_MAX, &r->doc_len) : -12;
+	rc = r->doc ? nsm_attest(nsm, &in, r->doc, ATT_DOC_MAX, &r->doc_len) : -ENOMEM;
 	nsm_close(nsm);
 	if (rc < 0)
 		return errfmt(err, errlen, "--nsm %s: attestation: %s", spec, nsm_strerror(rc));
