@@ -208,4 +208,84 @@ script '200 {"KeyId":"k"}'
 out=$(seal kms decrypt --ciphertext-blob AAAA "${K[@]}" --nsm "emu:$E" 2>&1)
 t_match "no CiphertextForRecipient at all" 'no CiphertextForRecipient' "$out"
 
+# ---------------------------------------------------------------- end to end
+# Against the emulator that enforces attestation policy (seal kms-server).
+if ! seal kms-server --help >/dev/null 2>&1; then
+	t_skip "end to end against seal kms-server" "not in this build"
+	t_done
+fi
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >server-creds
+PK=$(t_free_port)
+t_bg seal kms-server --listen "tcp:127.0.0.1:$PK" --state "$D/kms" --credentials "$D/server-creds" \
+	--trust-root "$E/root.pem"
+t_wait_port "$PK" || t_fail "kms-server did not start"
+for i in $(seq 1 100); do [ -s "$D/kms/ca.pem" ] && break; sleep 0.05; done
+S=(--region us-east-1 --endpoint "https://127.0.0.1:$PK/" --ca-file "$D/kms/ca.pem")
+jget() {
+	python3 -c 'import json,sys
+d = json.load(sys.stdin)
+for k in sys.argv[1].split("."): d = d[k]
+print(d)' "$1"
+}
+
+out=$(seal kms create-key --description "client e2e" "${S[@]}" 2>&1)
+KEY=$(printf '%s' "$out" | jget KeyMetadata.KeyId 2>/dev/null)
+t_match "create-key: KeyMetadata with a KeyId" '"KeyId": "' "$out"
+out=$(seal kms describe-key --key-id "$KEY" "${S[@]}" 2>&1)
+t_eq "describe-key names the same key" "$KEY" "$(printf '%s' "$out" | jget KeyMetadata.KeyId 2>/dev/null)"
+out=$(seal kms encrypt --key-id "$KEY" --plaintext aGVsbG8ga21z --encryption-context app=e2e "${S[@]}" 2>&1)
+BLOB=$(printf '%s' "$out" | jget CiphertextBlob 2>/dev/null)
+t_match "encrypt: a CiphertextBlob" '"CiphertextBlob": "' "$out"
+out=$(seal kms decrypt --ciphertext-blob "$BLOB" --encryption-context app=e2e "${S[@]}" 2>&1)
+t_eq "decrypt: the round trip (no policy condition yet)" "aGVsbG8ga21z" \
+	"$(printf '%s' "$out" | jget Plaintext 2>/dev/null)"
+out=$(seal kms decrypt --ciphertext-blob "$BLOB" --encryption-context app=other "${S[@]}" 2>&1)
+t_match "decrypt under another encryption context is refused" 'InvalidCiphertextException' "$out"
+printf '%s' "$BLOB" | base64 -d >blob.bin
+out=$(seal kms decrypt --ciphertext-blob fileb://blob.bin --encryption-context app=e2e "${S[@]}" 2>&1)
+t_eq "fileb:// gives the same blob" "aGVsbG8ga21z" "$(printf '%s' "$out" | jget Plaintext 2>/dev/null)"
+
+# PCR16 is unlocked in the emulator: extending it later makes the same
+# enclave (same root, same PCR0) one the policy no longer admits.
+PCR0=$(attest nsm --emu "$E" --json pcr 0 | jget value)
+PCR16=$(attest nsm --emu "$E" --json pcr 16 | jget value)
+python3 - "$PCR0" "$PCR16" >policy.json <<'PY'
+import json, sys
+print(json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": "*",
+     "Action": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:Encrypt"]},
+    {"Sid": "Enclave", "Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": "*",
+     "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateRandom"],
+     "Condition": {"StringEqualsIgnoreCase": {"kms:RecipientAttestation:PCR0": sys.argv[1],
+                                              "kms:RecipientAttestation:PCR16": sys.argv[2]}}}]}))
+PY
+t_ok "put-key-policy: decrypt only for these PCRs" seal kms put-key-policy --key-id "$KEY" \
+	--policy file://policy.json "${S[@]}"
+out=$(seal kms get-key-policy --key-id "$KEY" "${S[@]}" 2>&1)
+t_match "get-key-policy gives it back" 'RecipientAttestation:PCR16' "$(printf '%s' "$out" | jget Policy 2>/dev/null)"
+t_eq "get-key-policy: PolicyName default" default "$(printf '%s' "$out" | jget PolicyName 2>/dev/null)"
+out=$(seal kms generate-data-key --key-id "$KEY" --key-spec AES_256 "${S[@]}" 2>&1)
+t_match "generate-data-key without attestation: AccessDeniedException" 'AccessDeniedException' "$out"
+out=$(seal kms generate-data-key --key-id "$KEY" --key-spec AES_256 --nsm "emu:$E" "${S[@]}" 2>&1)
+DK=$(printf '%s' "$out" | jget Plaintext 2>/dev/null)
+DKBLOB=$(printf '%s' "$out" | jget CiphertextBlob 2>/dev/null)
+t_eq "generate-data-key with the enclave's document: 32 bytes, opened here" 32 \
+	"$(printf '%s' "$DK" | base64 -d 2>/dev/null | wc -c)"
+t_eq "  ... no CiphertextForRecipient left in the output" 0 "$(printf '%s' "$out" | grep -c CiphertextForRecipient)"
+out=$(seal kms decrypt --ciphertext-blob "$DKBLOB" --nsm "emu:$E" "${S[@]}" 2>&1)
+t_eq "attested decrypt of the data key gives the same key" "$DK" "$(printf '%s' "$out" | jget Plaintext 2>/dev/null)"
+t_ok "attested decrypt with --plaintext-out" seal kms decrypt --ciphertext-blob "$DKBLOB" \
+	--nsm "emu:$E" --plaintext-out "$D/dk.bin" "${S[@]}"
+t_eq "  ... the raw key in the file" "$DK" "$(base64 -w0 <"$D/dk.bin")"
+out=$(seal kms generate-random --number-of-bytes 24 --nsm "emu:$E" "${S[@]}" 2>&1)
+t_eq "attested generate-random: 24 bytes" 24 \
+	"$(printf '%s' "$out" | jget Plaintext 2>/dev/null | base64 -d 2>/dev/null | wc -c)"
+attest nsm --emu "$E" extend 16 00 >/dev/null
+out=$(seal kms decrypt --ciphertext-blob "$DKBLOB" --nsm "emu:$E" "${S[@]}" 2>&1)
+t_match "after PCR16 changes the same enclave is refused" 'AccessDeniedException' "$out"
+out=$(AWS_SECRET_ACCESS_KEY=wrong-secret seal kms describe-key --key-id "$KEY" "${S[@]}" 2>&1)
+t_match "a wrong secret: a clear signature error" '(Signature|signature|AccessDenied|UnrecognizedClient)' "$out"
+if printf '%s' "$out" | grep -q wrong-secret; then t_fail "the secret in the error"; else t_pass "the wrong secret is not echoed"; fi
+
 t_done
