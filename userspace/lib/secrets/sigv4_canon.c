@@ -346,16 +346,21 @@ static int collect(const struct sigv4_request *r, const char *list, struct hdr *
 {
 	size_t n = 0;
 
-	if (r->nheaders > SIGV4_MAX_HEADERS)
-		return errfmt(err, errlen, "headers: more than %d", SIGV4_MAX_HEADERS);
 	for (size_t i = 0; i < r->nheaders; i++) {
-		if (lower_name(r->headers[i].name, h[n].name) < 0)
+		if (n == SIGV4_MAX_HEADERS)
+			return errfmt(err, errlen, "headers: more than %d to sign", SIGV4_MAX_HEADERS);
+		/* A server checks only what was signed: an odd unsigned header
+		 * (a long cookie, a proxy's addition) is none of its business. */
+		if (lower_name(r->headers[i].name, h[n].name) < 0) {
+			if (list)
+				continue;
 			return errfmt(err, errlen, "header name '%.64s': invalid", r->headers[i].name);
+		}
+		if (!listed(list, h[n].name))
+			continue;
 		if (strlen(r->headers[i].value) > SIGV4_MAX_VALUE)
 			return errfmt(err, errlen, "header %s: value longer than %d", h[n].name,
 				      SIGV4_MAX_VALUE);
-		if (!listed(list, h[n].name))
-			continue;
 		h[n].value = r->headers[i].value;
 		h[n].idx = i;
 		n++;
