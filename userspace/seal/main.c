@@ -37,6 +37,32 @@ static const struct cli_cmd cmds[] = {
 	  "Armored input is detected. exit status: 0 decrypted; 1 refused (the error\n"
 	  "names the input and the part: armor, header, no identity matched, header\n"
 	  "MAC, chunk N); 2 usage error.\n" },
+	{ "kms", seal_cmd_kms, "call AWS KMS (or seal kms-server), attested with --nsm",
+	  "kms create-key [--description T] [--key-spec S] [--key-usage U] [--policy FILE]\n"
+	  "    kms describe-key --key-id ID\n"
+	  "    kms put-key-policy --key-id ID --policy FILE [--policy-name default]\n"
+	  "    kms get-key-policy --key-id ID [--policy-name default]\n"
+	  "    kms encrypt --key-id ID --plaintext BLOB [--encryption-context K=V]...\n"
+	  "    kms decrypt --ciphertext-blob BLOB [--key-id ID] [--encryption-context K=V]...\n"
+	  "    kms generate-data-key --key-id ID [--key-spec AES_256|AES_128 | --number-of-bytes N]\n"
+	  "                          [--encryption-context K=V]...\n"
+	  "    kms generate-random --number-of-bytes N\n"
+	  "\n"
+	  "Flags as the AWS CLI names them; the output is KMS's answer as JSON.\n"
+	  "  BLOB                  base64, or fileb://PATH for raw bytes\n"
+	  "  --policy FILE         file://PATH, PATH, or the JSON text itself\n"
+	  "  --endpoint URL        default https://kms.REGION.amazonaws.com/ (also --endpoint-url)\n"
+	  "  --region R            else AWS_REGION, AWS_DEFAULT_REGION\n"
+	  "  --profile P           the shared credentials file's profile (else the AWS_*\n"
+	  "                        variables, then AWS_PROFILE or default)\n"
+	  "  --ca-file PEM         trust these CAs instead of the system's\n"
+	  "  --max-attempts N      tries on throttling, 5xx, transport errors (default 3)\n"
+	  "  --timeout DUR         per attempt (default 30s)\n"
+	  "  --nsm /dev/nsm|emu:DIR  decrypt, generate-data-key, generate-random: send a\n"
+	  "                        Recipient (attestation document, ephemeral RSA key) and open\n"
+	  "                        CiphertextForRecipient here; Plaintext is printed after that\n"
+	  "  --plaintext-out FILE  write the plaintext raw to FILE (0600) instead of printing it\n"
+	  "exit status: 0 done, 1 KMS or transport error (type and message shown), 2 usage.\n" },
 	{ 0 }
 };
 

@@ -5,5 +5,6 @@
 int seal_cmd_keygen(int argc, char **argv);
 int seal_cmd_encrypt(int argc, char **argv);
 int seal_cmd_decrypt(int argc, char **argv);
+int seal_cmd_kms(int argc, char **argv);
 
 #endif
