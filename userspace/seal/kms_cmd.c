@@ -364,6 +364,7 @@ int seal_cmd_kms(int argc, char **argv)
 		{ "decrypt", v_decrypt },
 		{ "generate-data-key", v_generate_data_key },
 		{ "generate-random", v_generate_random },
+		{ "policy", seal_cmd_kms_policy },
 	};
 
 	return cli_verb_run(table, sizeof(table) / sizeof(table[0]), argc, argv);
