@@ -123,6 +123,10 @@ AWS_SESSION_TOKEN=tok/en+1 seal kms generate-random --number-of-bytes 8 "${K[@]}
 t_match "a session token is sent and signed" '"X-Amz-Security-Token": "tok/en\+1".*x-amz-security-token;x-amz-target' \
 	"$(head -1 "$D/log")"
 
+script '200 {"Keys":[],"Truncated":false}'
+t_ok "list-keys" seal kms list-keys "${K[@]}"
+t_match "list-keys: TrentService.ListKeys with an empty object" '"X-Amz-Target": "TrentService.ListKeys".*"body": "\{\}"' "$(cat "$D/log")"
+
 script '503 {"__type":"KMSInternalException","message":"busy"}' '503 {"__type":"KMSInternalException","message":"busy"}' \
 	'200 {"Plaintext":"AAECAwQFBgc="}'
 t_ok "two 5xx, then success: retried" seal kms generate-random --number-of-bytes 8 "${K[@]}"
@@ -232,6 +236,7 @@ print(d)' "$1"
 out=$(seal kms create-key --description "client e2e" "${S[@]}" 2>&1)
 KEY=$(printf '%s' "$out" | jget KeyMetadata.KeyId 2>/dev/null)
 t_match "create-key: KeyMetadata with a KeyId" '"KeyId": "' "$out"
+t_match "list-keys lists it" "\"KeyId\": \"$KEY\"" "$(seal kms list-keys "${S[@]}" 2>&1)"
 out=$(seal kms describe-key --key-id "$KEY" "${S[@]}" 2>&1)
 t_eq "describe-key names the same key" "$KEY" "$(printf '%s' "$out" | jget KeyMetadata.KeyId 2>/dev/null)"
 out=$(seal kms encrypt --key-id "$KEY" --plaintext aGVsbG8ga21z --encryption-context app=e2e "${S[@]}" 2>&1)
@@ -265,6 +270,9 @@ t_ok "put-key-policy: decrypt only for these PCRs" seal kms put-key-policy --key
 out=$(seal kms get-key-policy --key-id "$KEY" "${S[@]}" 2>&1)
 t_match "get-key-policy gives it back" 'RecipientAttestation:PCR16' "$(printf '%s' "$out" | jget Policy 2>/dev/null)"
 t_eq "get-key-policy: PolicyName default" default "$(printf '%s' "$out" | jget PolicyName 2>/dev/null)"
+out=$(seal kms generate-data-key-without-plaintext --key-id "$KEY" --number-of-bytes 16 "${S[@]}" 2>&1)
+t_match "generate-data-key-without-plaintext: a blob" '"CiphertextBlob": "' "$out"
+t_eq "  ... and no Plaintext" 0 "$(printf '%s' "$out" | grep -c '"Plaintext"')"
 out=$(seal kms generate-data-key --key-id "$KEY" --key-spec AES_256 "${S[@]}" 2>&1)
 t_match "generate-data-key without attestation: AccessDeniedException" 'AccessDeniedException' "$out"
 out=$(seal kms generate-data-key --key-id "$KEY" --key-spec AES_256 --nsm "emu:$E" "${S[@]}" 2>&1)

@@ -47,6 +47,8 @@ static const struct cli_cmd cmds[] = {
 	  "    kms generate-data-key --key-id ID [--key-spec AES_256|AES_128 | --number-of-bytes N]\n"
 	  "                          [--encryption-context K=V]...\n"
 	  "    kms generate-random --number-of-bytes N\n"
+	  "    kms generate-data-key-without-plaintext --key-id ID [--key-spec S | --number-of-bytes N]\n"
+	  "    kms list-keys\n"
 	  "\n"
 	  "Flags as the AWS CLI names them; the output is KMS's answer as JSON.\n"
 	  "  BLOB                  base64, or fileb://PATH for raw bytes\n"
