@@ -65,6 +65,24 @@ static const struct cli_cmd cmds[] = {
 	  "                        CiphertextForRecipient here; Plaintext is printed after that\n"
 	  "  --plaintext-out FILE  write the plaintext raw to FILE (0600) instead of printing it\n"
 	  "exit status: 0 done, 1 KMS or transport error (type and message shown), 2 usage.\n" },
+	{ "kms-server", seal_cmd_kms_server, "a local KMS that enforces attestation policy (HTTPS)",
+	  "kms-server --listen ADDR --state DIR [--trust-root PEM] [--credentials FILE]\n"
+	  "           [--tls-cert C --tls-key K] [--max-doc-age 5m] [--region R] [--account ID]\n"
+	  "           [--ready-file F]\n"
+	  "\n"
+	  "KMS JSON 1.1 over HTTPS (docs/kms-server.md): CreateKey, DescribeKey, ListKeys,\n"
+	  "Encrypt, Decrypt, GenerateDataKey(+WithoutPlaintext), GenerateRandom,\n"
+	  "PutKeyPolicy, GetKeyPolicy. Every request's SigV4 is checked against FILE.\n"
+	  "  --listen ADDR        tcp:HOST:PORT or unix:PATH\n"
+	  "  --state DIR          master key, keys, TLS identity; DIR/ca.pem for clients\n"
+	  "  --trust-root PEM     root of Recipient attestation documents (default: AWS)\n"
+	  "  --credentials FILE   AWS shared-credentials file: one principal per profile\n"
+	  "                       (principal_arn = arn:aws:iam::ACCOUNT:user/NAME optional)\n"
+	  "  --tls-cert/--tls-key serve this certificate instead of DIR's own\n"
+	  "  --max-doc-age DUR    oldest Recipient document accepted (default 5m)\n"
+	  "  --region R           in key ARNs (default us-east-1)\n"
+	  "  --account ID         12 digits (default 111122223333)\n"
+	  "  --ready-file F       write the bound port to F once listening\n" },
 	{ 0 }
 };
 

@@ -7,4 +7,9 @@ int seal_cmd_encrypt(int argc, char **argv);
 int seal_cmd_decrypt(int argc, char **argv);
 int seal_cmd_kms(int argc, char **argv);
 
+/* seal kms-server (docs/kms-server.md). */
+int seal_cmd_kms_server(int argc, char **argv);
+/* seal kms policy make|check (docs/kms-server.md). */
+int seal_cmd_kms_policy(int argc, char **argv);
+
 #endif
