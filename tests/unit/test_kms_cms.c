@@ -17,6 +17,7 @@
 #include "lib/attestation/att_verify.h"
 #include "lib/attestation/nsm_emu.h"
 #include "lib/secrets/b64.h"
+#include "lib/secrets/cms_build.h"
 #include "lib/secrets/kms_cms.h"
 #include "lib/secrets/kms_recipient.h"
 #include "vectors.h"
@@ -370,4 +371,24 @@ Test(kms_recipient, emulated_flow)
 	cr_expect_eq(kms_recipient_make("emu:/nonexistent-dir", &r, err, sizeof(err)), -1);
 	snprintf(root, sizeof(root), "rm -rf '%s'", dir);
 	cr_expect_eq(system(root), 0);
+}
+
+/* The emulator's builder (lib/secrets/cms_build) and this reader agree:
+ * what seal kms-server sends opens here, in KMS's indefinite form. */
+Test(kms_cms, emulator_builder_opens_here)
+{
+	EVP_PKEY *k = rsa(2048);
+	uint8_t *b = NULL, out[64];
+	size_t n = 0, len = 0;
+	char err[256];
+
+	cr_assert_eq(cms_build_for_recipient(k, (const uint8_t *)"emulator data key", 17, &b, &n,
+					     err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(b[1], 0x80, "not indefinite-length");
+	cr_assert_eq(kms_cms_open(b, n, k, out, sizeof(out), &len, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(len, 17);
+	cr_expect(memcmp(out, "emulator data key", 17) == 0);
+	free(b);
+	EVP_PKEY_free(k);
 }

@@ -11,6 +11,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -79,13 +80,29 @@ static int add_ski(X509 *x, EVP_PKEY *pub)
 	return ok ? 0 : -1;
 }
 
+/* OpenSSL reads the subjectKeyIdentifier only from a certificate whose
+ * extensions it can cache, and caching encodes the whole certificate: an
+ * unsigned one (no signature algorithm) fails with "illegal zero content"
+ * and CMS then reports "certificate has no keyid". So the holder gets a
+ * serial and is signed by a throwaway P-256 key that is freed at once. */
+static int sign_throwaway(X509 *x)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	int ok = k && ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1 &&
+		 X509_sign(x, k, EVP_sha256()) > 0;
+
+	EVP_PKEY_free(k);
+	return ok ? 0 : -1;
+}
+
 static X509 *holder_cert(EVP_PKEY *pub)
 {
 	X509 *x = X509_new();
 
 	if (!x)
 		return NULL;
-	if (X509_set_version(x, 2) != 1 || X509_set_pubkey(x, pub) != 1 || add_ski(x, pub) != 0) {
+	if (X509_set_version(x, 2) != 1 || X509_set_pubkey(x, pub) != 1 || add_ski(x, pub) != 0 ||
+	    sign_throwaway(x) != 0) {
 		X509_free(x);
 		return NULL;
 	}
