@@ -371,6 +371,7 @@ int seal_cmd_kms(int argc, char **argv)
 		{ "generate-random", v_generate_random },
 		{ "generate-data-key-without-plaintext", v_generate_data_key_wp },
 		{ "list-keys", v_list_keys },
+		{ "policy", seal_cmd_kms_policy },
 	};
 
 	return cli_verb_run(table, sizeof(table) / sizeof(table[0]), argc, argv);

@@ -11,7 +11,6 @@
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -80,29 +79,31 @@ static int add_ski(X509 *x, EVP_PKEY *pub)
 	return ok ? 0 : -1;
 }
 
-/* OpenSSL reads the subjectKeyIdentifier only from a certificate whose
- * extensions it can cache, and caching encodes the whole certificate: an
- * unsigned one (no signature algorithm) fails with "illegal zero content"
- * and CMS then reports "certificate has no keyid". So the holder gets a
- * serial and is signed by a throwaway P-256 key that is freed at once. */
-static int sign_throwaway(X509 *x)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	int ok = k && ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1 &&
-		 X509_sign(x, k, EVP_sha256()) > 0;
-
-	EVP_PKEY_free(k);
-	return ok ? 0 : -1;
-}
-
+/* OpenSSL hashes a certificate's DER when it caches its extensions, so
+ * the holder must be a complete one: a name, and a signature by a key
+ * made for it and dropped at once. */
 static X509 *holder_cert(EVP_PKEY *pub)
 {
+	EVP_PKEY *signer = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	int ok = 0;
 
-	if (!x)
-		return NULL;
-	if (X509_set_version(x, 2) != 1 || X509_set_pubkey(x, pub) != 1 || add_ski(x, pub) != 0 ||
-	    sign_throwaway(x) != 0) {
+	if (!x || !n || !signer)
+		goto out;
+	if (X509_set_version(x, 2) != 1 || ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1 ||
+	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"kms recipient",
+				       -1, -1, 0) != 1 ||
+	    X509_set_subject_name(x, n) != 1 || X509_set_issuer_name(x, n) != 1 ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 60) || X509_set_pubkey(x, pub) != 1 ||
+	    add_ski(x, pub) != 0 || X509_sign(x, signer, EVP_sha256()) <= 0)
+		goto out;
+	ok = 1;
+out:
+	X509_NAME_free(n);
+	EVP_PKEY_free(signer);
+	if (!ok) {
 		X509_free(x);
 		return NULL;
 	}
