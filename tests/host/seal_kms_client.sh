@@ -123,6 +123,10 @@ AWS_SESSION_TOKEN=tok/en+1 seal kms generate-random --number-of-bytes 8 "${K[@]}
 t_match "a session token is sent and signed" '"X-Amz-Security-Token": "tok/en\+1".*x-amz-security-token;x-amz-target' \
 	"$(head -1 "$D/log")"
 
+script '200 {"Keys":[],"Truncated":false}'
+t_ok "list-keys" seal kms list-keys "${K[@]}"
+t_match "list-keys: TrentService.ListKeys with an empty object" '"X-Amz-Target": "TrentService.ListKeys".*"body": "\{\}"' "$(cat "$D/log")"
+
 script '503 {"__type":"KMSInternalException","message":"busy"}' '503 {"__type":"KMSInternalException","message":"busy"}' \
 	'200 {"Plaintext":"AAECAwQFBgc="}'
 t_ok "two 5xx, then success: retried" seal kms generate-random --number-of-bytes 8 "${K[@]}"
@@ -232,6 +236,7 @@ print(d)' "$1"
 out=$(seal kms create-key --description "client e2e" "${S[@]}" 2>&1)
 KEY=$(printf '%s' "$out" | jget KeyMetadata.KeyId 2>/dev/null)
 t_match "create-key: KeyMetadata with a KeyId" '"KeyId": "' "$out"
+t_match "list-keys lists it" "\"KeyId\": \"$KEY\"" "$(seal kms list-keys "${S[@]}" 2>&1)"
 out=$(seal kms describe-key --key-id "$KEY" "${S[@]}" 2>&1)
 t_eq "describe-key names the same key" "$KEY" "$(printf '%s' "$out" | jget KeyMetadata.KeyId 2>/dev/null)"
 out=$(seal kms encrypt --key-id "$KEY" --plaintext aGVsbG8ga21z --encryption-context app=e2e "${S[@]}" 2>&1)
@@ -246,25 +251,32 @@ printf '%s' "$BLOB" | base64 -d >blob.bin
 out=$(seal kms decrypt --ciphertext-blob fileb://blob.bin --encryption-context app=e2e "${S[@]}" 2>&1)
 t_eq "fileb:// gives the same blob" "aGVsbG8ga21z" "$(printf '%s' "$out" | jget Plaintext 2>/dev/null)"
 
-# PCR16 is unlocked in the emulator: extending it later makes the same
-# enclave (same root, same PCR0) one the policy no longer admits.
+# The policy admits only an enclave with these PCR0 and PCR1 values (the
+# emulator's documents carry PCRs 0-15, all locked).
 PCR0=$(attest nsm --emu "$E" --json pcr 0 | jget value)
-PCR16=$(attest nsm --emu "$E" --json pcr 16 | jget value)
-python3 - "$PCR0" "$PCR16" >policy.json <<'PY'
+PCR1=$(attest nsm --emu "$E" --json pcr 1 | jget value)
+mkpolicy() {
+	python3 - "$1" "$2" <<'PY'
 import json, sys
 print(json.dumps({"Version": "2012-10-17", "Statement": [
     {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": "*",
-     "Action": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:Encrypt"]},
+     "Action": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:Encrypt",
+                "kms:GenerateDataKeyWithoutPlaintext"]},
     {"Sid": "Enclave", "Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": "*",
      "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateRandom"],
      "Condition": {"StringEqualsIgnoreCase": {"kms:RecipientAttestation:PCR0": sys.argv[1],
-                                              "kms:RecipientAttestation:PCR16": sys.argv[2]}}}]}))
+                                              "kms:RecipientAttestation:PCR1": sys.argv[2]}}}]}))
 PY
+}
+mkpolicy "$PCR0" "$PCR1" >policy.json
 t_ok "put-key-policy: decrypt only for these PCRs" seal kms put-key-policy --key-id "$KEY" \
 	--policy file://policy.json "${S[@]}"
 out=$(seal kms get-key-policy --key-id "$KEY" "${S[@]}" 2>&1)
-t_match "get-key-policy gives it back" 'RecipientAttestation:PCR16' "$(printf '%s' "$out" | jget Policy 2>/dev/null)"
+t_match "get-key-policy gives it back" 'RecipientAttestation:PCR1"' "$(printf '%s' "$out" | jget Policy 2>/dev/null)"
 t_eq "get-key-policy: PolicyName default" default "$(printf '%s' "$out" | jget PolicyName 2>/dev/null)"
+out=$(seal kms generate-data-key-without-plaintext --key-id "$KEY" --number-of-bytes 16 "${S[@]}" 2>&1)
+t_match "generate-data-key-without-plaintext: a blob" '"CiphertextBlob": "' "$out"
+t_eq "  ... and no Plaintext" 0 "$(printf '%s' "$out" | grep -c '"Plaintext"')"
 out=$(seal kms generate-data-key --key-id "$KEY" --key-spec AES_256 "${S[@]}" 2>&1)
 t_match "generate-data-key without attestation: AccessDeniedException" 'AccessDeniedException' "$out"
 out=$(seal kms generate-data-key --key-id "$KEY" --key-spec AES_256 --nsm "emu:$E" "${S[@]}" 2>&1)
@@ -281,9 +293,10 @@ t_eq "  ... the raw key in the file" "$DK" "$(base64 -w0 <"$D/dk.bin")"
 out=$(seal kms generate-random --number-of-bytes 24 --nsm "emu:$E" "${S[@]}" 2>&1)
 t_eq "attested generate-random: 24 bytes" 24 \
 	"$(printf '%s' "$out" | jget Plaintext 2>/dev/null | base64 -d 2>/dev/null | wc -c)"
-attest nsm --emu "$E" extend 16 00 >/dev/null
+mkpolicy "$PCR0" "$(printf 'ab%.0s' $(seq 48))" >policy2.json
+t_ok "put-key-policy: another PCR1" seal kms put-key-policy --key-id "$KEY" --policy policy2.json "${S[@]}"
 out=$(seal kms decrypt --ciphertext-blob "$DKBLOB" --nsm "emu:$E" "${S[@]}" 2>&1)
-t_match "after PCR16 changes the same enclave is refused" 'AccessDeniedException' "$out"
+t_match "an enclave with other measurements is refused" 'AccessDeniedException' "$out"
 out=$(AWS_SECRET_ACCESS_KEY=wrong-secret seal kms describe-key --key-id "$KEY" "${S[@]}" 2>&1)
 t_match "a wrong secret: a clear signature error" '(Signature|signature|AccessDenied|UnrecognizedClient)' "$out"
 if printf '%s' "$out" | grep -q wrong-secret; then t_fail "the secret in the error"; else t_pass "the wrong secret is not echoed"; fi

@@ -1,4 +1,4 @@
-/* The CiphertextForRecipient reader: the KMS-shaped samples in
+/* The CiphertextForRecipient reader and the Recipient flow: the KMS-shaped samples in
  * ../shared/vectors/kms-cms (one opens with its key), envelopes this test
  * builds with OpenSSL in KMS's shape and in shapes KMS never sends, BER
  * bombs, truncations and the wrong key. */
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/cms.h>
 #include <openssl/pem.h>
@@ -13,7 +14,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "lib/attestation/att_verify.h"
+#include "lib/attestation/nsm_emu.h"
+#include "lib/secrets/b64.h"
+#include "lib/secrets/cms_build.h"
 #include "lib/secrets/kms_cms.h"
+#include "lib/secrets/kms_recipient.h"
 #include "vectors.h"
 
 static uint8_t *load(const char *rel, size_t *len)
@@ -306,4 +312,83 @@ Test(kms_cms, ber_bombs_refused)
 	cr_expect_eq(kms_cms_check(b, 8, &info, err, sizeof(err)), -1);
 	free(b);
 	free(big);
+}
+
+/* The whole Recipient flow in process: a document from the NSM emulator that
+ * verifies under its root and carries our key's SPKI, a KMS-shaped answer
+ * addressed to that key, opened through kms_recipient_open. */
+Test(kms_recipient, emulated_flow)
+{
+	char dir[] = "/tmp/kms-rcp-XXXXXX", spec[64], root[96], err[256], out[64];
+	struct nsm_emu_config cfg = { 0 };
+	struct kms_recipient r;
+	struct att_verifier *v;
+	struct att_err aerr;
+	struct att_doc doc;
+	unsigned char *spki = NULL;
+	struct shape s = KMS_SHAPE;
+	size_t n, len = 0;
+	uint8_t *b;
+	char *b64;
+	int spki_len;
+	json_t *j;
+
+	cr_assert(mkdtemp(dir));
+	cr_assert_eq(nsm_emu_init(dir, &cfg, err, sizeof(err)), 0, "%s", err);
+	snprintf(spec, sizeof(spec), "emu:%s", dir);
+	cr_assert_eq(kms_recipient_make(spec, &r, err, sizeof(err)), 0, "%s", err);
+	snprintf(root, sizeof(root), "%s/root.pem", dir);
+	v = att_verifier_new_file(root, 0, &aerr);
+	cr_assert(v, "%s", aerr.msg);
+	cr_assert_eq(att_verify(v, r.doc, r.doc_len, time(NULL), NULL, &doc, &aerr), 0, "%s", aerr.msg);
+	spki_len = i2d_PUBKEY(r.key, &spki);
+	cr_assert(spki_len > 0);
+	cr_expect_eq(doc.public_key.len, (size_t)spki_len);
+	cr_expect(doc.public_key.ptr && memcmp(doc.public_key.ptr, spki, (size_t)spki_len) == 0);
+	j = kms_recipient_json(&r);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "KeyEncryptionAlgorithm")),
+			 "RSAES_OAEP_SHA_256");
+	json_decref(j);
+	s.cipher = EVP_aes_256_cbc();
+	s.stream = 1;
+	b = build(r.key, &s, "thirty-two byte data key for us.", &n);
+	b64 = malloc(b64_pad_len(n) + 1);
+	cr_assert(b64);
+	b64_pad_encode(b, n, b64);
+	cr_assert_eq(kms_recipient_open(&r, b64, (uint8_t *)out, sizeof(out) - 1, &len, err,
+					sizeof(err)),
+		     0, "%s", err);
+	out[len] = '\0';
+	cr_expect_str_eq(out, "thirty-two byte data key for us.");
+	b64[10] = '!';
+	cr_expect_eq(kms_recipient_open(&r, b64, (uint8_t *)out, sizeof(out), &len, err, sizeof(err)),
+		     -1);
+	free(b64);
+	free(b);
+	OPENSSL_free(spki);
+	att_verifier_free(v);
+	kms_recipient_free(&r);
+	cr_expect_eq(kms_recipient_make("emu:/nonexistent-dir", &r, err, sizeof(err)), -1);
+	snprintf(root, sizeof(root), "rm -rf '%s'", dir);
+	cr_expect_eq(system(root), 0);
+}
+
+/* The emulator's builder (lib/secrets/cms_build) and this reader agree:
+ * what seal kms-server sends opens here, in KMS's indefinite form. */
+Test(kms_cms, emulator_builder_opens_here)
+{
+	EVP_PKEY *k = rsa(2048);
+	uint8_t *b = NULL, out[64];
+	size_t n = 0, len = 0;
+	char err[256];
+
+	cr_assert_eq(cms_build_for_recipient(k, (const uint8_t *)"emulator data key", 17, &b, &n,
+					     err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(b[1], 0x80, "not indefinite-length");
+	cr_assert_eq(kms_cms_open(b, n, k, out, sizeof(out), &len, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(len, 17);
+	cr_expect(memcmp(out, "emulator data key", 17) == 0);
+	free(b);
+	EVP_PKEY_free(k);
 }

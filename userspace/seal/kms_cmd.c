@@ -56,6 +56,9 @@ static const struct kverb verbs[] = {
 	{ "generate-data-key", "GenerateDataKey", F_KEY_ID | F_KEY_SPEC | F_NBYTES | F_CTX | ATTESTED,
 	  F_KEY_ID },
 	{ "generate-random", "GenerateRandom", F_NBYTES | ATTESTED, F_NBYTES },
+	{ "generate-data-key-without-plaintext", "GenerateDataKeyWithoutPlaintext",
+	  F_KEY_ID | F_KEY_SPEC | F_NBYTES | F_CTX, F_KEY_ID },
+	{ "list-keys", "ListKeys", 0, 0 },
 };
 
 enum {
@@ -352,6 +355,8 @@ VERB(v_encrypt, 4)
 VERB(v_decrypt, 5)
 VERB(v_generate_data_key, 6)
 VERB(v_generate_random, 7)
+VERB(v_generate_data_key_wp, 8)
+VERB(v_list_keys, 9)
 
 int seal_cmd_kms(int argc, char **argv)
 {
@@ -364,6 +369,8 @@ int seal_cmd_kms(int argc, char **argv)
 		{ "decrypt", v_decrypt },
 		{ "generate-data-key", v_generate_data_key },
 		{ "generate-random", v_generate_random },
+		{ "generate-data-key-without-plaintext", v_generate_data_key_wp },
+		{ "list-keys", v_list_keys },
 		{ "policy", seal_cmd_kms_policy },
 	};
 

@@ -47,6 +47,8 @@ static const struct cli_cmd cmds[] = {
 	  "    kms generate-data-key --key-id ID [--key-spec AES_256|AES_128 | --number-of-bytes N]\n"
 	  "                          [--encryption-context K=V]...\n"
 	  "    kms generate-random --number-of-bytes N\n"
+	  "    kms generate-data-key-without-plaintext --key-id ID [--key-spec S | --number-of-bytes N]\n"
+	  "    kms list-keys\n"
 	  "    kms policy make --pcr N=HEX... [--image-sha384 HEX] --principal ARN [--account ID] [-o F]\n"
 	  "    kms policy check FILE [--json] [--account ID]\n"
 	  "                          (docs/kms-server.md: a key policy that admits only attested\n"
