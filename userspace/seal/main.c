@@ -37,6 +37,30 @@ static const struct cli_cmd cmds[] = {
 	  "Armored input is detected. exit status: 0 decrypted; 1 refused (the error\n"
 	  "names the input and the part: armor, header, no identity matched, header\n"
 	  "MAC, chunk N); 2 usage error.\n" },
+	{ "pre", seal_cmd_pre, "Umbral proxy re-encryption, umbral-pre 0.10's bytes (docs/umbral.md)",
+	  "pre keygen -o NAME [--force] [--seed FILE --label L]\n"
+	  "    pre encrypt --to PK --capsule-out C [--simple] [-o CT] [IN]\n"
+	  "    pre decrypt --sk SK --capsule C [--from PK_A --verifying-key PK_S\n"
+	  "                --cfrag CF]... [-o OUT] [IN]\n"
+	  "    pre kfrags --from SK --to PK --signer SK -m M -n N -o DIR [--force]\n"
+	  "               [--no-sign-delegating] [--no-sign-receiving]\n"
+	  "    pre reencrypt --kfrag KF --capsule C [--verifying-key PK_S [--from PK_A]\n"
+	  "                  [--to PK_B]] [--simple] -o CF\n"
+	  "    pre bench [--json] [--seconds S]\n"
+	  "\n"
+	  "Files hold umbral-pre's bytes: NAME.sk the 32-byte scalar (mode 0600), NAME.pk\n"
+	  "the 33-byte compressed point; capsules and cfrags its toBytes() (or, with\n"
+	  "--simple, toBytesSimple(); both are read), kfrags its toBytes() in\n"
+	  "DIR/kfrag-1..N. The ciphertext is nonce, ciphertext, tag (XChaCha20-Poly1305).\n"
+	  "  --seed FILE --label L  derive the key from a 32-byte seed (SecretKeyFactory)\n"
+	  "  --cfrag CF             a cfrag for the receiver (repeatable); each is verified\n"
+	  "                         against the capsule, PK_S, PK_A and this key first\n"
+	  "  -m M -n N              M-of-N threshold (1 <= M <= N <= 255)\n"
+	  "  --no-sign-*            leave that key out of the proxy's kfrag signature\n"
+	  "  --verifying-key        reencrypt verifies the kfrag first (with the keys its\n"
+	  "                         flags name); without it the kfrag is trusted as is\n"
+	  "  bench                  per-operation rates on this thread (JSON: *_per_s)\n"
+	  "exit status: 0 done; 1 refused (the error names the file and the check); 2 usage.\n" },
 	{ 0 }
 };
 

@@ -5,5 +5,7 @@
 int seal_cmd_keygen(int argc, char **argv);
 int seal_cmd_encrypt(int argc, char **argv);
 int seal_cmd_decrypt(int argc, char **argv);
+/* seal pre ...: Umbral proxy re-encryption (seal/pre.c). */
+int seal_cmd_pre(int argc, char **argv);
 
 #endif

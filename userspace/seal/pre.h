@@ -1,0 +1,31 @@
+/* seal pre: Umbral proxy re-encryption from files of umbral-pre's bytes
+ * (docs/seal.md "pre", docs/umbral.md). */
+#ifndef NEK_SEAL_PRE_H
+#define NEK_SEAL_PRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/secrets/umbral.h"
+
+#define PRE_ERRLEN 320
+#define PRE_MAX_DATA (256u << 20) /* the DEM is one-shot: the whole input in memory */
+
+/* A whole file ('-': stdin) of at most max bytes; malloc'd. */
+int pre_read(const char *path, size_t max, uint8_t **out, size_t *len, char *err);
+/* -o by the outfile rule (NULL or '-': stdout). */
+int pre_write(const char *path, const uint8_t *b, size_t n, char *err);
+/* A new file of mode 0600; an existing one only with force. */
+int pre_write_secret(const char *path, const uint8_t *b, size_t n, bool force, char *err);
+
+int pre_load_sk(const char *path, struct umb_sk *sk, char *err);
+int pre_load_pk(const char *path, struct umb_pk *pk, char *err);
+int pre_load_capsule(const char *path, struct umb_capsule *c, char *err);
+int pre_load_kfrag(const char *path, struct umb_kfrag *k, char *err);
+int pre_load_cfrag(const char *path, struct umb_cfrag *c, char *err);
+
+/* seal pre bench */
+int pre_cmd_bench(int argc, char **argv);
+
+#endif
