@@ -20,6 +20,7 @@
 #include "lib/secrets/age.h"
 #include "lib/secrets/age_io.h"
 #include "lib/secrets/age_stream.h"
+#include "seal/pre.h"
 #include "seal/seal.h"
 
 #define ERRLEN 256
@@ -676,6 +677,23 @@ static int do_decrypt(struct ids *is, const struct dec_opts *o)
 	return CLI_OK;
 }
 
+/* --umbral-key SK [--cfrags DIR --verifying-key PK] (docs/age.md, umbral). */
+static int add_umbral_id(struct ids *is, const char *usk, const char *cfdir, const char *vk)
+{
+	char err[PRE_ERRLEN];
+
+	if (!usk && !cfdir && !vk)
+		return CLI_OK;
+	if (!usk || !cfdir != !vk)
+		return cli_usage_error("--cfrags and --verifying-key go together, with --umbral-key");
+	if (is->n == MAX_KEYS)
+		return cli_usage_error("more than %d identities", MAX_KEYS);
+	if (pre_umbral_identity(usk, cfdir, vk, &is->id[is->n], err))
+		return cli_fail("%s", err);
+	is->n++;
+	return CLI_OK;
+}
+
 int seal_cmd_decrypt(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -684,9 +702,13 @@ int seal_cmd_decrypt(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "decrypt", no_argument, NULL, 'd' },
+		{ "umbral-key", required_argument, NULL, 'U' },
+		{ "cfrags", required_argument, NULL, 'C' },
+		{ "verifying-key", required_argument, NULL, 'V' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 } };
 	struct dec_opts o = { 0 };
+	const char *usk = NULL, *cfdir = NULL, *vk = NULL;
 	struct ids *is = calloc(1, sizeof(*is));
 	char perr[PARSE_ERR_MAX];
 	uint64_t v;
@@ -708,6 +730,8 @@ int seal_cmd_decrypt(int argc, char **argv)
 			if (parse_u64(optarg, 1, 256, &v, perr, sizeof(perr)) < 0)
 				rc = cli_usage_error("--threads: %s", perr);
 			o.threads = (int)v;
+		} else if (c == 'U' || c == 'C' || c == 'V') {
+			*(c == 'U' ? &usk : c == 'C' ? &cfdir : &vk) = optarg;
 		} else if (c == 'd') {
 			/* age's -d, accepted so 'age -d' command lines carry over */
 		} else if (cli_common_opt(c) != CLI_OK) {
@@ -718,6 +742,8 @@ int seal_cmd_decrypt(int argc, char **argv)
 		rc = cli_usage_error("more than one input");
 	if (rc == CLI_OK && is->n && o.passfile)
 		rc = cli_usage_error("-i and --passphrase-file exclude each other");
+	if (rc == CLI_OK)
+		rc = add_umbral_id(is, usk, cfdir, vk);
 	if (rc == CLI_OK) {
 		o.in = optind < argc ? argv[optind] : NULL;
 		rc = do_decrypt(is, &o);

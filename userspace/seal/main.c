@@ -14,7 +14,8 @@ static const struct cli_cmd cmds[] = {
 	{ "encrypt", seal_cmd_encrypt, "encrypt to recipients or a passphrase",
 	  "encrypt [-r RECIPIENT]... [-R FILE]... [-p | --passphrase-file F] [-a] [-o OUT] [IN]\n"
 	  "\n"
-	  "  -r RECIPIENT         an age1... recipient; repeatable\n"
+	  "  -r RECIPIENT         an age1... recipient, or umbral:HEX (an Umbral public\n"
+	  "                       key, 66 hex digits: docs/age.md); repeatable\n"
 	  "  -R FILE              recipients, one per line ('#' comments); repeatable\n"
 	  "  -p, --passphrase     a passphrase read from the terminal (scrypt)\n"
 	  "  --passphrase-file F  the passphrase is the first line of F\n"
@@ -26,8 +27,12 @@ static const struct cli_cmd cmds[] = {
 	  "IN defaults to stdin.\n" },
 	{ "decrypt", seal_cmd_decrypt, "decrypt with identities or a passphrase",
 	  "decrypt [-i IDENTITY]... [--passphrase-file F] [-o OUT] [IN]\n"
+	  "       decrypt --umbral-key SK [--cfrags DIR --verifying-key PK] [-o OUT] [IN]\n"
 	  "\n"
-	  "  -i FILE              an identity file (as keygen writes); repeatable\n"
+	  "  -i FILE              an identity file (as keygen writes); repeatable\n"	  "  --umbral-key SK      an Umbral secret key (seal pre keygen): opens umbral\n"
+	  "                       stanzas to its public key; with --cfrags DIR and\n"
+	  "                       --verifying-key PK_S, those delegated to it (every\n"
+	  "                       file in DIR a cfrag, verified before use; docs/age.md)\n"
 	  "  --passphrase-file F  the passphrase for an scrypt file (else asked on the\n"
 	  "                       terminal when the file is one and no -i is given)\n"
 	  "  -o OUT               nothing appears under OUT unless every chunk and the\n"
@@ -46,6 +51,7 @@ static const struct cli_cmd cmds[] = {
 	  "               [--no-sign-delegating] [--no-sign-receiving]\n"
 	  "    pre reencrypt --kfrag KF --capsule C [--verifying-key PK_S [--from PK_A]\n"
 	  "                  [--to PK_B]] [--simple] -o CF\n"
+	  "    pre capsule [--simple] [-o C] [FILE.age]\n"
 	  "    pre bench [--json] [--seconds S]\n"
 	  "\n"
 	  "Files hold umbral-pre's bytes: NAME.sk the 32-byte scalar (mode 0600), NAME.pk\n"
@@ -59,6 +65,7 @@ static const struct cli_cmd cmds[] = {
 	  "  --no-sign-*            leave that key out of the proxy's kfrag signature\n"
 	  "  --verifying-key        reencrypt verifies the kfrag first (with the keys its\n"
 	  "                         flags name); without it the kfrag is trusted as is\n"
+	  "  capsule                the capsule of an age file's umbral stanza, for proxies\n"
 	  "  bench                  per-operation rates on this thread (JSON: *_per_s)\n"
 	  "exit status: 0 done; 1 refused (the error names the file and the check); 2 usage.\n" },
 	{ 0 }

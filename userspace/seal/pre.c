@@ -1,15 +1,18 @@
-/* seal pre keygen|encrypt|decrypt|kfrags|reencrypt|bench (docs/seal.md, "pre"). */
+/* seal pre keygen|encrypt|decrypt|kfrags|reencrypt|capsule|bench (docs/seal.md, "pre"). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "lib/core/cli.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/parse.h"
+#include "lib/secrets/age_umbral.h"
 #include "seal/pre.h"
 #include "seal/seal.h"
 
@@ -440,12 +443,89 @@ static int pre_reencrypt(int argc, char **argv)
 	return reencrypt_run(&a, err) ? failed(err) : CLI_OK;
 }
 
+/* ---------------------------------------------------------------- capsule */
+/* The first AGE_MAX_HEADER bytes of an age file, enough for any header. */
+static int read_head(const char *path, uint8_t *buf, size_t *len, char *err)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = 1;
+
+	*len = 0;
+	if (fd < 0)
+		return errfmt(err, PRE_ERRLEN, "%s: %s", path, strerror(errno));
+	while (*len < AGE_MAX_HEADER && (r = read(fd, buf + *len, AGE_MAX_HEADER - *len)) != 0) {
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0)
+			*len += (size_t)r;
+	}
+	if (fd)
+		close(fd);
+	return r < 0 ? errfmt(err, PRE_ERRLEN, "%s: %s", path, strerror(errno)) : 0;
+}
+
+static int capsule_run(const char *in, const char *out, bool simple, char *err)
+{
+	uint8_t *buf = malloc(AGE_MAX_HEADER), cb[UMB_CAPSULE_LEN];
+	struct age_header h;
+	struct umb_capsule c;
+	struct umb_pk pk_a;
+	char e[PRE_ERRLEN];
+	size_t len, used;
+	int rc = -1;
+
+	if (!buf)
+		return errfmt(err, PRE_ERRLEN, "out of memory");
+	if (read_head(in, buf, &len, err) == 0) {
+		rc = age_header_parse(buf, len, &h, &used, e, sizeof(e));
+		if (rc == AGE_MORE)
+			errfmt(e, sizeof(e), "truncated header");
+		if (rc == 0) {
+			rc = age_umbral_capsule(&h, &c, &pk_a, e, sizeof(e));
+			age_header_free(&h);
+		}
+		if (rc)
+			rc = errfmt(err, PRE_ERRLEN, "%s: %s", in, e);
+		else
+			rc = pre_write(out, cb, umb_capsule_bytes(&c, simple, cb), err);
+	}
+	free(buf);
+	return rc;
+}
+
+static int pre_capsule(int argc, char **argv)
+{
+	static const struct option lo[] = { { "output", required_argument, NULL, 'o' },
+					     { "simple", no_argument, NULL, 's' },
+					     CLI_COMMON_LONGOPTS,
+					     { 0 } };
+	const char *out = NULL, *in = "-";
+	char err[PRE_ERRLEN];
+	bool simple = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+		if (c == 'o')
+			out = optarg;
+		else if (c == 's')
+			simple = true;
+		else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	if (argc - optind > 1)
+		return cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
+	if (optind < argc)
+		in = argv[optind];
+	return capsule_run(in, out, simple, err) ? failed(err) : CLI_OK;
+}
+
 int seal_cmd_pre(int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{ "keygen", pre_keygen },     { "encrypt", pre_encrypt },
 		{ "decrypt", pre_decrypt },   { "kfrags", pre_kfrags },
-		{ "reencrypt", pre_reencrypt }, { "bench", pre_cmd_bench },
+		{ "reencrypt", pre_reencrypt }, { "capsule", pre_capsule },
+		{ "bench", pre_cmd_bench },
 	};
 
 	return cli_verb_run(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/secrets/age.h"
 #include "lib/secrets/umbral.h"
 
 #define PRE_ERRLEN 320
@@ -24,6 +25,11 @@ int pre_load_pk(const char *path, struct umb_pk *pk, char *err);
 int pre_load_capsule(const char *path, struct umb_capsule *c, char *err);
 int pre_load_kfrag(const char *path, struct umb_kfrag *k, char *err);
 int pre_load_cfrag(const char *path, struct umb_cfrag *c, char *err);
+
+/* seal decrypt --umbral-key SK [--cfrags DIR --verifying-key PK]: the
+ * owner's identity (no dir) or a receiver's with the cfrags in dir. */
+int pre_umbral_identity(const char *sk, const char *dir, const char *vk,
+			struct age_identity *id, char *err);
 
 /* seal pre bench */
 int pre_cmd_bench(int argc, char **argv);

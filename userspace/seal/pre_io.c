@@ -1,5 +1,7 @@
 /* seal pre: the files that hold umbral-pre's bytes (docs/seal.md, "pre"). */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "lib/core/errfmt.h"
 #include "lib/core/fdio.h"
 #include "lib/core/outfile.h"
+#include "lib/secrets/age_umbral.h"
 #include "seal/pre.h"
 
 int pre_read(const char *path, size_t max, uint8_t **out, size_t *len, char *err)
@@ -143,4 +146,72 @@ int pre_load_kfrag(const char *path, struct umb_kfrag *k, char *err)
 int pre_load_cfrag(const char *path, struct umb_cfrag *c, char *err)
 {
 	return load(path, OBJ_MAX, err, p_cfrag, c);
+}
+
+/* ---------------------------------------------------------------- umbral age identities */
+static int load_cfrag_dir(const char *dir, struct umb_cfrag *cf, size_t *n, char *err)
+{
+	char path[4096];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+	int rc = 0;
+
+	*n = 0;
+	if (!d)
+		return errfmt(err, PRE_ERRLEN, "%s: %s", dir, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path)) {
+			rc = errfmt(err, PRE_ERRLEN, "%s: name too long", dir);
+		} else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (*n == UMB_MAX_SHARES)
+				rc = errfmt(err, PRE_ERRLEN, "%s: more than %d cfrags", dir,
+					    UMB_MAX_SHARES);
+			else if ((rc = pre_load_cfrag(path, &cf[*n], err)) == 0)
+				(*n)++;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && *n == 0)
+		rc = errfmt(err, PRE_ERRLEN, "%s: no cfrags", dir);
+	return rc;
+}
+
+static int receiver_identity(const struct umb_sk *sk, const char *dir, const char *vk,
+			     struct age_identity *id, char *e, char *err)
+{
+	struct umb_cfrag *cf = calloc(UMB_MAX_SHARES, sizeof(*cf));
+	struct umb_pk pk_s;
+	size_t n = 0;
+	int rc = -1;
+
+	if (!cf)
+		return errfmt(err, PRE_ERRLEN, "out of memory");
+	if (pre_load_pk(vk, &pk_s, err) == 0 && load_cfrag_dir(dir, cf, &n, err) == 0 &&
+	    age_umbral_identity_receiver(sk, &pk_s, cf, n, id, e, PRE_ERRLEN) == 0)
+		rc = 0;
+	OPENSSL_cleanse(cf, UMB_MAX_SHARES * sizeof(*cf));
+	free(cf);
+	return rc;
+}
+
+int pre_umbral_identity(const char *skp, const char *dir, const char *vk,
+			struct age_identity *id, char *err)
+{
+	char e[PRE_ERRLEN] = "";
+	struct umb_sk sk;
+	int rc;
+
+	if (pre_load_sk(skp, &sk, err))
+		return -1;
+	if (dir)
+		rc = receiver_identity(&sk, dir, vk, id, e, err);
+	else
+		rc = age_umbral_identity_owner(&sk, id, e, sizeof(e));
+	umb_sk_clear(&sk);
+	if (rc && e[0])
+		errfmt(err, PRE_ERRLEN, "%s: %s", skp, e);
+	return rc;
 }
