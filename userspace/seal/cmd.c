@@ -677,18 +677,38 @@ static int do_decrypt(struct ids *is, const struct dec_opts *o)
 	return CLI_OK;
 }
 
-/* --umbral-key SK [--cfrags DIR --verifying-key PK] (docs/age.md, umbral). */
-static int add_umbral_id(struct ids *is, const char *usk, const char *cfdir, const char *vk)
+#define MAX_PROXIES 32
+
+struct umbral_opts {
+	const char *sk, *cfdir, *vk, *in;
+	const char *proxies[MAX_PROXIES];
+	size_t np;
+	int timeout_ms;
+};
+
+/* --umbral-key SK [--cfrags DIR | --proxy ADDR...] [--verifying-key PK]
+ * (docs/age.md, umbral; docs/umbral-proxy.md). */
+static int add_umbral_id(struct ids *is, const struct umbral_opts *u)
 {
 	char err[PRE_ERRLEN];
+	int rc;
 
-	if (!usk && !cfdir && !vk)
+	if (!u->sk && !u->cfdir && !u->vk && !u->np)
 		return CLI_OK;
-	if (!usk || !cfdir != !vk)
-		return cli_usage_error("--cfrags and --verifying-key go together, with --umbral-key");
+	if (!u->sk || (u->cfdir && u->np))
+		return cli_usage_error("--cfrags or --proxy, with --umbral-key");
+	if (!(u->cfdir || u->np) != !u->vk)
+		return cli_usage_error("--cfrags and --proxy need --verifying-key (and only they)");
+	if (u->np && (!u->in || strcmp(u->in, "-") == 0))
+		return cli_usage_error("--proxy reads the capsule from the input: give a file");
 	if (is->n == MAX_KEYS)
 		return cli_usage_error("more than %d identities", MAX_KEYS);
-	if (pre_umbral_identity(usk, cfdir, vk, &is->id[is->n], err))
+	if (u->np)
+		rc = pre_umbral_identity_proxies(u->sk, u->vk, u->proxies, u->np, u->timeout_ms,
+						 u->in, &is->id[is->n], err);
+	else
+		rc = pre_umbral_identity(u->sk, u->cfdir, u->vk, &is->id[is->n], err);
+	if (rc)
 		return cli_fail("%s", err);
 	is->n++;
 	return CLI_OK;
@@ -705,10 +725,13 @@ int seal_cmd_decrypt(int argc, char **argv)
 		{ "umbral-key", required_argument, NULL, 'U' },
 		{ "cfrags", required_argument, NULL, 'C' },
 		{ "verifying-key", required_argument, NULL, 'V' },
+		{ "proxy", required_argument, NULL, 'X' },
+		{ "proxy-timeout", required_argument, NULL, 'Y' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 } };
 	struct dec_opts o = { 0 };
 	const char *usk = NULL, *cfdir = NULL, *vk = NULL;
+	struct umbral_opts um = { .timeout_ms = 2000 };
 	struct ids *is = calloc(1, sizeof(*is));
 	char perr[PARSE_ERR_MAX];
 	uint64_t v;
@@ -732,6 +755,15 @@ int seal_cmd_decrypt(int argc, char **argv)
 			o.threads = (int)v;
 		} else if (c == 'U' || c == 'C' || c == 'V') {
 			*(c == 'U' ? &usk : c == 'C' ? &cfdir : &vk) = optarg;
+		} else if (c == 'X') {
+			if (um.np == MAX_PROXIES)
+				rc = cli_usage_error("more than %d --proxy", MAX_PROXIES);
+			else
+				um.proxies[um.np++] = optarg;
+		} else if (c == 'Y') {
+			if (parse_u64(optarg, 1, 600000, &v, perr, sizeof(perr)) < 0)
+				rc = cli_usage_error("--proxy-timeout: %s", perr);
+			um.timeout_ms = (int)v;
 		} else if (c == 'd') {
 			/* age's -d, accepted so 'age -d' command lines carry over */
 		} else if (cli_common_opt(c) != CLI_OK) {
@@ -742,8 +774,11 @@ int seal_cmd_decrypt(int argc, char **argv)
 		rc = cli_usage_error("more than one input");
 	if (rc == CLI_OK && is->n && o.passfile)
 		rc = cli_usage_error("-i and --passphrase-file exclude each other");
-	if (rc == CLI_OK)
-		rc = add_umbral_id(is, usk, cfdir, vk);
+	if (rc == CLI_OK) {
+		um.sk = usk, um.cfdir = cfdir, um.vk = vk;
+		um.in = optind < argc ? argv[optind] : NULL;
+		rc = add_umbral_id(is, &um);
+	}
 	if (rc == CLI_OK) {
 		o.in = optind < argc ? argv[optind] : NULL;
 		rc = do_decrypt(is, &o);

@@ -27,12 +27,16 @@ static const struct cli_cmd cmds[] = {
 	  "IN defaults to stdin.\n" },
 	{ "decrypt", seal_cmd_decrypt, "decrypt with identities or a passphrase",
 	  "decrypt [-i IDENTITY]... [--passphrase-file F] [-o OUT] [IN]\n"
-	  "       decrypt --umbral-key SK [--cfrags DIR --verifying-key PK] [-o OUT] [IN]\n"
+	  "       decrypt --umbral-key SK [--cfrags DIR | --proxy ADDR...]\n"
+	  "               [--verifying-key PK] [-o OUT] [IN]\n"
 	  "\n"
 	  "  -i FILE              an identity file (as keygen writes); repeatable\n"	  "  --umbral-key SK      an Umbral secret key (seal pre keygen): opens umbral\n"
 	  "                       stanzas to its public key; with --cfrags DIR and\n"
 	  "                       --verifying-key PK_S, those delegated to it (every\n"
-	  "                       file in DIR a cfrag, verified before use; docs/age.md)\n"
+	  "                       file in DIR a cfrag, verified before use; docs/age.md)\n"	  "  --proxy ADDR         ask this re-encryption proxy (seal pre serve) for cfrags\n"
+	  "                       instead of --cfrags; repeatable; down or lying proxies\n"
+	  "                       are reported and skipped (docs/umbral-proxy.md)\n"
+	  "  --proxy-timeout MS   per proxy connect, write and read (default 2000)\n"
 	  "  --passphrase-file F  the passphrase for an scrypt file (else asked on the\n"
 	  "                       terminal when the file is one and no -i is given)\n"
 	  "  -o OUT               nothing appears under OUT unless every chunk and the\n"
@@ -53,6 +57,9 @@ static const struct cli_cmd cmds[] = {
 	  "                  [--to PK_B]] [--simple] -o CF\n"
 	  "    pre capsule [--simple] [-o C] [FILE.age]\n"
 	  "    pre bench [--json] [--seconds S]\n"
+	  "    pre serve --listen ADDR --kfrags DIR (--allow FILE | --allow-any)\n"
+	  "              [--max-conns N] [--max-skew SECONDS]\n"
+	  "    pre stats ADDR\n"
 	  "\n"
 	  "Files hold umbral-pre's bytes: NAME.sk the 32-byte scalar (mode 0600), NAME.pk\n"
 	  "the 33-byte compressed point; capsules and cfrags its toBytes() (or, with\n"
@@ -66,6 +73,9 @@ static const struct cli_cmd cmds[] = {
 	  "  --verifying-key        reencrypt verifies the kfrag first (with the keys its\n"
 	  "                         flags name); without it the kfrag is trusted as is\n"
 	  "  capsule                the capsule of an age file's umbral stanza, for proxies\n"
+	  "  serve                  a re-encryption proxy for the kfrags in DIR, for the\n"
+	  "                         requesters in FILE (hex public keys); nek-pre/1,\n"
+	  "                         docs/umbral-proxy.md; stats: its counters as JSON\n"
 	  "  bench                  per-operation rates on this thread (JSON: *_per_s)\n"
 	  "exit status: 0 done; 1 refused (the error names the file and the check); 2 usage.\n" },
 	{ 0 }

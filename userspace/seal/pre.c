@@ -464,12 +464,10 @@ static int read_head(const char *path, uint8_t *buf, size_t *len, char *err)
 	return r < 0 ? errfmt(err, PRE_ERRLEN, "%s: %s", path, strerror(errno)) : 0;
 }
 
-static int capsule_run(const char *in, const char *out, bool simple, char *err)
+int pre_file_capsule(const char *in, struct umb_capsule *c, struct umb_pk *pk_a, char *err)
 {
-	uint8_t *buf = malloc(AGE_MAX_HEADER), cb[UMB_CAPSULE_LEN];
+	uint8_t *buf = malloc(AGE_MAX_HEADER);
 	struct age_header h;
-	struct umb_capsule c;
-	struct umb_pk pk_a;
 	char e[PRE_ERRLEN];
 	size_t len, used;
 	int rc = -1;
@@ -481,16 +479,25 @@ static int capsule_run(const char *in, const char *out, bool simple, char *err)
 		if (rc == AGE_MORE)
 			errfmt(e, sizeof(e), "truncated header");
 		if (rc == 0) {
-			rc = age_umbral_capsule(&h, &c, &pk_a, e, sizeof(e));
+			rc = age_umbral_capsule(&h, c, pk_a, e, sizeof(e));
 			age_header_free(&h);
 		}
 		if (rc)
 			rc = errfmt(err, PRE_ERRLEN, "%s: %s", in, e);
-		else
-			rc = pre_write(out, cb, umb_capsule_bytes(&c, simple, cb), err);
 	}
 	free(buf);
 	return rc;
+}
+
+static int capsule_run(const char *in, const char *out, bool simple, char *err)
+{
+	uint8_t cb[UMB_CAPSULE_LEN];
+	struct umb_capsule c;
+	struct umb_pk pk_a;
+
+	if (pre_file_capsule(in, &c, &pk_a, err))
+		return -1;
+	return pre_write(out, cb, umb_capsule_bytes(&c, simple, cb), err);
 }
 
 static int pre_capsule(int argc, char **argv)
@@ -525,7 +532,8 @@ int seal_cmd_pre(int argc, char **argv)
 		{ "keygen", pre_keygen },     { "encrypt", pre_encrypt },
 		{ "decrypt", pre_decrypt },   { "kfrags", pre_kfrags },
 		{ "reencrypt", pre_reencrypt }, { "capsule", pre_capsule },
-		{ "bench", pre_cmd_bench },
+		{ "bench", pre_cmd_bench },     { "serve", pre_cmd_serve },
+		{ "stats", pre_cmd_stats },
 	};
 
 	return cli_verb_run(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);

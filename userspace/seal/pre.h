@@ -31,7 +31,19 @@ int pre_load_cfrag(const char *path, struct umb_cfrag *c, char *err);
 int pre_umbral_identity(const char *sk, const char *dir, const char *vk,
 			struct age_identity *id, char *err);
 
-/* seal pre bench */
+/* The capsule and PK_A of an age file's umbral stanza (the file's first
+ * AGE_MAX_HEADER bytes are read). */
+int pre_file_capsule(const char *in, struct umb_capsule *c, struct umb_pk *pk_a, char *err);
+/* seal decrypt --umbral-key SK --proxy ADDR... --verifying-key PK IN: a
+ * receiver's identity with the cfrags the proxies gave for IN's capsule
+ * (docs/umbral-proxy.md). Proxies that fail are reported and skipped. */
+int pre_umbral_identity_proxies(const char *sk, const char *vk, const char *const *proxies,
+				size_t np, int timeout_ms, const char *in,
+				struct age_identity *id, char *err);
+
+/* seal pre bench, seal pre serve, seal pre stats */
 int pre_cmd_bench(int argc, char **argv);
+int pre_cmd_serve(int argc, char **argv);
+int pre_cmd_stats(int argc, char **argv);
 
 #endif

@@ -108,6 +108,12 @@ int umb_decrypt_reencrypted(const struct umb_sk *sk_b, const struct umb_pk *pk_a
 			    size_t ncfrags, const uint8_t *ct, size_t ctlen, uint8_t *pt, char *err,
 			    size_t errlen);
 
+/* ECDSA of SHA-256(msg) as umbral-pre's Signer: r || s, low-S. */
+int umb_sign_message(const struct umb_sk *sk, const uint8_t *msg, size_t len,
+		     uint8_t sig[UMB_SIG_LEN]);
+bool umb_verify_message(const struct umb_pk *pk, const uint8_t *msg, size_t len,
+			const uint8_t sig[UMB_SIG_LEN]);
+
 /* ---------------------------------------------------------------- building blocks (tests) */
 /* The parameter point U, compressed. */
 int umb_u_bytes(uint8_t out[UMB_POINT_LEN]);

@@ -83,6 +83,18 @@ bool umb_pk_equal(const struct umb_pk *a, const struct umb_pk *b)
 	return umb_point_eq(&a->p, &b->p);
 }
 
+int umb_sign_message(const struct umb_sk *sk, const uint8_t *msg, size_t len,
+		     uint8_t sig[UMB_SIG_LEN])
+{
+	return umb_u() ? umb_sign(&sk->s, msg, len, sig) : -1;
+}
+
+bool umb_verify_message(const struct umb_pk *pk, const uint8_t *msg, size_t len,
+			const uint8_t sig[UMB_SIG_LEN])
+{
+	return umb_u() && umb_verify(&pk->p, msg, len, sig);
+}
+
 /* ---------------------------------------------------------------- DEM */
 static int dem_key(const uint8_t seed[UMB_POINT_LEN], uint8_t key[32])
 {
