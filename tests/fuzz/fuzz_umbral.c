@@ -1,5 +1,6 @@
 /* libFuzzer target: the Umbral parsers (capsule, kfrag, cfrag, secret and
- * public key), which read what proxies and other implementations send. The
+ * public key, and seal pre serve's request), which read what proxies, their
+ * callers and other implementations send. The
  * first byte picks the parser, the rest is its input. Any input ends in a
  * clean error, or in an object that writes back to exactly the bytes it was
  * parsed from, in the form it came in: there is one encoding of each
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "lib/secrets/umbral.h"
+#include "seal/pre_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,12 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct umb_cfrag f;
 	struct umb_sk sk;
 	struct umb_pk pk;
+	struct pre_req req;
 	const uint8_t *p = data + 1;
 	size_t n = size ? size - 1 : 0;
 
 	if (size == 0)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		if (umb_capsule_parse(p, n, &c, err, sizeof(err)) == 0)
 			same(p, n, out, umb_capsule_bytes(&c, n == UMB_CAPSULE_SIMPLE_LEN, out));
@@ -52,11 +55,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* a valid scalar always has a public key */
 		}
 		break;
-	default:
+	case 4:
 		if (umb_pk_parse(p, n, &pk, err, sizeof(err)) == 0) {
 			umb_pk_bytes(&pk, out);
 			same(p, n, out, UMB_POINT_LEN);
 		}
+		break;
+	default:
+		/* A proxy request (seal pre serve): its signature is only checked,
+		 * never trusted, here. */
+		if (pre_req_parse(p, n, &req, err, sizeof(err)) == 0 && req.op == PRE_OP_REENCRYPT)
+			(void)pre_req_verify(&req);
 	}
 	return 0;
 }

@@ -505,3 +505,37 @@ Test(umbral, parsers_refuse_malformed_input)
 	cr_assert_eq(umb_pk_parse(bad, 33, &pk, err, sizeof(err)), -1, "x = 0 is not on the curve");
 	cr_assert_eq(umb_pk_parse(bad, 1, &pk, err, sizeof(err)), -1);
 }
+
+/* ---------------------------------------------------------------- nek-pre/1 requests */
+#include "seal/pre_proto.h"
+
+Test(umbral, proxy_request_signed_parsed_and_forgery_refused)
+{
+	struct party a = party(), b = party();
+	uint8_t req[PRE_REQ_LEN], ct[1 + UMB_DEM_OVERHEAD], pt = 5;
+	struct umb_capsule c;
+	struct pre_req r;
+	char err[ERR];
+
+	cr_assert_eq(umb_encrypt(&a.pk, &pt, 1, &c, ct, err, sizeof(err)), 0);
+	cr_assert_eq(pre_req_build(&b.sk, 1234567890, &c, req, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pre_req_parse(req, sizeof(req), &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.op, PRE_OP_REENCRYPT);
+	cr_assert_eq(r.time, 1234567890);
+	cr_assert(umb_pk_equal(&r.pk, &b.pk));
+	cr_assert(pre_req_verify(&r));
+	r.time++; /* a replay with a fresh time is not signed */
+	cr_assert(!pre_req_verify(&r));
+	r.time--;
+	r.pk = a.pk; /* someone else's key on bob's signature */
+	cr_assert(!pre_req_verify(&r));
+	req[PRE_REQ_LEN - 1] ^= 1;
+	cr_assert_eq(pre_req_parse(req, sizeof(req), &r, err, sizeof(err)), 0);
+	cr_assert(!pre_req_verify(&r), "a forged signature verified");
+	cr_assert_eq(pre_req_parse(req, sizeof(req) - 1, &r, err, sizeof(err)), -1);
+	req[0] = 2;
+	cr_assert_eq(pre_req_parse(req, sizeof(req), &r, err, sizeof(err)), -1);
+	cr_assert_eq(pre_req_parse((const uint8_t *)"\x01\x02", 2, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.op, PRE_OP_STATS);
+	cr_assert_eq(pre_req_parse((const uint8_t *)"\x01\x07", 2, &r, err, sizeof(err)), -1);
+}

@@ -92,8 +92,10 @@ int pre_frame_read(int fd, uint8_t *buf, size_t *n, char *err, size_t errlen)
 		return errfmt(err, errlen, "%s", errno == ENODATA ? "connection closed" :
 				  errno == EAGAIN ? "timed out" : strerror(errno));
 	len = wire_get32(hdr);
-	if (len < 1 || len > PRE_FRAME_MAX)
-		return errfmt(err, errlen, "frame of %u bytes (1..%d)", len, PRE_FRAME_MAX);
+	if (len < 1 || len > PRE_FRAME_MAX) {
+		errfmt(err, errlen, "frame of %u bytes (1..%d)", len, PRE_FRAME_MAX);
+		return -2;
+	}
 	if (fd_read_full(fd, buf, len))
 		return errfmt(err, errlen, "%s", errno == ENODATA ? "truncated frame" :
 				  errno == EAGAIN ? "timed out" : strerror(errno));

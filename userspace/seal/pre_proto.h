@@ -40,8 +40,9 @@ int pre_req_parse(const uint8_t *b, size_t n, struct pre_req *r, char *err, size
 /* The signature over the request's fields. */
 bool pre_req_verify(const struct pre_req *r);
 
-/* A frame: u32be length || body. read: 0, or -1 with err (timeouts are the
- * descriptor's SO_RCVTIMEO). *n gets the body length. */
+/* A frame: u32be length || body. read: 0; -2 for a length out of range; -1
+ * for I/O (timeouts are the descriptor's SO_RCVTIMEO); err says which. *n
+ * gets the body length. */
 int pre_frame_read(int fd, uint8_t *buf, size_t *n, char *err, size_t errlen);
 int pre_frame_write(int fd, const uint8_t *body, size_t n, char *err, size_t errlen);
 /* Sets SO_RCVTIMEO and SO_SNDTIMEO. */

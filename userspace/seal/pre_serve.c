@@ -193,7 +193,7 @@ static void *conn_main(void *arg)
 	int rc = 0;
 
 	pre_fd_timeouts(c->fd, IDLE_MS);
-	while (rc == 0 && pre_frame_read(c->fd, buf, &n, e, sizeof(e)) == 0) {
+	while (rc == 0 && (rc = pre_frame_read(c->fd, buf, &n, e, sizeof(e))) == 0) {
 		atomic_fetch_add(&s->requests, 1);
 		if (pre_req_parse(buf, n, &r, e, sizeof(e))) {
 			atomic_fetch_add(&s->bad, 1);
@@ -201,6 +201,10 @@ static void *conn_main(void *arg)
 			break;
 		}
 		rc = r.op == PRE_OP_STATS ? serve_stats(s, c->fd) : serve_reencrypt(s, c->fd, &r);
+	}
+	if (rc == -2) {
+		atomic_fetch_add(&s->bad, 1);
+		respond(c->fd, PRE_BAD, e);
 	}
 	close(c->fd);
 	atomic_fetch_sub(&s->active, 1);

@@ -9,6 +9,7 @@
 #include "lib/core/parse.h"
 #include "lib/secrets/age_umbral.h"
 #include "lib/secrets/b64.h"
+#include "lib/secrets/umbral_curve.h"
 
 /* What an umbral identity holds (age_identity.ext). */
 struct umbral_id {
@@ -104,6 +105,40 @@ static size_t usable_cfrags(const struct umbral_id *u, const struct umb_capsule 
 	return k;
 }
 
+/* Moves the cfrags sharing cf[0]'s precursor (one kfrag set) to the front;
+ * returns how many. */
+static size_t group_front(struct umb_cfrag *cf, size_t k)
+{
+	size_t g = 1;
+
+	for (size_t i = 1; i < k; i++) {
+		if (umb_point_eq(&cf[i].precursor, &cf[0].precursor)) {
+			struct umb_cfrag t = cf[g];
+			cf[g++] = cf[i];
+			cf[i] = t;
+		}
+	}
+	return g;
+}
+
+/* Verified cfrags may come from several kfrag sets (A delegated to B more
+ * than once): each set is tried on its own, the first that opens wins. */
+static int open_groups(const struct umbral_id *u, const struct umb_capsule *c,
+		       const struct umb_pk *pk_a, struct umb_cfrag *cf, size_t k,
+		       const uint8_t *ct, size_t ctlen, uint8_t fk[AGE_FILE_KEY_LEN], char *err,
+		       size_t errlen)
+{
+	int rc = -1;
+
+	while (k > 0 && rc != 0) {
+		size_t g = group_front(cf, k);
+		rc = umb_decrypt_reencrypted(&u->sk, pk_a, c, cf, g, ct, ctlen, fk, err, errlen);
+		cf += g;
+		k -= g;
+	}
+	return rc;
+}
+
 static int unwrap(const struct age_identity *id, const struct age_stanza *s,
 		  uint8_t fk[AGE_FILE_KEY_LEN], char *err, size_t errlen)
 {
@@ -128,8 +163,7 @@ static int unwrap(const struct age_identity *id, const struct age_stanza *s,
 	if (!cf)
 		return errfmt(err, errlen, "out of memory");
 	k = usable_cfrags(u, &c, &pk_a, cf);
-	rc = k ? umb_decrypt_reencrypted(&u->sk, &pk_a, &c, cf, k, ct, ctlen, fk, err, errlen)
-	       : AGE_NOMATCH;
+	rc = k ? open_groups(u, &c, &pk_a, cf, k, ct, ctlen, fk, err, errlen) : AGE_NOMATCH;
 	free(cf);
 	return rc;
 }
