@@ -56,7 +56,7 @@ static const struct cli_cmd cmds[] = {
 	  "    pre reencrypt --kfrag KF --capsule C [--verifying-key PK_S [--from PK_A]\n"
 	  "                  [--to PK_B]] [--simple] -o CF\n"
 	  "    pre capsule [--simple] [-o C] [FILE.age]\n"
-	  "    pre bench [--json] [--seconds S]\n"
+	  "    pre bench [--json] [--seconds S] [--proxy ADDR [--conns N]]\n"
 	  "    pre serve --listen ADDR --kfrags DIR (--allow FILE | --allow-any)\n"
 	  "              [--max-conns N] [--max-skew SECONDS]\n"
 	  "    pre stats ADDR\n"
@@ -76,7 +76,8 @@ static const struct cli_cmd cmds[] = {
 	  "  serve                  a re-encryption proxy for the kfrags in DIR, for the\n"
 	  "                         requesters in FILE (hex public keys); nek-pre/1,\n"
 	  "                         docs/umbral-proxy.md; stats: its counters as JSON\n"
-	  "  bench                  per-operation rates on this thread (JSON: *_per_s)\n"
+	  "  bench                  per-operation rates on this thread (JSON: *_per_s);\n"
+	  "                         --proxy: cfrags/s a proxy serves over N connections\n"
 	  "exit status: 0 done; 1 refused (the error names the file and the check); 2 usage.\n" },
 	{ 0 }
 };

@@ -105,12 +105,15 @@ int pre_frame_read(int fd, uint8_t *buf, size_t *n, char *err, size_t errlen)
 
 int pre_frame_write(int fd, const uint8_t *body, size_t n, char *err, size_t errlen)
 {
-	uint8_t hdr[4];
+	uint8_t f[4 + PRE_FRAME_MAX];
 
 	if (n < 1 || n > PRE_FRAME_MAX)
 		return errfmt(err, errlen, "frame of %zu bytes", n);
-	wire_put32(hdr, (uint32_t)n);
-	if (fd_write_all(fd, hdr, 4) || fd_write_all(fd, body, n))
+	/* One write per frame: a header sent alone would wait out Nagle and the
+	 * peer's delayed ACK (40 ms a request). */
+	wire_put32(f, (uint32_t)n);
+	memcpy(f + 4, body, n);
+	if (fd_write_all(fd, f, n + 4))
 		return errfmt(err, errlen, "%s", errno == EAGAIN ? "timed out" : strerror(errno));
 	return 0;
 }
