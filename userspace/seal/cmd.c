@@ -20,6 +20,7 @@
 #include "lib/secrets/age.h"
 #include "lib/secrets/age_io.h"
 #include "lib/secrets/age_stream.h"
+#include "lib/secrets/age_umbral.h"
 #include "seal/pre.h"
 #include "seal/seal.h"
 
@@ -607,6 +608,16 @@ static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src
 
 	if (read_header(src, &h, err, ERRLEN) < 0)
 		return -1;
+	/* A header with umbral hops is read only when the chain verifies
+	 * (docs/umbral-hops.md). */
+	if (has_stanza(&h, "umbral-hop")) {
+		size_t nkeys;
+		char tmp[ERRLEN];
+		if (age_umbral_chain(&h, NULL, 0, &nkeys, tmp, sizeof(tmp)) < 0) {
+			age_header_free(&h);
+			return errfmt(err, ERRLEN, "header: %.200s", tmp);
+		}
+	}
 	if (is->n == 0 && has_stanza(&h, "scrypt")) {
 		if (o->passfile ? read_pass_file(o->passfile, pass, sizeof(pass), err) < 0
 				: ask_pass("Enter passphrase: ", pass, sizeof(pass)) < 0) {

@@ -464,29 +464,39 @@ static int read_head(const char *path, uint8_t *buf, size_t *len, char *err)
 	return r < 0 ? errfmt(err, PRE_ERRLEN, "%s: %s", path, strerror(errno)) : 0;
 }
 
-int pre_file_capsule(const char *in, struct umb_capsule *c, struct umb_pk *pk_a, char *err)
+int pre_read_header(const char *in, struct age_header *h, size_t *used, char *err)
 {
 	uint8_t *buf = malloc(AGE_MAX_HEADER);
-	struct age_header h;
 	char e[PRE_ERRLEN];
-	size_t len, used;
+	size_t len;
 	int rc = -1;
 
 	if (!buf)
 		return errfmt(err, PRE_ERRLEN, "out of memory");
 	if (read_head(in, buf, &len, err) == 0) {
-		rc = age_header_parse(buf, len, &h, &used, e, sizeof(e));
+		rc = age_header_parse(buf, len, h, used, e, sizeof(e));
 		if (rc == AGE_MORE)
 			errfmt(e, sizeof(e), "truncated header");
-		if (rc == 0) {
-			rc = age_umbral_capsule(&h, c, pk_a, e, sizeof(e));
-			age_header_free(&h);
-		}
 		if (rc)
-			rc = errfmt(err, PRE_ERRLEN, "%s: %s", in, e);
+			rc = errfmt(err, PRE_ERRLEN, "%s: header: %s", in, e);
 	}
 	free(buf);
 	return rc;
+}
+
+int pre_file_capsule(const char *in, struct umb_capsule *c, struct umb_pk *pk_a, char *err)
+{
+	struct age_header h;
+	char e[PRE_ERRLEN];
+	size_t used;
+	int rc;
+
+	if (pre_read_header(in, &h, &used, err))
+		return -1;
+	rc = age_umbral_chain(&h, NULL, 0, &used, e, sizeof(e)) ||
+	     age_umbral_capsule(&h, c, pk_a, e, sizeof(e));
+	age_header_free(&h);
+	return rc ? errfmt(err, PRE_ERRLEN, "%s: %s", in, e) : 0;
 }
 
 static int capsule_run(const char *in, const char *out, bool simple, char *err)
@@ -533,7 +543,8 @@ int seal_cmd_pre(int argc, char **argv)
 		{ "decrypt", pre_decrypt },   { "kfrags", pre_kfrags },
 		{ "reencrypt", pre_reencrypt }, { "capsule", pre_capsule },
 		{ "bench", pre_cmd_bench },     { "serve", pre_cmd_serve },
-		{ "stats", pre_cmd_stats },
+		{ "stats", pre_cmd_stats },     { "hop", pre_cmd_hop },
+		{ "forward", pre_cmd_forward }, { "chain", pre_cmd_chain },
 	};
 
 	return cli_verb_run(verbs, sizeof(verbs) / sizeof(verbs[0]), argc, argv);

@@ -45,5 +45,12 @@ int pre_umbral_identity_proxies(const char *sk, const char *vk, const char *cons
 int pre_cmd_bench(int argc, char **argv);
 int pre_cmd_serve(int argc, char **argv);
 int pre_cmd_stats(int argc, char **argv);
+/* seal pre hop, forward, chain (docs/umbral-hops.md) */
+int pre_cmd_hop(int argc, char **argv);
+int pre_cmd_forward(int argc, char **argv);
+int pre_cmd_chain(int argc, char **argv);
+/* The header of an age file (its first AGE_MAX_HEADER bytes are read);
+ * *used: the header's length in bytes. */
+int pre_read_header(const char *in, struct age_header *h, size_t *used, char *err);
 
 #endif

@@ -62,7 +62,7 @@ static int wrap(const struct age_recipient *r, const uint8_t fk[AGE_FILE_KEY_LEN
 }
 
 /* The stanza's PK_A and capsule; -1 for a malformed one. */
-static int stanza_parse(const struct age_stanza *s, struct umb_pk *pk_a, struct umb_capsule *c,
+int age_umbral_stanza(const struct age_stanza *s, struct umb_pk *pk_a, struct umb_capsule *c,
 			char *err, size_t errlen)
 {
 	uint8_t pk[UMB_POINT_LEN + 1];
@@ -152,7 +152,7 @@ static int unwrap(const struct age_identity *id, const struct age_stanza *s,
 
 	if (!u)
 		return AGE_NOMATCH;
-	if (stanza_parse(s, &pk_a, &c, err, errlen))
+	if (age_umbral_stanza(s, &pk_a, &c, err, errlen))
 		return -1;
 	if (!u->receiver) {
 		if (!umb_pk_equal(&pk_a, &u->pk))
@@ -221,8 +221,8 @@ int age_umbral_identity_receiver(const struct umb_sk *sk_b, const struct umb_pk 
 int age_umbral_capsule(const struct age_header *h, struct umb_capsule *c, struct umb_pk *pk_a,
 		       char *err, size_t errlen)
 {
-	for (size_t i = 0; i < h->n; i++)
+	for (size_t i = h->n; i-- > 0;)
 		if (strcmp(h->st[i].args[0], "umbral") == 0)
-			return stanza_parse(&h->st[i], pk_a, c, err, errlen);
+			return age_umbral_stanza(&h->st[i], pk_a, c, err, errlen);
 	return errfmt(err, errlen, "no umbral stanza in the header");
 }
