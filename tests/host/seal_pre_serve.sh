@@ -78,7 +78,7 @@ elif mode == 'version': frame(b'\x02\x01')
 elif mode == 'short': frame(b'\x01\x01' + b'\0' * 20)
 print(answer())
 PY
-t_match "a frame over 4096 bytes is refused and closed" '^2 frame of|^closed' "$(python3 raw.py ${PORTS[1]} huge)"
+t_match "a frame over 16384 bytes is refused and closed" '^2 frame of|^closed' "$(python3 raw.py ${PORTS[1]} huge)"
 t_match "an unknown version is a bad request" '^2 not a nek-pre/1 request' "$(python3 raw.py ${PORTS[1]} version)"
 t_match "a short reencrypt request is a bad request" '^2 reencrypt request of 22 bytes' "$(python3 raw.py ${PORTS[1]} short)"
 
@@ -105,6 +105,33 @@ for i in $(seq 1 20); do
 done
 sleep 0.3
 t_eq "the proxy's fds are the same after 40 requests" "$before" "$(t_fdcount "${PIDS[1]}")"
+
+# Attested callers: the proxy admits a requester whose key is in an
+# attestation document of an enclave its PCR policy pins (the NSM emulator's
+# test CA stands in for AWS's root).
+if command -v attest >/dev/null; then
+	pcr8=$(head -c 48 /dev/urandom | xxd -p -c 48)
+	attest emu init --pcr "8=$pcr8" emu >/dev/null
+	attest emu init --pcr "8=$pcr8" --debug emu-debug >/dev/null
+	attest nsm --emu emu doc --public-key "$(hex bob.pk)" -o doc.bob
+	attest nsm --emu emu doc --public-key "$(hex carol.pk)" -o doc.carol
+	attest nsm --emu emu-debug doc --public-key "$(hex bob.pk)" -o doc.debug
+	start 6 p1 --allow-attested --trust-root emu/root.pem --pcr "8=$pcr8"
+	start 7 p3 --allow-attested --trust-root emu/root.pem --pcr "8=$pcr8"
+	rm -f out; dec $(px 6 7) --attestation doc.bob -o out && cmp -s data out
+	t_eq "an attested requester opens the file through attested-only proxies" 0 $?
+	t_match "without a document it is refused" 'attestation document is required' "$(dec $(px 6) -o out3 2>&1)"
+	t_match "a document of another key is refused" 'attestation: public_key' \
+		"$(dec $(px 6) --attestation doc.carol -o out3 2>&1)"
+	t_match "a debug enclave's document is refused" 'attestation: ' "$(dec $(px 6) --attestation doc.debug -o out3 2>&1)"
+	other=$(head -c 48 /dev/urandom | xxd -p -c 48)
+	start 8 p1 --allow-attested --trust-root emu/root.pem --pcr "8=$other"
+	t_match "another image's PCR8 is refused" 'attestation: pcr' "$(dec $(px 8) --attestation doc.bob -o out3 2>&1)"
+	t_match "an attested policy must pin the image" 'no --pcr pins the image' \
+		"$(seal pre serve --listen tcp:127.0.0.1:1 --kfrags p1 --allow-attested --trust-root emu/root.pem 2>&1)"
+else
+	t_skip "attested requesters" "needs attest"
+fi
 
 t_exit "serve without a policy is a usage error" 2 seal pre serve --listen tcp:127.0.0.1:1 --kfrags p1
 t_match "serve refuses a kfrag directory with junk, naming it" 'junk: kfrag: ' \

@@ -691,7 +691,7 @@ static int do_decrypt(struct ids *is, const struct dec_opts *o)
 #define MAX_PROXIES 32
 
 struct umbral_opts {
-	const char *sk, *cfdir, *vk, *in;
+	const char *sk, *cfdir, *vk, *in, *doc;
 	const char *proxies[MAX_PROXIES];
 	size_t np;
 	int timeout_ms;
@@ -704,19 +704,21 @@ static int add_umbral_id(struct ids *is, const struct umbral_opts *u)
 	char err[PRE_ERRLEN];
 	int rc;
 
-	if (!u->sk && !u->cfdir && !u->vk && !u->np)
+	if (!u->sk && !u->cfdir && !u->vk && !u->np && !u->doc)
 		return CLI_OK;
 	if (!u->sk || (u->cfdir && u->np))
 		return cli_usage_error("--cfrags or --proxy, with --umbral-key");
 	if (!(u->cfdir || u->np) != !u->vk)
 		return cli_usage_error("--cfrags and --proxy need --verifying-key (and only they)");
+	if (u->doc && !u->np)
+		return cli_usage_error("--attestation goes with --proxy");
 	if (u->np && (!u->in || strcmp(u->in, "-") == 0))
 		return cli_usage_error("--proxy reads the capsule from the input: give a file");
 	if (is->n == MAX_KEYS)
 		return cli_usage_error("more than %d identities", MAX_KEYS);
 	if (u->np)
 		rc = pre_umbral_identity_proxies(u->sk, u->vk, u->proxies, u->np, u->timeout_ms,
-						 u->in, &is->id[is->n], err);
+						 u->doc, u->in, &is->id[is->n], err);
 	else
 		rc = pre_umbral_identity(u->sk, u->cfdir, u->vk, &is->id[is->n], err);
 	if (rc)
@@ -738,6 +740,7 @@ int seal_cmd_decrypt(int argc, char **argv)
 		{ "verifying-key", required_argument, NULL, 'V' },
 		{ "proxy", required_argument, NULL, 'X' },
 		{ "proxy-timeout", required_argument, NULL, 'Y' },
+		{ "attestation", required_argument, NULL, 'Z' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 } };
 	struct dec_opts o = { 0 };
@@ -771,6 +774,8 @@ int seal_cmd_decrypt(int argc, char **argv)
 				rc = cli_usage_error("more than %d --proxy", MAX_PROXIES);
 			else
 				um.proxies[um.np++] = optarg;
+		} else if (c == 'Z') {
+			um.doc = optarg;
 		} else if (c == 'Y') {
 			if (parse_u64(optarg, 1, 600000, &v, perr, sizeof(perr)) < 0)
 				rc = cli_usage_error("--proxy-timeout: %s", perr);

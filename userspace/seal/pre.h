@@ -36,9 +36,10 @@ int pre_umbral_identity(const char *sk, const char *dir, const char *vk,
 int pre_file_capsule(const char *in, struct umb_capsule *c, struct umb_pk *pk_a, char *err);
 /* seal decrypt --umbral-key SK --proxy ADDR... --verifying-key PK IN: a
  * receiver's identity with the cfrags the proxies gave for IN's capsule
- * (docs/umbral-proxy.md). Proxies that fail are reported and skipped. */
+ * (docs/umbral-proxy.md), with the attestation document in file doc when
+ * not NULL. Proxies that fail are reported and skipped. */
 int pre_umbral_identity_proxies(const char *sk, const char *vk, const char *const *proxies,
-				size_t np, int timeout_ms, const char *in,
+				size_t np, int timeout_ms, const char *doc, const char *in,
 				struct age_identity *id, char *err);
 
 /* seal pre bench, seal pre serve, seal pre stats */

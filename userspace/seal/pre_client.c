@@ -57,17 +57,29 @@ static int take_cfrags(const uint8_t *b, size_t n, struct umb_cfrag *out, size_t
 	return 0;
 }
 
-static size_t ask_all(const struct umb_sk *sk, const struct umb_capsule *c,
-		      const char *const *proxies, size_t np, int timeout_ms, struct umb_cfrag *cf)
+/* A request for c, with the document when there is one. */
+static int request(const struct umb_sk *sk, const struct umb_capsule *c, const uint8_t *doc,
+		   size_t doc_len, uint8_t *req, size_t *n, char *err)
 {
-	uint8_t req[PRE_REQ_LEN], buf[PRE_FRAME_MAX];
+	*n = PRE_REQ_LEN;
+	if (doc)
+		return pre_req_build_attested(sk, (uint64_t)time(NULL), c, doc, doc_len, req, n, err,
+					      PRE_ERRLEN);
+	return pre_req_build(sk, (uint64_t)time(NULL), c, req, err, PRE_ERRLEN);
+}
+
+static size_t ask_all(const struct umb_sk *sk, const struct umb_capsule *c, const uint8_t *doc,
+		      size_t doc_len, const char *const *proxies, size_t np, int timeout_ms,
+		      struct umb_cfrag *cf)
+{
+	static uint8_t req[PRE_REQ_LEN + 2 + PRE_DOC_MAX], buf[PRE_FRAME_MAX];
 	char err[PRE_ERRLEN];
-	size_t n, total = 0, got;
+	size_t n, rn, total = 0, got;
 
 	for (size_t i = 0; i < np; i++) {
 		got = 0;
-		if (pre_req_build(sk, (uint64_t)time(NULL), c, req, err, sizeof(err)) ||
-		    exchange(proxies[i], timeout_ms, req, sizeof(req), buf, &n, err) ||
+		if (request(sk, c, doc, doc_len, req, &rn, err) ||
+		    exchange(proxies[i], timeout_ms, req, rn, buf, &n, err) ||
 		    take_cfrags(buf, n, cf + total, UMB_MAX_SHARES - total, &got, err))
 			fprintf(stderr, "seal decrypt: proxy %s: %s (skipped)\n", proxies[i], err);
 		total += got;
@@ -75,9 +87,9 @@ static size_t ask_all(const struct umb_sk *sk, const struct umb_capsule *c,
 	return total;
 }
 
-int pre_umbral_identity_proxies(const char *skp, const char *vk, const char *const *proxies,
-				size_t np, int timeout_ms, const char *in,
-				struct age_identity *id, char *err)
+static int identity_proxies(const char *skp, const char *vk, const char *const *proxies,
+			    size_t np, int timeout_ms, const uint8_t *doc, size_t doc_len,
+			    const char *in, struct age_identity *id, char *err)
 {
 	struct umb_cfrag *cf = calloc(UMB_MAX_SHARES, sizeof(*cf));
 	struct umb_capsule c;
@@ -92,7 +104,7 @@ int pre_umbral_identity_proxies(const char *skp, const char *vk, const char *con
 	memset(&sk, 0, sizeof(sk));
 	if (pre_load_sk(skp, &sk, err) == 0 && pre_load_pk(vk, &pk_s, err) == 0 &&
 	    pre_file_capsule(in, &c, &pk_a, err) == 0) {
-		n = ask_all(&sk, &c, proxies, np, timeout_ms, cf);
+		n = ask_all(&sk, &c, doc, doc_len, proxies, np, timeout_ms, cf);
 		if (n == 0)
 			errfmt(err, PRE_ERRLEN, "no proxy gave a cfrag (of %zu asked)", np);
 		else if (age_umbral_identity_receiver(&sk, &pk_s, cf, n, id, e, sizeof(e)))
@@ -103,6 +115,21 @@ int pre_umbral_identity_proxies(const char *skp, const char *vk, const char *con
 	umb_sk_clear(&sk);
 	OPENSSL_cleanse(cf, UMB_MAX_SHARES * sizeof(*cf));
 	free(cf);
+	return rc;
+}
+
+int pre_umbral_identity_proxies(const char *skp, const char *vk, const char *const *proxies,
+				size_t np, int timeout_ms, const char *docp, const char *in,
+				struct age_identity *id, char *err)
+{
+	uint8_t *doc = NULL;
+	size_t doc_len = 0;
+	int rc;
+
+	if (docp && pre_read(docp, PRE_DOC_MAX, &doc, &doc_len, err))
+		return -1;
+	rc = identity_proxies(skp, vk, proxies, np, timeout_ms, doc, doc_len, in, id, err);
+	free(doc);
 	return rc;
 }
 

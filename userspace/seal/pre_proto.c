@@ -49,17 +49,56 @@ int pre_req_build(const struct umb_sk *sk, uint64_t time, const struct umb_capsu
 	return 0;
 }
 
+int pre_req_build_attested(const struct umb_sk *sk, uint64_t time, const struct umb_capsule *c,
+			   const uint8_t *doc, size_t doc_len, uint8_t *out, size_t *n,
+			   char *err, size_t errlen)
+{
+	if (doc_len < 1 || doc_len > PRE_DOC_MAX)
+		return errfmt(err, errlen, "attestation document of %zu bytes (1..%d)", doc_len,
+			      PRE_DOC_MAX);
+	if (pre_req_build(sk, time, c, out, err, errlen))
+		return -1;
+	out[1] = PRE_OP_REENCRYPT_ATTESTED;
+	wire_put16(out + PRE_REQ_LEN, (uint16_t)doc_len);
+	memcpy(out + PRE_REQ_LEN + 2, doc, doc_len);
+	*n = PRE_REQ_LEN + 2 + doc_len;
+	return 0;
+}
+
+/* op 3's tail: u16be length || document. */
+static int doc_tail(const uint8_t *b, size_t n, struct pre_req *r, char *err, size_t errlen)
+{
+	size_t len;
+
+	if (n < PRE_REQ_LEN + 2)
+		return errfmt(err, errlen, "attested request of %zu bytes, no document", n);
+	len = wire_get16(b + PRE_REQ_LEN);
+	if (len < 1 || len > PRE_DOC_MAX || n != PRE_REQ_LEN + 2 + len)
+		return errfmt(err, errlen, "attested request: document length %zu for %zu bytes",
+			      len, n);
+	r->doc = b + PRE_REQ_LEN + 2;
+	r->doc_len = len;
+	return 0;
+}
+
 int pre_req_parse(const uint8_t *b, size_t n, struct pre_req *r, char *err, size_t errlen)
 {
 	size_t o = 2;
 
+	r->doc = NULL;
+	r->doc_len = 0;
 	if (n < 2 || b[0] != PRE_VERSION)
 		return errfmt(err, errlen, "not a nek-pre/1 request");
 	r->op = b[1];
 	if (r->op == PRE_OP_STATS)
 		return n == 2 ? 0 : errfmt(err, errlen, "stats request with %zu extra bytes", n - 2);
-	if (r->op != PRE_OP_REENCRYPT)
+	if (r->op == PRE_OP_REENCRYPT_ATTESTED) {
+		if (doc_tail(b, n, r, err, errlen))
+			return -1;
+		n = PRE_REQ_LEN;
+	} else if (r->op != PRE_OP_REENCRYPT) {
 		return errfmt(err, errlen, "unknown op %u", r->op);
+	}
 	if (n != PRE_REQ_LEN)
 		return errfmt(err, errlen, "reencrypt request of %zu bytes, want %d", n,
 			      PRE_REQ_LEN);

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "lib/attestation/att_verify.h"
 #include "lib/core/addr.h"
 #include "lib/core/cli.h"
 #include "lib/core/errfmt.h"
@@ -34,6 +35,8 @@ struct srv {
 	struct umb_pk *allow;
 	size_t nallow;
 	bool allow_any;
+	struct att_verifier *att; /* --allow-attested: documents checked with this */
+	struct att_policy pol;
 	unsigned max_conns;
 	uint64_t max_skew;
 	atomic_ulong connections, requests, cfrags, refused, bad, busy;
@@ -132,11 +135,35 @@ static bool allowed(const struct srv *s, const struct umb_pk *pk)
 	return false;
 }
 
-static const char *policy(const struct srv *s, const struct pre_req *r)
+/* The document binds PK_R to an enclave the PCR policy admits. */
+static const char *attested(const struct srv *s, const struct pre_req *r, char *why,
+			    size_t whylen)
+{
+	struct att_policy pol = s->pol;
+	uint8_t pk[UMB_POINT_LEN];
+	struct att_err ae;
+
+	if (!r->doc)
+		return "requester not allowed (an attestation document is required)";
+	umb_pk_bytes(&r->pk, pk);
+	pol.public_key = (struct att_bytes){ pk, sizeof(pk) };
+	if (att_verify(s->att, r->doc, r->doc_len, (int64_t)time(NULL), &pol, NULL, &ae) == 0)
+		return NULL;
+	snprintf(why, whylen, "attestation: %s", ae.msg);
+	return why;
+}
+
+static const char *policy(const struct srv *s, const struct pre_req *r, char *why,
+			  size_t whylen)
 {
 	uint64_t now = (uint64_t)time(NULL);
+	const char *a;
 
-	if (!allowed(s, &r->pk))
+	if (s->att && (a = attested(s, r, why, whylen)) != NULL)
+		return a;
+	if (!s->att && !allowed(s, &r->pk))
+		return "requester not allowed";
+	if (s->att && s->nallow && !allowed(s, &r->pk))
 		return "requester not allowed";
 	if (r->time + s->max_skew < now || r->time > now + s->max_skew)
 		return "request time outside the allowed clock skew";
@@ -148,8 +175,8 @@ static const char *policy(const struct srv *s, const struct pre_req *r)
 static int serve_reencrypt(struct srv *s, int fd, const struct pre_req *r)
 {
 	uint8_t b[2 + PRE_MAX_CFRAGS * UMB_CFRAG_LEN];
-	const char *why = policy(s, r);
-	char e[PRE_ERRLEN];
+	char e[PRE_ERRLEN], w[PRE_ERRLEN];
+	const char *why = policy(s, r, w, sizeof(w));
 	size_t o = 2;
 
 	if (why) {
@@ -271,11 +298,49 @@ static int serve_loop(struct srv *s, const struct addr *a, char *err)
 }
 
 struct serve_args {
-	const char *listen, *dir, *allow;
-	bool any;
+	const char *listen, *dir, *allow, *root;
+	bool any, attested, debug, any_image;
+	struct att_policy pol;
 	unsigned max_conns;
 	uint64_t skew;
 };
+
+static int attest_setup(struct srv *s, const struct serve_args *a, char *err)
+{
+	struct att_err ae;
+
+	if (!a->attested)
+		return 0;
+	s->pol = a->pol;
+	s->pol.allow_debug = a->debug;
+	s->pol.max_age_ms = s->max_skew * 1000;
+	if (!a->any_image && !att_policy_pins_image(&s->pol))
+		return errfmt(err, PRE_ERRLEN, "--allow-attested: no --pcr pins the image (PCR 0, 1, "
+					       "2 or 8); say --any-image to admit any enclave");
+	s->att = a->root ? att_verifier_new_file(a->root, 64, &ae) : att_verifier_new(NULL, 0, 64, &ae);
+	return s->att ? 0 : errfmt(err, PRE_ERRLEN, "%s: %s", a->root ? a->root : "AWS root", ae.msg);
+}
+
+/* --pcr N=HEX */
+static int opt_pcr(const char *arg, struct att_policy *pol)
+{
+	char num[8], perr[PARSE_ERR_MAX];
+	const char *eq = strchr(arg, '=');
+	uint64_t idx;
+	size_t len;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(num))
+		return cli_usage_error("--pcr '%s': expected N=HEX", arg);
+	memcpy(num, arg, (size_t)(eq - arg));
+	num[eq - arg] = '\0';
+	if (parse_u64(num, 0, ATT_PCR_COUNT - 1, &idx, perr, sizeof(perr)))
+		return cli_usage_error("--pcr '%s': index %s", arg, perr);
+	if (parse_hex(eq + 1, pol->pcr[idx], ATT_PCR_LEN, &len, perr, sizeof(perr)) ||
+	    len != ATT_PCR_LEN)
+		return cli_usage_error("--pcr %s: not %d bytes of hex", num, ATT_PCR_LEN);
+	pol->pcr_mask |= 1u << idx;
+	return CLI_OK;
+}
 
 static int serve_run(const struct serve_args *a, char *err)
 {
@@ -289,8 +354,9 @@ static int serve_run(const struct serve_args *a, char *err)
 	s->max_conns = a->max_conns;
 	s->max_skew = a->skew;
 	if (addr_parse(a->listen, &ad, err, PRE_ERRLEN) == 0 && load_kfrags(s, a->dir, err) == 0 &&
-	    (a->any || load_allow(s, a->allow, err) == 0))
+	    (!a->allow || load_allow(s, a->allow, err) == 0) && attest_setup(s, a, err) == 0)
 		rc = serve_loop(s, &ad, err);
+	att_verifier_free(s->att);
 	OPENSSL_cleanse(s->kf, sizeof(s->kf));
 	free(s->allow);
 	free(s);
@@ -305,6 +371,11 @@ int pre_cmd_serve(int argc, char **argv)
 					     { "allow-any", no_argument, NULL, 'A' },
 					     { "max-conns", required_argument, NULL, 'c' },
 					     { "max-skew", required_argument, NULL, 's' },
+					     { "allow-attested", no_argument, NULL, 'T' },
+					     { "trust-root", required_argument, NULL, 'r' },
+					     { "pcr", required_argument, NULL, 'p' },
+					     { "allow-debug", no_argument, NULL, 'D' },
+					     { "any-image", no_argument, NULL, 'I' },
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
 	struct serve_args a = { .max_conns = 64, .skew = 300 };
@@ -321,6 +392,18 @@ int pre_cmd_serve(int argc, char **argv)
 			a.allow = optarg;
 		else if (c == 'A')
 			a.any = true;
+		else if (c == 'T')
+			a.attested = true;
+		else if (c == 'r')
+			a.root = optarg;
+		else if (c == 'D')
+			a.debug = true;
+		else if (c == 'I')
+			a.any_image = true;
+		else if (c == 'p') {
+			if (opt_pcr(optarg, &a.pol) != CLI_OK)
+				return CLI_USAGE;
+		}
 		else if (c == 'c' || c == 's') {
 			if (parse_u64(optarg, 1, c == 'c' ? 4096 : 86400, &v, perr, sizeof(perr)))
 				return cli_usage_error("--%s: %s", c == 'c' ? "max-conns" : "max-skew",
@@ -336,7 +419,11 @@ int pre_cmd_serve(int argc, char **argv)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a.listen || !a.dir)
 		return cli_usage_error("serve needs --listen ADDR and --kfrags DIR");
-	if (!a.allow == !a.any)
-		return cli_usage_error("serve needs one of --allow FILE and --allow-any");
+	if (a.any ? (a.allow || a.attested) : !(a.allow || a.attested))
+		return cli_usage_error("serve needs --allow FILE and/or --allow-attested, or "
+				       "--allow-any");
+	if (!a.attested && (a.root || a.pol.pcr_mask || a.debug || a.any_image))
+		return cli_usage_error("--trust-root, --pcr, --allow-debug and --any-image go "
+				       "with --allow-attested");
 	return serve_run(&a, err) ? cli_fail("%s", err) : CLI_OK;
 }
