@@ -1,5 +1,5 @@
 /* libFuzzer target: the Umbral parsers (capsule, kfrag, cfrag, secret and
- * public key, and seal pre serve's request), which read what proxies, their
+ * public key, a hop record, and seal pre serve's request), which read what proxies, their
  * callers and other implementations send. The
  * first byte picks the parser, the rest is its input. Any input ends in a
  * clean error, or in an object that writes back to exactly the bytes it was
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/secrets/age_umbral.h"
 #include "lib/secrets/umbral.h"
 #include "seal/pre_proto.h"
 
@@ -30,12 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct umb_sk sk;
 	struct umb_pk pk;
 	struct pre_req req;
+	struct age_umbral_hop hop;
 	const uint8_t *p = data + 1;
 	size_t n = size ? size - 1 : 0;
 
 	if (size == 0)
 		return 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		if (umb_capsule_parse(p, n, &c, err, sizeof(err)) == 0)
 			same(p, n, out, umb_capsule_bytes(&c, n == UMB_CAPSULE_SIMPLE_LEN, out));
@@ -60,6 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			umb_pk_bytes(&pk, out);
 			same(p, n, out, UMB_POINT_LEN);
 		}
+		break;
+	case 5:
+		/* A hop record file (seal pre forward --hop). */
+		if (age_umbral_hop_parse(p, n, &hop, err, sizeof(err)) == 0)
+			same(p, n, out, age_umbral_hop_bytes(&hop, out));
 		break;
 	default:
 		/* A proxy request (seal pre serve): its signature is only checked,
