@@ -20,6 +20,8 @@
 #include "lib/secrets/age.h"
 #include "lib/secrets/age_io.h"
 #include "lib/secrets/age_stream.h"
+#include "lib/secrets/age_umbral.h"
+#include "seal/pre.h"
 #include "seal/seal.h"
 
 #define ERRLEN 256
@@ -606,6 +608,16 @@ static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src
 
 	if (read_header(src, &h, err, ERRLEN) < 0)
 		return -1;
+	/* A header with umbral hops is read only when the chain verifies
+	 * (docs/umbral-hops.md). */
+	if (has_stanza(&h, "umbral-hop")) {
+		size_t nkeys;
+		char tmp[ERRLEN];
+		if (age_umbral_chain(&h, NULL, 0, &nkeys, tmp, sizeof(tmp)) < 0) {
+			age_header_free(&h);
+			return errfmt(err, ERRLEN, "header: %.200s", tmp);
+		}
+	}
 	if (is->n == 0 && has_stanza(&h, "scrypt")) {
 		if (o->passfile ? read_pass_file(o->passfile, pass, sizeof(pass), err) < 0
 				: ask_pass("Enter passphrase: ", pass, sizeof(pass)) < 0) {
@@ -676,6 +688,45 @@ static int do_decrypt(struct ids *is, const struct dec_opts *o)
 	return CLI_OK;
 }
 
+#define MAX_PROXIES 32
+
+struct umbral_opts {
+	const char *sk, *cfdir, *vk, *in, *doc;
+	const char *proxies[MAX_PROXIES];
+	size_t np;
+	int timeout_ms;
+};
+
+/* --umbral-key SK [--cfrags DIR | --proxy ADDR...] [--verifying-key PK]
+ * (docs/age.md, umbral; docs/umbral-proxy.md). */
+static int add_umbral_id(struct ids *is, const struct umbral_opts *u)
+{
+	char err[PRE_ERRLEN];
+	int rc;
+
+	if (!u->sk && !u->cfdir && !u->vk && !u->np && !u->doc)
+		return CLI_OK;
+	if (!u->sk || (u->cfdir && u->np))
+		return cli_usage_error("--cfrags or --proxy, with --umbral-key");
+	if (!(u->cfdir || u->np) != !u->vk)
+		return cli_usage_error("--cfrags and --proxy need --verifying-key (and only they)");
+	if (u->doc && !u->np)
+		return cli_usage_error("--attestation goes with --proxy");
+	if (u->np && (!u->in || strcmp(u->in, "-") == 0))
+		return cli_usage_error("--proxy reads the capsule from the input: give a file");
+	if (is->n == MAX_KEYS)
+		return cli_usage_error("more than %d identities", MAX_KEYS);
+	if (u->np)
+		rc = pre_umbral_identity_proxies(u->sk, u->vk, u->proxies, u->np, u->timeout_ms,
+						 u->doc, u->in, &is->id[is->n], err);
+	else
+		rc = pre_umbral_identity(u->sk, u->cfdir, u->vk, &is->id[is->n], err);
+	if (rc)
+		return cli_fail("%s", err);
+	is->n++;
+	return CLI_OK;
+}
+
 int seal_cmd_decrypt(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -684,9 +735,17 @@ int seal_cmd_decrypt(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "decrypt", no_argument, NULL, 'd' },
+		{ "umbral-key", required_argument, NULL, 'U' },
+		{ "cfrags", required_argument, NULL, 'C' },
+		{ "verifying-key", required_argument, NULL, 'V' },
+		{ "proxy", required_argument, NULL, 'X' },
+		{ "proxy-timeout", required_argument, NULL, 'Y' },
+		{ "attestation", required_argument, NULL, 'Z' },
 		CLI_COMMON_LONGOPTS,
 		{ 0 } };
 	struct dec_opts o = { 0 };
+	const char *usk = NULL, *cfdir = NULL, *vk = NULL;
+	struct umbral_opts um = { .timeout_ms = 2000 };
 	struct ids *is = calloc(1, sizeof(*is));
 	char perr[PARSE_ERR_MAX];
 	uint64_t v;
@@ -708,6 +767,19 @@ int seal_cmd_decrypt(int argc, char **argv)
 			if (parse_u64(optarg, 1, 256, &v, perr, sizeof(perr)) < 0)
 				rc = cli_usage_error("--threads: %s", perr);
 			o.threads = (int)v;
+		} else if (c == 'U' || c == 'C' || c == 'V') {
+			*(c == 'U' ? &usk : c == 'C' ? &cfdir : &vk) = optarg;
+		} else if (c == 'X') {
+			if (um.np == MAX_PROXIES)
+				rc = cli_usage_error("more than %d --proxy", MAX_PROXIES);
+			else
+				um.proxies[um.np++] = optarg;
+		} else if (c == 'Z') {
+			um.doc = optarg;
+		} else if (c == 'Y') {
+			if (parse_u64(optarg, 1, 600000, &v, perr, sizeof(perr)) < 0)
+				rc = cli_usage_error("--proxy-timeout: %s", perr);
+			um.timeout_ms = (int)v;
 		} else if (c == 'd') {
 			/* age's -d, accepted so 'age -d' command lines carry over */
 		} else if (cli_common_opt(c) != CLI_OK) {
@@ -718,6 +790,11 @@ int seal_cmd_decrypt(int argc, char **argv)
 		rc = cli_usage_error("more than one input");
 	if (rc == CLI_OK && is->n && o.passfile)
 		rc = cli_usage_error("-i and --passphrase-file exclude each other");
+	if (rc == CLI_OK) {
+		um.sk = usk, um.cfdir = cfdir, um.vk = vk;
+		um.in = optind < argc ? argv[optind] : NULL;
+		rc = add_umbral_id(is, &um);
+	}
 	if (rc == CLI_OK) {
 		o.in = optind < argc ? argv[optind] : NULL;
 		rc = do_decrypt(is, &o);

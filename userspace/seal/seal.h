@@ -11,5 +11,7 @@ int seal_cmd_kms(int argc, char **argv);
 int seal_cmd_kms_server(int argc, char **argv);
 /* seal kms policy make|check (docs/kms-server.md). */
 int seal_cmd_kms_policy(int argc, char **argv);
+/* seal pre ...: Umbral proxy re-encryption (seal/pre.c). */
+int seal_cmd_pre(int argc, char **argv);
 
 #endif

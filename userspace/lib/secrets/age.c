@@ -392,7 +392,8 @@ int age_header_encode(const struct age_stanza *st, size_t n,
 }
 
 /* ---------------------------------------------------------------- recipient types */
-static const struct age_rtype *const RTYPES[] = { &age_rtype_x25519, &age_rtype_scrypt };
+static const struct age_rtype *const RTYPES[] = { &age_rtype_x25519, &age_rtype_scrypt,
+						  &age_rtype_umbral };
 #define NRTYPES (sizeof(RTYPES) / sizeof(RTYPES[0]))
 
 /* Recipient and identity strings we know of but do not implement: refused
@@ -433,6 +434,22 @@ static int parse_keystr(const char *s, int identity, const struct age_rtype **ty
 	return errfmt(err, errlen, "unsupported %s type '%s'", what, hrp);
 }
 
+/* "TYPE:REST" for a row named TYPE that parses recipients (Bech32 strings
+ * have no ':'). */
+static int prefixed(const char *s, const struct age_rtype **type)
+{
+	const char *colon = strchr(s, ':');
+
+	for (size_t i = 0; colon && i < NRTYPES; i++)
+		if (RTYPES[i]->rcpt_parse && !RTYPES[i]->rcpt_hrp &&
+		    strlen(RTYPES[i]->name) == (size_t)(colon - s) &&
+		    strncmp(s, RTYPES[i]->name, (size_t)(colon - s)) == 0) {
+			*type = RTYPES[i];
+			return 1;
+		}
+	return 0;
+}
+
 int age_recipient_parse(const char *s, struct age_recipient *r, char *err, size_t errlen)
 {
 	uint8_t data[AGE_KEY_MAX];
@@ -440,6 +457,11 @@ int age_recipient_parse(const char *s, struct age_recipient *r, char *err, size_
 	long n;
 
 	memset(r, 0, sizeof(*r));
+	if (prefixed(s, &t)) {
+		r->type = t;
+		return t->rcpt_parse((const uint8_t *)strchr(s, ':') + 1, strlen(strchr(s, ':') + 1),
+				     r, err, errlen);
+	}
 	if (parse_keystr(s, 0, &t, data, &n, err, errlen) < 0)
 		return -1;
 	r->type = t;
@@ -474,6 +496,10 @@ void age_recipient_clear(struct age_recipient *r)
 
 void age_identity_clear(struct age_identity *id)
 {
+	if (id->ext) {
+		OPENSSL_cleanse(id->ext, id->ext_len);
+		free(id->ext);
+	}
 	if (id->pass) {
 		OPENSSL_cleanse(id->pass, strlen(id->pass));
 		free(id->pass);

@@ -86,6 +86,8 @@ struct age_identity {
 	uint8_t key[AGE_KEY_MAX]; /* X25519: the secret scalar */
 	char *pass;
 	int max_logn;
+	void *ext;      /* a type's own state (umbral: cfrags and keys), owned, */
+	size_t ext_len; /* wiped and freed by age_identity_clear */
 };
 
 struct age_rtype {
@@ -107,8 +109,10 @@ struct age_rtype {
 
 extern const struct age_rtype age_rtype_x25519;
 extern const struct age_rtype age_rtype_scrypt;
+extern const struct age_rtype age_rtype_umbral; /* age_umbral.h */
 
-/* "age1..." (or another type's recipient string) into r. */
+/* "age1..." (or another type's recipient string: Bech32 by its hrp, or
+ * "TYPE:REST" with REST given to the row named TYPE) into r. */
 int age_recipient_parse(const char *s, struct age_recipient *r, char *err, size_t errlen);
 /* "AGE-SECRET-KEY-1..." into id. */
 int age_identity_parse(const char *s, struct age_identity *id, char *err, size_t errlen);

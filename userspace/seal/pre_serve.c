@@ -1,0 +1,429 @@
+/* seal pre serve: the re-encryption proxy (docs/umbral-proxy.md). One thread
+ * per connection, at most --max-conns; requests are small and each costs a
+ * few point multiplications, so a connection is served start to end. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lib/attestation/att_verify.h"
+#include "lib/core/addr.h"
+#include "lib/core/cli.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/parse.h"
+#include "lib/core/sigfd.h"
+#include "lib/core/sock.h"
+#include "seal/pre.h"
+#include "seal/pre_proto.h"
+
+#define IDLE_MS 10000
+#define MAX_ALLOW 4096
+
+struct srv {
+	struct umb_kfrag kf[PRE_MAX_CFRAGS];
+	size_t nkf;
+	struct umb_pk *allow;
+	size_t nallow;
+	bool allow_any;
+	struct att_verifier *att; /* --allow-attested: documents checked with this */
+	struct att_policy pol;
+	unsigned max_conns;
+	uint64_t max_skew;
+	atomic_ulong connections, requests, cfrags, refused, bad, busy;
+	atomic_uint active;
+};
+
+struct conn {
+	struct srv *s;
+	int fd;
+};
+
+/* ---------------------------------------------------------------- loading */
+static int load_kfrags(struct srv *s, const char *dir, char *err)
+{
+	char path[4096];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+	int rc = 0;
+
+	if (!d)
+		return errfmt(err, PRE_ERRLEN, "%s: %s", dir, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			rc = errfmt(err, PRE_ERRLEN, "%s: name too long", dir);
+		else if (stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		else if (s->nkf == PRE_MAX_CFRAGS)
+			rc = errfmt(err, PRE_ERRLEN, "%s: more than %d kfrags", dir, PRE_MAX_CFRAGS);
+		else if ((rc = pre_load_kfrag(path, &s->kf[s->nkf], err)) == 0)
+			s->nkf++;
+	}
+	closedir(d);
+	if (rc == 0 && s->nkf == 0)
+		rc = errfmt(err, PRE_ERRLEN, "%s: no kfrags", dir);
+	return rc;
+}
+
+static int allow_line(struct srv *s, const char *path, unsigned lineno, char *line, char *err)
+{
+	uint8_t b[UMB_POINT_LEN];
+	char e[PRE_ERRLEN];
+	size_t n;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!line[0] || line[0] == '#')
+		return 0;
+	if (s->nallow == MAX_ALLOW)
+		return errfmt(err, PRE_ERRLEN, "%s: more than %d keys", path, MAX_ALLOW);
+	if (parse_hex(line, b, sizeof(b), &n, e, sizeof(e)) ||
+	    umb_pk_parse(b, n, &s->allow[s->nallow], e, sizeof(e)))
+		return errfmt(err, PRE_ERRLEN, "%s:%u: %s", path, lineno, e);
+	s->nallow++;
+	return 0;
+}
+
+static int load_allow(struct srv *s, const char *path, char *err)
+{
+	FILE *f = fopen(path, "re");
+	char line[256];
+	unsigned no = 0;
+	int rc = 0;
+
+	if (!f)
+		return errfmt(err, PRE_ERRLEN, "%s: %s", path, strerror(errno));
+	s->allow = calloc(MAX_ALLOW, sizeof(*s->allow));
+	if (!s->allow)
+		rc = errfmt(err, PRE_ERRLEN, "out of memory");
+	while (rc == 0 && fgets(line, sizeof(line), f))
+		rc = allow_line(s, path, ++no, line, err);
+	fclose(f);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- serving */
+static int respond(int fd, uint8_t status, const char *msg)
+{
+	uint8_t b[256];
+	size_t n = strlen(msg) < sizeof(b) - 1 ? strlen(msg) : sizeof(b) - 1;
+	char e[64];
+
+	b[0] = status;
+	memcpy(b + 1, msg, n);
+	return pre_frame_write(fd, b, n + 1, e, sizeof(e));
+}
+
+static bool allowed(const struct srv *s, const struct umb_pk *pk)
+{
+	if (s->allow_any)
+		return true;
+	for (size_t i = 0; i < s->nallow; i++)
+		if (umb_pk_equal(&s->allow[i], pk))
+			return true;
+	return false;
+}
+
+/* The document binds PK_R to an enclave the PCR policy admits. */
+static const char *attested(const struct srv *s, const struct pre_req *r, char *why,
+			    size_t whylen)
+{
+	struct att_policy pol = s->pol;
+	uint8_t pk[UMB_POINT_LEN];
+	struct att_err ae;
+
+	if (!r->doc)
+		return "requester not allowed (an attestation document is required)";
+	umb_pk_bytes(&r->pk, pk);
+	pol.public_key = (struct att_bytes){ pk, sizeof(pk) };
+	if (att_verify(s->att, r->doc, r->doc_len, (int64_t)time(NULL), &pol, NULL, &ae) == 0)
+		return NULL;
+	snprintf(why, whylen, "attestation: %s", ae.msg);
+	return why;
+}
+
+static const char *policy(const struct srv *s, const struct pre_req *r, char *why,
+			  size_t whylen)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	const char *a;
+
+	if (s->att && (a = attested(s, r, why, whylen)) != NULL)
+		return a;
+	if (!s->att && !allowed(s, &r->pk))
+		return "requester not allowed";
+	if (s->att && s->nallow && !allowed(s, &r->pk))
+		return "requester not allowed";
+	if (r->time + s->max_skew < now || r->time > now + s->max_skew)
+		return "request time outside the allowed clock skew";
+	if (!pre_req_verify(r))
+		return "request signature does not verify";
+	return NULL;
+}
+
+static int serve_reencrypt(struct srv *s, int fd, const struct pre_req *r)
+{
+	uint8_t b[2 + PRE_MAX_CFRAGS * UMB_CFRAG_LEN];
+	char e[PRE_ERRLEN], w[PRE_ERRLEN];
+	const char *why = policy(s, r, w, sizeof(w));
+	size_t o = 2;
+
+	if (why) {
+		atomic_fetch_add(&s->refused, 1);
+		return respond(fd, PRE_REFUSED, why);
+	}
+	for (size_t i = 0; i < s->nkf; i++) {
+		struct umb_cfrag cf;
+		if (umb_reencrypt(&r->capsule, &s->kf[i], &cf, e, sizeof(e)))
+			return respond(fd, PRE_INTERNAL, e);
+		o += umb_cfrag_bytes(&cf, false, b + o);
+	}
+	b[0] = PRE_OK;
+	b[1] = (uint8_t)s->nkf;
+	atomic_fetch_add(&s->cfrags, s->nkf);
+	return pre_frame_write(fd, b, o, e, sizeof(e));
+}
+
+static int serve_stats(struct srv *s, int fd)
+{
+	char j[512], e[64];
+	int n = snprintf(j + 1, sizeof(j) - 1,
+			 "{\"connections\": %lu, \"requests\": %lu, \"cfrags\": %lu, \"refused\": "
+			 "%lu, \"bad\": %lu, \"busy\": %lu, \"active\": %u, \"kfrags\": %zu}",
+			 atomic_load(&s->connections), atomic_load(&s->requests),
+			 atomic_load(&s->cfrags), atomic_load(&s->refused), atomic_load(&s->bad),
+			 atomic_load(&s->busy), atomic_load(&s->active), s->nkf);
+
+	j[0] = PRE_OK;
+	return pre_frame_write(fd, (uint8_t *)j, (size_t)n + 1, e, sizeof(e));
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct srv *s = c->s;
+	uint8_t buf[PRE_FRAME_MAX];
+	char e[PRE_ERRLEN];
+	struct pre_req r;
+	size_t n;
+	int rc = 0;
+
+	pre_fd_timeouts(c->fd, IDLE_MS);
+	while (rc == 0 && (rc = pre_frame_read(c->fd, buf, &n, e, sizeof(e))) == 0) {
+		atomic_fetch_add(&s->requests, 1);
+		if (pre_req_parse(buf, n, &r, e, sizeof(e))) {
+			atomic_fetch_add(&s->bad, 1);
+			respond(c->fd, PRE_BAD, e);
+			break;
+		}
+		rc = r.op == PRE_OP_STATS ? serve_stats(s, c->fd) : serve_reencrypt(s, c->fd, &r);
+	}
+	if (rc == -2) {
+		atomic_fetch_add(&s->bad, 1);
+		respond(c->fd, PRE_BAD, e);
+	}
+	close(c->fd);
+	atomic_fetch_sub(&s->active, 1);
+	free(c);
+	return NULL;
+}
+
+static void accept_one(struct srv *s, int lfd)
+{
+	pthread_attr_t at;
+	pthread_t t;
+	struct conn *c;
+	int fd = sock_accept(lfd, NULL, 0);
+
+	if (fd < 0)
+		return;
+	atomic_fetch_add(&s->connections, 1);
+	if (atomic_load(&s->active) >= s->max_conns || !(c = malloc(sizeof(*c)))) {
+		atomic_fetch_add(&s->busy, 1);
+		pre_fd_timeouts(fd, 100);
+		respond(fd, PRE_BUSY, "busy: connection limit reached");
+		close(fd);
+		return;
+	}
+	c->s = s;
+	c->fd = fd;
+	atomic_fetch_add(&s->active, 1);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, conn_main, c)) {
+		atomic_fetch_sub(&s->active, 1);
+		close(fd);
+		free(c);
+	}
+	pthread_attr_destroy(&at);
+}
+
+static int serve_loop(struct srv *s, const struct addr *a, char *err)
+{
+	struct pollfd p[2];
+	int sfd = sigfd_open(0, SIGINT, SIGTERM, 0);
+	int lfd;
+
+	if (sfd < 0)
+		return errfmt(err, PRE_ERRLEN, "signalfd: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	lfd = sock_listen(a, 128, 0, err, PRE_ERRLEN);
+	if (lfd < 0) {
+		close(sfd);
+		return -1;
+	}
+	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	while (!(p[1].revents & POLLIN)) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			accept_one(s, lfd);
+	}
+	close(lfd);
+	close(sfd);
+	sock_unlink(a);
+	return 0;
+}
+
+struct serve_args {
+	const char *listen, *dir, *allow, *root;
+	bool any, attested, debug, any_image;
+	struct att_policy pol;
+	unsigned max_conns;
+	uint64_t skew;
+};
+
+static int attest_setup(struct srv *s, const struct serve_args *a, char *err)
+{
+	struct att_err ae;
+
+	if (!a->attested)
+		return 0;
+	s->pol = a->pol;
+	s->pol.allow_debug = a->debug;
+	s->pol.max_age_ms = s->max_skew * 1000;
+	if (!a->any_image && !att_policy_pins_image(&s->pol))
+		return errfmt(err, PRE_ERRLEN, "--allow-attested: no --pcr pins the image (PCR 0, 1, "
+					       "2 or 8); say --any-image to admit any enclave");
+	s->att = a->root ? att_verifier_new_file(a->root, 64, &ae) : att_verifier_new(NULL, 0, 64, &ae);
+	return s->att ? 0 : errfmt(err, PRE_ERRLEN, "%s: %s", a->root ? a->root : "AWS root", ae.msg);
+}
+
+/* --pcr N=HEX */
+static int opt_pcr(const char *arg, struct att_policy *pol)
+{
+	char num[8], perr[PARSE_ERR_MAX];
+	const char *eq = strchr(arg, '=');
+	uint64_t idx;
+	size_t len;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(num))
+		return cli_usage_error("--pcr '%s': expected N=HEX", arg);
+	memcpy(num, arg, (size_t)(eq - arg));
+	num[eq - arg] = '\0';
+	if (parse_u64(num, 0, ATT_PCR_COUNT - 1, &idx, perr, sizeof(perr)))
+		return cli_usage_error("--pcr '%s': index %s", arg, perr);
+	if (parse_hex(eq + 1, pol->pcr[idx], ATT_PCR_LEN, &len, perr, sizeof(perr)) ||
+	    len != ATT_PCR_LEN)
+		return cli_usage_error("--pcr %s: not %d bytes of hex", num, ATT_PCR_LEN);
+	pol->pcr_mask |= 1u << idx;
+	return CLI_OK;
+}
+
+static int serve_run(const struct serve_args *a, char *err)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+	struct addr ad;
+	int rc = -1;
+
+	if (!s)
+		return errfmt(err, PRE_ERRLEN, "out of memory");
+	s->allow_any = a->any;
+	s->max_conns = a->max_conns;
+	s->max_skew = a->skew;
+	if (addr_parse(a->listen, &ad, err, PRE_ERRLEN) == 0 && load_kfrags(s, a->dir, err) == 0 &&
+	    (!a->allow || load_allow(s, a->allow, err) == 0) && attest_setup(s, a, err) == 0)
+		rc = serve_loop(s, &ad, err);
+	att_verifier_free(s->att);
+	OPENSSL_cleanse(s->kf, sizeof(s->kf));
+	free(s->allow);
+	free(s);
+	return rc;
+}
+
+int pre_cmd_serve(int argc, char **argv)
+{
+	static const struct option lo[] = { { "listen", required_argument, NULL, 'l' },
+					     { "kfrags", required_argument, NULL, 'k' },
+					     { "allow", required_argument, NULL, 'a' },
+					     { "allow-any", no_argument, NULL, 'A' },
+					     { "max-conns", required_argument, NULL, 'c' },
+					     { "max-skew", required_argument, NULL, 's' },
+					     { "allow-attested", no_argument, NULL, 'T' },
+					     { "trust-root", required_argument, NULL, 'r' },
+					     { "pcr", required_argument, NULL, 'p' },
+					     { "allow-debug", no_argument, NULL, 'D' },
+					     { "any-image", no_argument, NULL, 'I' },
+					     CLI_COMMON_LONGOPTS,
+					     { 0 } };
+	struct serve_args a = { .max_conns = 64, .skew = 300 };
+	char err[PRE_ERRLEN], perr[PARSE_ERR_MAX];
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+		if (c == 'l')
+			a.listen = optarg;
+		else if (c == 'k')
+			a.dir = optarg;
+		else if (c == 'a')
+			a.allow = optarg;
+		else if (c == 'A')
+			a.any = true;
+		else if (c == 'T')
+			a.attested = true;
+		else if (c == 'r')
+			a.root = optarg;
+		else if (c == 'D')
+			a.debug = true;
+		else if (c == 'I')
+			a.any_image = true;
+		else if (c == 'p') {
+			if (opt_pcr(optarg, &a.pol) != CLI_OK)
+				return CLI_USAGE;
+		}
+		else if (c == 'c' || c == 's') {
+			if (parse_u64(optarg, 1, c == 'c' ? 4096 : 86400, &v, perr, sizeof(perr)))
+				return cli_usage_error("--%s: %s", c == 'c' ? "max-conns" : "max-skew",
+						       perr);
+			if (c == 'c')
+				a.max_conns = (unsigned)v;
+			else
+				a.skew = v;
+		} else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!a.listen || !a.dir)
+		return cli_usage_error("serve needs --listen ADDR and --kfrags DIR");
+	if (a.any ? (a.allow || a.attested) : !(a.allow || a.attested))
+		return cli_usage_error("serve needs --allow FILE and/or --allow-attested, or "
+				       "--allow-any");
+	if (!a.attested && (a.root || a.pol.pcr_mask || a.debug || a.any_image))
+		return cli_usage_error("--trust-root, --pcr, --allow-debug and --any-image go "
+				       "with --allow-attested");
+	return serve_run(&a, err) ? cli_fail("%s", err) : CLI_OK;
+}
