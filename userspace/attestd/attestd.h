@@ -22,6 +22,7 @@
 #define AD_PATH_MAX 4096
 
 struct ignore;
+struct fleet_opts;
 
 struct ad_root {
 	char *path; /* canonical, no trailing slash (except "/") */
@@ -63,6 +64,7 @@ struct ad_config {
 	unsigned max_conns;
 	unsigned rate, burst;
 	uint64_t deadline_ms, idle_ms;
+	struct fleet_opts *fleet; /* --fleet (docs/fleet.md), NULL when off */
 };
 
 /* What a version says about the file (one row of `versions`). */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attestd/fleet.h"
 #include "attestd/ignore.h"
 #include "lib/core/cli.h"
 #include "lib/core/parse.h"
@@ -33,6 +34,13 @@ const struct option ad_run_longopts[] = {
 	{ "idle", required_argument, NULL, 'I' },
 	{ "enforce", no_argument, NULL, 'E' },
 	{ "enforce-timeout", required_argument, NULL, 'e' },
+	{ "fleet", required_argument, NULL, AD_OPT_FLEET },
+	{ "fleet-creds", required_argument, NULL, AD_OPT_FLEET_CREDS },
+	{ "fleet-tls-ca", required_argument, NULL, AD_OPT_FLEET_CA },
+	{ "fleet-prefix", required_argument, NULL, AD_OPT_FLEET_PREFIX },
+	{ "fleet-replicas", required_argument, NULL, AD_OPT_FLEET_REPLICAS },
+	{ "fleet-history", required_argument, NULL, AD_OPT_FLEET_HISTORY },
+	{ "fleet-compat", no_argument, NULL, AD_OPT_FLEET_COMPAT },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -198,6 +206,8 @@ int ad_run_opt(int c, struct ad_config *cfg)
 	case 'e':
 		return opt_duration("enforce-timeout", 1, &cfg->enforce_timeout_ms);
 	default:
+		if (c >= AD_OPT_FLEET && c <= AD_OPT_FLEET_COMPAT)
+			return fleet_opt(c, optarg, cfg);
 		return cli_common_opt(c);
 	}
 }
