@@ -270,7 +270,7 @@ static int run(struct fleet_cli *f, unsigned sub)
 
 	if (!f->o.nurls)
 		return cli_usage_error("--nats URL is required");
-	if ((sub == 1 || sub == 2) && !f->path)
+	if (sub == 1 && !f->path)
 		return cli_usage_error("%s: --path is required", subs[sub]);
 	if (sub == 4 && !f->nroots)
 		return cli_usage_error("verify: --root is required");

@@ -89,7 +89,7 @@ static const struct cli_cmd cmds[] = {
 	  "\n"
 	  "  ls                every enclave's current records (--path: of one file)\n"
 	  "  get --path PATH   the file's current record on every enclave\n"
-	  "  history --path PATH  every revision the cluster keeps, per enclave, oldest first\n"
+	  "  history [--path PATH]  every revision the cluster keeps, oldest first per key\n"
 	  "  watch [--count N] [--timeout D]  changes as they arrive\n"
 	  "  verify --root PEM [--root PEM]... [--pcr N=HEX]... [--allow-debug]\n"
 	  "                    every stored document: signature, policy, its claim against\n"

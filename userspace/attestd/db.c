@@ -69,6 +69,7 @@ struct db {
 	sqlite3 *h;
 	sqlite3_stmt *ins_version, *up_current, *ins_leaves, *ins_doc;
 	sqlite3_stmt *ins_outbox; /* non-NULL with --fleet */
+	unsigned batch_outbox;	  /* outbox rows in the batch being committed */
 	pthread_t thr;
 	bool started, stop;
 	int notify_fd;
@@ -269,9 +270,10 @@ static int write_outbox(struct db *db, uint64_t seq, int kind)
 		return 0;
 	sqlite3_reset(db->ins_outbox);
 	if (sqlite3_bind_int64(db->ins_outbox, 1, (sqlite3_int64)seq) ||
-	    sqlite3_bind_int(db->ins_outbox, 2, kind))
+	    sqlite3_bind_int(db->ins_outbox, 2, kind) || step_done(db->ins_outbox) < 0)
 		return -1;
-	return step_done(db->ins_outbox);
+	db->batch_outbox++;
+	return 0;
 }
 
 static int write_version(struct db *db, const struct ad_version *v)
@@ -342,6 +344,7 @@ static int commit_batch(struct db *db, struct dbop *batch, uint64_t *top, unsign
 	struct dbop *op;
 
 	*nv = *nd = 0;
+	db->batch_outbox = 0;
 	if (exec_sql(db->h, "BEGIN IMMEDIATE", NULL, 0) < 0)
 		return -1;
 	for (op = batch; op; op = op->next) {
@@ -415,6 +418,7 @@ static void *writer_main(void *arg)
 		db->st.versions += nv;
 		db->st.docs += nd;
 		db->st.batches++;
+		db->st.outboxed += db->batch_outbox;
 		for (; batch; batch = next) {
 			next = batch->next;
 			if (batch->v)

@@ -49,6 +49,7 @@ void db_close(struct db *db);
 /* Counters for /metrics. */
 struct db_stats {
 	uint64_t versions, docs, batches, errors;
+	uint64_t outboxed; /* fleet outbox rows committed since start */
 	/* record latency (event read to commit) histogram, seconds */
 	uint64_t lat_bucket[12]; /* <= db_lat_bounds[i] */
 	uint64_t lat_count;

@@ -34,7 +34,11 @@ static const double lat_bounds[12] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 /* Plain atomics, read by /metrics from any thread. */
 static struct {
 	atomic_bool on;
-	atomic_uint_fast64_t connected, backlog, versions, docs, dups, errors;
+	struct db *db;
+	/* backlog = rows at start + rows the writer added - rows removed: exact
+	 * the moment a commit returns, unlike a count taken between batches. */
+	atomic_uint_fast64_t base, removed;
+	atomic_uint_fast64_t connected, versions, docs, dups, errors;
 	atomic_uint_fast64_t lat_bucket[12], lat_count, lat_sum_ns;
 } fm;
 
@@ -107,6 +111,18 @@ static int open_sql(struct fleet_pub *p, char *err, size_t errlen)
 	return 0;
 }
 
+static int count_rows(struct fleet_pub *p, char *err, size_t errlen)
+{
+	int rc;
+
+	sqlite3_reset(p->cnt);
+	rc = sqlite3_step(p->cnt);
+	if (rc == SQLITE_ROW)
+		atomic_store(&fm.base, (uint64_t)sqlite3_column_int64(p->cnt, 0));
+	sqlite3_reset(p->cnt);
+	return rc == SQLITE_ROW ? 0 : errfmt(err, errlen, "fleet outbox: %s", sqlite3_errmsg(p->h));
+}
+
 struct fleet_pub *fleet_pub_new(const struct ad_config *cfg, struct db *db, char *err,
 				size_t errlen)
 {
@@ -127,8 +143,10 @@ struct fleet_pub *fleet_pub_new(const struct ad_config *cfg, struct db *db, char
 		goto fail;
 	}
 	if (identity(p, cfg->nsm_spec, err, errlen) < 0 || db_fleet_on(db, err, errlen) < 0 ||
-	    open_sql(p, err, errlen) < 0 || !(p->r = dbr_open(cfg->db_path, err, errlen)))
+	    open_sql(p, err, errlen) < 0 || count_rows(p, err, errlen) < 0 ||
+	    !(p->r = dbr_open(cfg->db_path, err, errlen)))
 		goto fail;
+	fm.db = db;
 	return p;
 fail:
 	fleet_pub_free(p);
@@ -396,16 +414,10 @@ static int remove_through(struct fleet_pub *p, int64_t id)
 		report(p, sqlite3_errmsg(p->h));
 		return -1;
 	}
+	atomic_fetch_add(&fm.removed, (uint64_t)sqlite3_changes(p->h));
 	return 0;
 }
 
-static void count_backlog(struct fleet_pub *p)
-{
-	sqlite3_reset(p->cnt);
-	if (sqlite3_step(p->cnt) == SQLITE_ROW)
-		atomic_store(&fm.backlog, (uint64_t)sqlite3_column_int64(p->cnt, 0));
-	sqlite3_reset(p->cnt);
-}
 
 /* One batch: >0 rows published, 0 nothing to do, -1 stopped by an error
  * (the rows before it are removed, the failed one stays first). */
@@ -426,7 +438,6 @@ static int drain(struct fleet_pub *p)
 	}
 	if (last >= 0 && remove_through(p, last) < 0)
 		return -1;
-	count_backlog(p);
 	return rc < 0 ? -1 : (int)i;
 }
 
@@ -436,7 +447,6 @@ static void *pub_main(void *arg)
 	unsigned backoff = BACKOFF_MIN_MS;
 	int n;
 
-	count_backlog(p);
 	while (!stopping(p)) {
 		n = ensure_connected(p) < 0 ? -1 : drain(p);
 		atomic_store(&fm.connected, fleet_connected(&p->c));
@@ -466,6 +476,7 @@ void fleet_pub_free(struct fleet_pub *p)
 	if (!p)
 		return;
 	if (p->started) {
+		atomic_store(&fm.on, false);
 		pthread_mutex_lock(&p->mu);
 		p->stop = true;
 		pthread_cond_signal(&p->cond);
@@ -492,8 +503,15 @@ void fleet_metrics_write(FILE *f)
 {
 	unsigned i;
 
+	struct db_stats st;
+	uint64_t backlog;
+
 	if (!atomic_load(&fm.on))
 		return;
+	db_get_stats(fm.db, &st);
+	backlog = LD(base) + st.outboxed;
+	/* A row is visible to the publisher a moment before the writer counts it. */
+	backlog = backlog > LD(removed) ? backlog - LD(removed) : 0;
 	fprintf(f, "# HELP attestd_fleet_connected 1 while connected to the NATS cluster.\n"
 		   "# TYPE attestd_fleet_connected gauge\nattestd_fleet_connected %" PRIu64 "\n"
 		   "# HELP attestd_fleet_backlog Outbox rows not yet published.\n"
@@ -509,7 +527,7 @@ void fleet_metrics_write(FILE *f)
 		   "# TYPE attestd_fleet_errors_total counter\nattestd_fleet_errors_total %" PRIu64
 		   "\n# HELP attestd_fleet_publish_seconds One publish (read and write).\n"
 		   "# TYPE attestd_fleet_publish_seconds histogram\n",
-		LD(connected), LD(backlog), LD(versions), LD(docs), LD(dups), LD(errors));
+		LD(connected), backlog, LD(versions), LD(docs), LD(dups), LD(errors));
 	for (i = 0; i < 12; i++)
 		fprintf(f, "attestd_fleet_publish_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
 			lat_bounds[i], LD(lat_bucket[i]));

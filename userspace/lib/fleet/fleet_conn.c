@@ -187,6 +187,9 @@ void fleet_nats_err(natsStatus s, char *err, size_t errlen, const char *what)
 	natsStatus ls;
 	const char *last = nats_GetLastError(&ls);
 
+	/* libnats prefixes its source position: "(conn.c:1905): ". */
+	if (last && last[0] == '(' && strstr(last, "): "))
+		last = strstr(last, "): ") + 3;
 	if (last && *last && ls == s)
 		errfmt(err, errlen, "%s: %s", what, last);
 	else
