@@ -94,7 +94,7 @@ static int identity(struct fleet_pub *p, const char *spec, char *err, size_t err
 static int open_sql(struct fleet_pub *p, char *err, size_t errlen)
 {
 	static const char *const sql[3] = {
-		"SELECT id, seq, kind FROM fleet_outbox ORDER BY id LIMIT " "64",
+		"SELECT id, seq, kind FROM fleet_outbox ORDER BY id LIMIT ?1",
 		"DELETE FROM fleet_outbox WHERE id <= ?1",
 		"SELECT count(*) FROM fleet_outbox",
 	};
@@ -108,6 +108,9 @@ static int open_sql(struct fleet_pub *p, char *err, size_t errlen)
 	for (i = 0; i < 3; i++)
 		if (sqlite3_prepare_v3(p->h, sql[i], -1, SQLITE_PREPARE_PERSISTENT, out[i], NULL))
 			return errfmt(err, errlen, "fleet outbox: %s", sqlite3_errmsg(p->h));
+	/* Bindings outlast sqlite3_reset: the batch size is set once. */
+	if (sqlite3_bind_int(p->sel, 1, BATCH))
+		return errfmt(err, errlen, "fleet outbox: %s", sqlite3_errmsg(p->h));
 	return 0;
 }
 
