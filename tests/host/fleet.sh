@@ -226,6 +226,41 @@ out=$(attest fleet verify "${FL[@]}" "${POL[@]}" --json)
 t_eq "verify: the path where enclaves of one image diverge" "$F" "$(jq -r '.diverging[].path' <<<"$out")"
 t_eq "verify: with each digest's enclaves" 2 "$(jq '.diverging[0].digests | length' <<<"$out")"
 
+# ---- TLS: a one-node server with a certificate from a CA made here
+mk_ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj "/CN=$1" -keyout "$AD/$1.key" -out "$AD/$1.pem" 2>/dev/null; }
+mk_ca nek-fleet-ca && mk_ca other-ca
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+	-keyout "$AD/srv.key" -out "$AD/srv.csr" 2>/dev/null
+openssl x509 -req -in "$AD/srv.csr" -CA "$AD/nek-fleet-ca.pem" -CAkey "$AD/nek-fleet-ca.key" \
+	-CAcreateserial -days 1 -out "$AD/srv.pem" \
+	-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') 2>/dev/null
+TP=$(t_free_port)
+mkdir -p "$AD/natstls"
+cat >"$AD/natstls.conf" <<EOF
+listen: 127.0.0.1:$TP
+jetstream { store_dir: "$AD/natstls" }
+tls { cert_file: "$AD/srv.pem", key_file: "$AD/srv.key" }
+EOF
+nats-server -c "$AD/natstls.conf" >>"$AD/natstls.log" 2>&1 &
+AD_PIDS+=("$!")
+t_wait_port "$TP" 20 || t_fail "TLS nats node on $TP"
+TLS=(--nats "tls://127.0.0.1:$TP" --tls-ca "$AD/nek-fleet-ca.pem")
+fl_start d --fleet "tls://127.0.0.1:$TP" --fleet-tls-ca "$AD/nek-fleet-ca.pem" --fleet-replicas 1
+echo d >"$ROOT/d/one.txt"
+fl_ctl d wait "$ROOT/d/one.txt" 5000 >/dev/null
+t_ok "TLS: the right CA connects and the backlog drains" fl_drained d 30
+t_eq "TLS: the record is in the cluster" "$ROOT/d/one.txt" \
+	"$(attest fleet ls "${TLS[@]}" --json | jq -r .path)"
+fl_start e --fleet "tls://127.0.0.1:$TP" --fleet-tls-ca "$AD/other-ca.pem" --fleet-replicas 1
+echo e >"$ROOT/e/one.txt"
+t_ok "wrong TLS CA: recording goes on" fl_ctl e wait "$ROOT/e/one.txt" 5000
+for _ in $(seq 1 100); do grep -q "fleet:" "$AD/log.e" && break; sleep 0.1; done
+t_match "wrong TLS CA: a clear error naming the server" \
+	"fleet: tls://127.0.0.1:$TP: .*(SSL|certificate|verif)" "$(grep "fleet:" "$AD/log.e")"
+t_exit "attest fleet: the wrong CA is an error" 1 attest fleet ls --nats "tls://127.0.0.1:$TP" \
+	--tls-ca "$AD/other-ca.pem"
+
 # ---- a clean stop
 kill -TERM "$PID_a"
 wait "$PID_a"
