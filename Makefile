@@ -141,7 +141,7 @@ $(O)/version.stamp: FORCE
 # LIBRARY(name): userspace/lib/name/*.c -> libnek_name.a. The libraries and
 # what each may include are in userspace/lib/README.md (checked by
 # tests/host/layering.sh); LIBNEK lists them in link order, users first.
-LIBRARIES := accel secrets attestation digest core
+LIBRARIES := accel secrets fleet attestation digest core
 define LIBRARY
 $(1)_LIB_OBJS := $$(patsubst %.c,$$(O)/obj/%.o,$$(wildcard userspace/lib/$(1)/*.c))
 $$(O)/lib/libnek_$(1).a: $$($(1)_LIB_OBJS)

@@ -22,6 +22,7 @@ int attest_cmd_nsm(int argc, char **argv);
 int attest_cmd_emu(int argc, char **argv);
 int attest_cmd_digest(int argc, char **argv);
 int attest_cmd_file(int argc, char **argv);
+int attest_cmd_fleet(int argc, char **argv);
 
 /* The chunk-tree digest of one local file with every core (the value
  * attestd records). 0, or -1 with a one-line reason in err. */

@@ -83,6 +83,25 @@ static const struct cli_cmd cmds[] = {
 	  "exit status: 0 verified; 1 not verified ('invalid: CHECK: reason', CHECK a\n"
 	  "verifier check or claim, path, state, digest, size, tls); 2 usage error, or\n"
 	  "the server could not be reached or answered with an error.\n" },
+	{ "fleet", attest_cmd_fleet, "list, follow and audit a fleet's records in NATS JetStream",
+	  "fleet ls|get|history|watch|verify --nats URL[,URL...] [--creds FILE] [--tls-ca PEM]\n"
+	  "              [--prefix P] [--enclave ID] [--path PATH] [--json]\n"
+	  "\n"
+	  "  ls                every enclave's current records (--path: of one file)\n"
+	  "  get --path PATH   the file's current record on every enclave\n"
+	  "  history [--path PATH]  every revision the cluster keeps, oldest first per key\n"
+	  "  watch [--count N] [--timeout D]  changes as they arrive\n"
+	  "  verify --root PEM [--root PEM]... [--pcr N=HEX]... [--allow-debug]\n"
+	  "                    every stored document: signature, policy, its claim against\n"
+	  "                    the record; and paths whose digest differs between enclaves\n"
+	  "                    of one image\n"
+	  "  --enclave ID      only this NSM module id\n"
+	  "  --prefix P        bucket prefix (default nek_)\n"
+	  "  --json            one JSON object per record (verify: one report)\n"
+	  "\n"
+	  "Lines: ENCLAVE PATH STATE DIGEST SEQ, tab-separated. See docs/fleet.md.\n"
+	  "exit status: 0 ok; 1 cluster error, or verify found invalid or diverging\n"
+	  "records; 2 usage error.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

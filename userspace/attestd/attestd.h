@@ -23,6 +23,7 @@
 #define AD_PATH_MAX 4096
 
 struct ignore;
+struct fleet_opts;
 
 struct ad_root {
 	char *path; /* canonical, no trailing slash (except "/") */
@@ -68,6 +69,7 @@ struct ad_config {
 	bool has_user;
 	struct privdrop_user user;
 	bool no_seccomp; /* --no-seccomp: no filter on the API threads */
+	struct fleet_opts *fleet; /* --fleet (docs/fleet.md), NULL when off */
 };
 
 /* What a version says about the file (one row of `versions`). */

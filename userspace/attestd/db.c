@@ -42,7 +42,17 @@ static const char schema_sql[] =
 	" BEGIN SELECT RAISE(ABORT, 'docs is append-only'); END;"
 	"CREATE TRIGGER IF NOT EXISTS docs_no_delete BEFORE DELETE ON docs"
 	" BEGIN SELECT RAISE(ABORT, 'docs is append-only'); END;"
+	"CREATE TABLE IF NOT EXISTS fleet_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq INTEGER NOT NULL, kind INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '" DB_SCHEMA_VERSION "');";
+
+/* With --fleet: the marks say what the outbox already covers, so versions
+ * recorded while the fleet was off are added at the next start. */
+static const char fleet_mark_sql[] =
+	"INSERT OR REPLACE INTO meta (key, value)"
+	" SELECT 'fleet_mark', coalesce(max(seq), 0) FROM versions;"
+	"INSERT OR REPLACE INTO meta (key, value)"
+	" SELECT 'fleet_doc_mark', coalesce(max(seq), 0) FROM docs;";
 
 enum { OP_VERSION, OP_DOC };
 
@@ -59,6 +69,8 @@ struct dbop {
 struct db {
 	sqlite3 *h;
 	sqlite3_stmt *ins_version, *up_current, *ins_leaves, *ins_doc;
+	sqlite3_stmt *ins_outbox; /* non-NULL with --fleet */
+	unsigned batch_outbox;	  /* outbox rows in the batch being committed */
 	pthread_t thr;
 	bool started, stop;
 	int notify_fd;
@@ -252,9 +264,23 @@ static int step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The outbox row goes into the same transaction as what it publishes. */
+static int write_outbox(struct db *db, uint64_t seq, int kind)
+{
+	if (!db->ins_outbox)
+		return 0;
+	sqlite3_reset(db->ins_outbox);
+	if (sqlite3_bind_int64(db->ins_outbox, 1, (sqlite3_int64)seq) ||
+	    sqlite3_bind_int(db->ins_outbox, 2, kind) || step_done(db->ins_outbox) < 0)
+		return -1;
+	db->batch_outbox++;
+	return 0;
+}
+
 static int write_version(struct db *db, const struct ad_version *v)
 {
-	if (bind_version(db->ins_version, v) < 0 || step_done(db->ins_version) < 0)
+	if (bind_version(db->ins_version, v) < 0 || step_done(db->ins_version) < 0 ||
+	    write_outbox(db, v->seq, DB_OUTBOX_VERSION) < 0)
 		return -1;
 	sqlite3_reset(db->up_current);
 	if (sqlite3_bind_blob(db->up_current, 1, v->path, (int)strlen(v->path), SQLITE_STATIC) ||
@@ -277,9 +303,10 @@ static int write_doc(struct db *db, const struct dbop *op)
 	sqlite3_reset(db->ins_doc);
 	if (sqlite3_bind_int64(db->ins_doc, 1, (sqlite3_int64)op->seq) ||
 	    sqlite3_bind_blob(db->ins_doc, 2, op->doc, (int)op->len, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(db->ins_doc, 3, op->time_ms))
+	    sqlite3_bind_int64(db->ins_doc, 3, op->time_ms) || step_done(db->ins_doc) < 0)
 		return -1;
-	return step_done(db->ins_doc);
+	/* A document already stored is not published twice. */
+	return sqlite3_changes(db->h) > 0 ? write_outbox(db, op->seq, DB_OUTBOX_DOC) : 0;
 }
 
 static void free_op(struct dbop *op)
@@ -318,6 +345,7 @@ static int commit_batch(struct db *db, struct dbop *batch, uint64_t *top, unsign
 	struct dbop *op;
 
 	*nv = *nd = 0;
+	db->batch_outbox = 0;
 	if (exec_sql(db->h, "BEGIN IMMEDIATE", NULL, 0) < 0)
 		return -1;
 	for (op = batch; op; op = op->next) {
@@ -334,6 +362,11 @@ static int commit_batch(struct db *db, struct dbop *batch, uint64_t *top, unsign
 		} else {
 			(*nd)++;
 		}
+	}
+	if (db->ins_outbox && exec_sql(db->h, fleet_mark_sql, NULL, 0) < 0) {
+		log_error("database: %s", sqlite3_errmsg(db->h));
+		exec_sql(db->h, "ROLLBACK", NULL, 0);
+		return -1;
 	}
 	if (exec_sql(db->h, "COMMIT", NULL, 0) < 0) {
 		log_error("database commit: %s", sqlite3_errmsg(db->h));
@@ -388,6 +421,7 @@ static void *writer_main(void *arg)
 		db->st.versions += nv;
 		db->st.docs += nd;
 		db->st.batches++;
+		db->st.outboxed += db->batch_outbox;
 		for (; batch; batch = next) {
 			next = batch->next;
 			if (batch->v)
@@ -401,6 +435,28 @@ static void *writer_main(void *arg)
 	}
 	pthread_mutex_unlock(&db->mu);
 	return NULL;
+}
+
+int db_fleet_on(struct db *db, char *err, size_t errlen)
+{
+	static const char seed[] =
+		"BEGIN IMMEDIATE;"
+		"INSERT INTO fleet_outbox (seq, kind) SELECT seq, 0 FROM versions WHERE seq >"
+		" coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fleet_mark'), 0)"
+		" ORDER BY seq;"
+		"INSERT INTO fleet_outbox (seq, kind) SELECT seq, 1 FROM docs WHERE seq >"
+		" coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fleet_doc_mark'), 0)"
+		" ORDER BY seq;";
+
+	if (exec_sql(db->h, seed, err, errlen) < 0 || exec_sql(db->h, fleet_mark_sql, err, errlen) < 0 ||
+	    exec_sql(db->h, "COMMIT", err, errlen) < 0) {
+		exec_sql(db->h, "ROLLBACK", NULL, 0);
+		return -1;
+	}
+	if (sqlite3_prepare_v3(db->h, "INSERT INTO fleet_outbox (seq, kind) VALUES (?1, ?2)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &db->ins_outbox, NULL))
+		return errfmt(err, errlen, "%s", sqlite3_errmsg(db->h));
+	return 0;
 }
 
 int db_start(struct db *db, int notify_fd)
@@ -513,6 +569,7 @@ void db_close(struct db *db)
 	sqlite3_finalize(db->up_current);
 	sqlite3_finalize(db->ins_leaves);
 	sqlite3_finalize(db->ins_doc);
+	sqlite3_finalize(db->ins_outbox);
 	if (db->h && sqlite3_close(db->h) != SQLITE_OK)
 		log_warn("database close: %s", sqlite3_errmsg(db->h));
 	pthread_mutex_destroy(&db->mu);

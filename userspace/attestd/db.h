@@ -27,6 +27,12 @@ struct db *db_open(const char *path, char *err, size_t errlen);
  * -1 to stop. Returns 0 or -1 with err. */
 int db_load(struct db *db, int (*cb)(void *arg, const struct ad_version *v), void *arg,
 	    uint64_t *max_seq, char *err, size_t errlen);
+/* With --fleet, before db_start: adds what the outbox does not cover yet
+ * and from now on writes an outbox row with every version and document
+ * (docs/fleet.md section 4). Returns 0 or -1 with err. */
+#define DB_OUTBOX_VERSION 0
+#define DB_OUTBOX_DOC 1
+int db_fleet_on(struct db *db, char *err, size_t errlen);
 /* Starts the writer; after each commit it writes 1 to notify_fd (an
  * eventfd) when notify_fd >= 0. */
 int db_start(struct db *db, int notify_fd);
@@ -43,6 +49,7 @@ void db_close(struct db *db);
 /* Counters for /metrics. */
 struct db_stats {
 	uint64_t versions, docs, batches, errors;
+	uint64_t outboxed; /* fleet outbox rows committed since start */
 	/* record latency (event read to commit) histogram, seconds */
 	uint64_t lat_bucket[12]; /* <= db_lat_bounds[i] */
 	uint64_t lat_count;

@@ -18,6 +18,7 @@
 #include "attestd/ctl.h"
 #include "attestd/db.h"
 #include "attestd/enforce.h"
+#include "attestd/fleet.h"
 #include "attestd/index.h"
 #include "attestd/metrics.h"
 #include "attestd/http.h"
@@ -52,6 +53,7 @@ struct engine {
 	struct http_srv *http;
 	struct attester *att;
 	struct enforcer *enf;
+	struct fleet_pub *fleet;
 
 	struct rec *uq_head, *uq_tail, *q_head, *q_tail; /* urgent and normal FIFOs */
 	size_t nqueued;
@@ -1056,6 +1058,7 @@ static void engine_free(struct engine *e)
 	ctl_close(e->ctl);
 	http_stop(e->http);
 	attester_stop(e->att);
+	fleet_pub_free(e->fleet);
 	hpool_free(e->pool);
 	db_close(e->db);
 	tls_id_free(&e->shared.tls);
@@ -1120,6 +1123,8 @@ static int start_threads(struct engine *e, char *err, size_t errlen)
 	rc = db_start(e->db, e->dbfd);
 	if (rc < 0)
 		return errfmt(err, errlen, "database thread: %s", strerror(-rc));
+	if (e->fleet && fleet_pub_start(e->fleet, err, errlen) < 0)
+		return -1;
 	if (e->att && attester_run(e->att, err, errlen) < 0)
 		return -1;
 	if (e->http && http_run(e->http, err, errlen) < 0)
@@ -1144,6 +1149,8 @@ static int setup(struct engine *e, char *err, size_t errlen)
 	if (db_load(e->db, load_one, e, &e->last_seq, err, errlen) < 0)
 		return -1;
 	e->committed = e->last_seq;
+	if (e->cfg->fleet && !(e->fleet = fleet_pub_new(e->cfg, e->db, err, errlen)))
+		return -1;
 	/* The mark goes on before the scan starts, so nothing that changes
 	 * during the scan is missed. */
 	if (!(e->mon = mon_open(e->cfg, err, errlen)))

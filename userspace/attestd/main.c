@@ -14,6 +14,7 @@
 #include "attestd/attestd.h"
 #include "attestd/ctl.h"
 #include "attestd/engine.h"
+#include "attestd/fleet.h"
 #include "attestd/ignore.h"
 #include "attestd/opts.h"
 #include "lib/core/cli.h"
@@ -77,6 +78,7 @@ static void free_config(struct ad_config *cfg)
 		free(cfg->roots[i].path);
 	}
 	ignore_free(cfg->ign);
+	fleet_opts_release(cfg);
 }
 
 /* Scans open one directory per level and hash workers hold files open:
@@ -108,7 +110,7 @@ static int cmd_run(int argc, char **argv)
 		free_config(&cfg);
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	}
-	if (check_roots(&cfg) != CLI_OK || !cfg.db_path) {
+	if (check_roots(&cfg) != CLI_OK || !cfg.db_path || fleet_opts_check(&cfg) != CLI_OK) {
 		if (cfg.nroots && !cfg.db_path)
 			cli_usage_error("--db is required");
 		free_config(&cfg);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "attestd/db.h"
+#include "attestd/fleet.h"
 #include "lib/digest/hashpool.h"
 
 struct ad_metrics ad_metrics;
@@ -120,4 +121,5 @@ void metrics_write(FILE *f, struct db *db, struct hpool *pool)
 		metric(f, "attestd_shared_leaves_total", "counter",
 		       "Leaves of large files hashed by helping workers.", hs.shared_leaves);
 	}
+	fleet_metrics_write(f);
 }

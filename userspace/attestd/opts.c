@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attestd/fleet.h"
 #include "attestd/ignore.h"
 #include "lib/core/cli.h"
 #include "lib/core/parse.h"
@@ -35,6 +36,13 @@ const struct option ad_run_longopts[] = {
 	{ "enforce-timeout", required_argument, NULL, 'e' },
 	{ "user", required_argument, NULL, 'P' },
 	{ "no-seccomp", no_argument, NULL, 'Z' },
+	{ "fleet", required_argument, NULL, AD_OPT_FLEET },
+	{ "fleet-creds", required_argument, NULL, AD_OPT_FLEET_CREDS },
+	{ "fleet-tls-ca", required_argument, NULL, AD_OPT_FLEET_CA },
+	{ "fleet-prefix", required_argument, NULL, AD_OPT_FLEET_PREFIX },
+	{ "fleet-replicas", required_argument, NULL, AD_OPT_FLEET_REPLICAS },
+	{ "fleet-history", required_argument, NULL, AD_OPT_FLEET_HISTORY },
+	{ "fleet-compat", no_argument, NULL, AD_OPT_FLEET_COMPAT },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -215,6 +223,8 @@ int ad_run_opt(int c, struct ad_config *cfg)
 		cfg->no_seccomp = true;
 		return CLI_OK;
 	default:
+		if (c >= AD_OPT_FLEET && c <= AD_OPT_FLEET_COMPAT)
+			return fleet_opt(c, optarg, cfg);
 		return cli_common_opt(c);
 	}
 }

@@ -37,6 +37,13 @@
 	"                        (docs/privileges.md); the API threads also run under a\n" \
 	"                        seccomp allow-list\n"                                    \
 	"  --no-seccomp          with --user: no seccomp filter on the API threads\n"     \
+	"  --fleet URL[,URL]...  also publish every version to NATS JetStream (docs/fleet.md)\n" \
+	"  --fleet-creds FILE    NATS .creds file, or a USER:PASSWORD or token line\n"     \
+	"  --fleet-tls-ca PEM    TLS to the cluster, verified against these CAs\n"         \
+	"  --fleet-prefix P      bucket name prefix (default nek_)\n"                      \
+	"  --fleet-replicas N, --fleet-history N\n"                                        \
+	"                        of buckets attestd creates (default 3 and 64)\n"          \
+	"  --fleet-compat        also write upstream's fs_hashes and fs_att_docs\n"        \
 	"\n"                                                                               \
 	"SIGTERM/SIGINT finish work in flight and exit 0. Exit status 1: the database,\n"  \
 	"a root or fanotify is unusable; 2: usage error.\n"

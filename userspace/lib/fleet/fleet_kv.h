@@ -1,0 +1,23 @@
+/* Writing one value to a record bucket exactly once per seq, with
+ * compare-and-set on the key's revision (docs/fleet.md section 4). */
+#ifndef NEK_FLEET_KV_H
+#define NEK_FLEET_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+enum fleet_put {
+	FLEET_PUT_WRITTEN,
+	FLEET_PUT_ALREADY, /* the key already holds this seq or a later one */
+};
+
+/* Writes val (whose "seq" is seq) under key unless the key's current value
+ * has a seq >= seq. Returns FLEET_PUT_* or -1 with err (*st the libnats
+ * status, for fleet_transient). */
+int fleet_put_once(kvStore *kv, const char *key, const void *val, size_t len, uint64_t seq,
+		   natsStatus *st, char *err, size_t errlen);
+
+#endif
