@@ -1,0 +1,106 @@
+/* `eif unpack-image`, and the staging of `eif build --image` (docs/oci.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eif/oci.h"
+#include "lib/core/cli.h"
+#include "lib/core/errfmt.h"
+#include "lib/core/log.h"
+#include "lib/core/parse.h"
+
+void oci_opts_init(struct oci_unpack_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->lim.max_size = OCI_DEFAULT_MAX_SIZE;
+	o->lim.max_ratio = OCI_DEFAULT_MAX_RATIO;
+}
+
+int oci_opt_limit(int c, const char *arg, struct oci_unpack_opts *o)
+{
+	char err[PARSE_ERR_MAX];
+
+	if (c == OCI_OPT_MAX_SIZE &&
+	    parse_size(arg, 1, UINT64_MAX / 2, &o->lim.max_size, err, sizeof(err)) < 0)
+		return cli_usage_error("--max-size: %s", err);
+	if (c == OCI_OPT_MAX_RATIO &&
+	    parse_u64(arg, 1, 1000000, &o->lim.max_ratio, err, sizeof(err)) < 0)
+		return cli_usage_error("--max-ratio: %s", err);
+	return CLI_OK;
+}
+
+int oci_stage(const struct oci_unpack_opts *o, struct oci_stage *st, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	char rootfs[PATH_MAX + 16];
+
+	snprintf(st->work, sizeof(st->work), "%s/eif-build.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(st->work)) {
+		st->work[0] = '\0';
+		return errfmt(err, errlen, "work directory: %s", strerror(errno));
+	}
+	snprintf(st->rd, sizeof(st->rd), "%s/rd", st->work);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", st->rd);
+	if (mkdir(st->rd, 0755) < 0)
+		return errfmt(err, errlen, "%s: %s", st->rd, strerror(errno));
+	return oci_unpack(o, rootfs, st->rd, err, errlen);
+}
+
+void oci_stage_cleanup(struct oci_stage *st)
+{
+	char err[OCI_ERR_MAX], *slash;
+	int fd;
+
+	if (!st->work[0])
+		return;
+	slash = strrchr(st->work, '/');
+	*slash = '\0';
+	fd = open(st->work[0] ? st->work : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*slash = '/';
+	if (fd < 0 || oci_rm_rf(fd, slash + 1, err, sizeof(err)) < 0)
+		log_warn("removing %s: %s", st->work, fd < 0 ? strerror(errno) : err);
+	if (fd >= 0)
+		close(fd);
+	st->work[0] = '\0';
+}
+
+int cmd_unpack_image(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-size", required_argument, NULL, OCI_OPT_MAX_SIZE },
+		{ "max-ratio", required_argument, NULL, OCI_OPT_MAX_RATIO },
+		{ "meta", required_argument, NULL, 'm' },
+		{ "cmd", required_argument, NULL, 'c' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct oci_unpack_opts o;
+	const char *meta = NULL;
+	char err[OCI_ERR_MAX];
+	int c;
+
+	oci_opts_init(&o);
+	while ((c = getopt_long(argc, argv, "m:c:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'm')
+			meta = optarg;
+		else if (c == 'c')
+			o.cmd = optarg;
+		else if (c == OCI_OPT_MAX_SIZE || c == OCI_OPT_MAX_RATIO) {
+			if (oci_opt_limit(c, optarg, &o) != CLI_OK)
+				return CLI_USAGE;
+		} else if (cli_common_opt(c) != CLI_OK)
+			return CLI_USAGE;
+	}
+	if (argc - optind != 2)
+		return cli_usage_error("IMAGE[:REF] and DIR are required");
+	o.image = argv[optind];
+	if (oci_unpack(&o, argv[optind + 1], meta, err, sizeof(err)) < 0)
+		return cli_fail("%s", err);
+	log_info("unpacked %s into %s", o.image, argv[optind + 1]);
+	return CLI_OK;
+}
