@@ -3,6 +3,9 @@
 # "make eif"). Called by the Makefile; every input is an environment variable:
 #
 #   ROOTFS     directory or tarball (.tar, .tar.gz, .tar.xz, .tar.zst): the app's root
+#   IMAGE      or a container image, PATH[:REF] (OCI layout, oci-archive, docker save;
+#              docs/oci.md): its tree is the root, its config gives /cmd, /env,
+#              /cwd, /user unless APP, CMD_FILE or ENV_FILE say otherwise
 #   OUT        output directory (enclave.eif, pcrs.json, inputs.txt, ramdisk*.cpio)
 #   APP        the app's argv, whitespace-separated (or CMD_FILE: one element per line)
 #   ENV_FILE   the app's environment, KEY=VALUE per line (default: a standard PATH)
@@ -19,7 +22,11 @@
 # /rootfs (the app's root, plus /nek/bin and /nek/lib for the framework).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${B:?}" "${ROOTFS:?make eif: set ROOTFS=DIR or ROOTFS=TARBALL}" "${OUT:?}"
+: "${B:?}" "${OUT:?}"
+[ -n "${ROOTFS:-}" ] || [ -n "${IMAGE:-}" ] || {
+	echo "make eif: set ROOTFS=DIR, ROOTFS=TARBALL or IMAGE=PATH[:REF]" >&2
+	exit 1
+}
 EIF=$B/bin/eif
 INIT=$B/enclave/init
 SERVICES=${SERVICES:-$ROOT/enclave/services.conf}
@@ -117,7 +124,22 @@ bundle() {
 
 # The root: a directory as it is, a tarball unpacked (owners do not matter:
 # the archive says uid/gid 0 for everything).
-if [ -d "$ROOTFS" ]; then
+OWNERS=()
+if [ -n "${IMAGE:-}" ]; then
+	RDIR=$W/rootfs
+	mkdir -p "$W/meta"
+	"$EIF" unpack-image --meta "$W/meta" "$IMAGE" "$RDIR" || die "IMAGE=$IMAGE: not unpacked"
+	# The image's owners are in the tree's attributes (docs/oci.md).
+	OWNERS=(--owners-xattr)
+	img=${IMAGE%:*}
+	[ -e "$IMAGE" ] && img=$IMAGE
+	if [ -d "$img" ]; then
+		record "image:$(basename "$img")/index.json" "$img/index.json"
+	else
+		record "image:$(basename "$img")" "$img"
+	fi
+	echo "image $IMAGE" >>"$OUT/inputs.txt"
+elif [ -d "$ROOTFS" ]; then
 	RDIR=$ROOTFS
 	echo "rootfs: a directory (see ramdisk1.cpio)" >>"$OUT/inputs.txt"
 elif [ -f "$ROOTFS" ]; then
@@ -152,9 +174,16 @@ elif [ -n "${APP:-}" ]; then
 	set -f # split on whitespace, no globbing
 	printf '%s\n' $APP >"$S1/cmd"
 	set +f
+elif [ -f "$W/meta/cmd" ]; then
+	install -m 0644 "$W/meta/cmd" "$S1/cmd"
 fi
+for f in cwd user; do
+	[ -f "$W/meta/$f" ] && install -m 0644 "$W/meta/$f" "$S1/$f"
+done
 if [ -n "${ENV_FILE:-}" ]; then
 	install -m 0644 "$ENV_FILE" "$S1/env"
+elif [ -f "$W/meta/env" ]; then
+	install -m 0644 "$W/meta/env" "$S1/env"
 else
 	echo "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" >"$S1/env"
 fi
@@ -164,7 +193,7 @@ chmod 0644 "$S1"/services "$S1"/env "$S1"/cmd 2>/dev/null || true
 echo "  CPIO    ramdisk 0, ramdisk 1" >&2
 "$EIF" cpio -o "$OUT/ramdisk0.cpio" "$S0"
 # Our staging first: its /rootfs (0755) wins over the source directory's mode.
-"$EIF" cpio -o "$OUT/ramdisk1.cpio" "$S1" rootfs="$RDIR"
+"$EIF" cpio "${OWNERS[@]}" -o "$OUT/ramdisk1.cpio" "$S1" rootfs="$RDIR"
 echo "  EIF     $OUT/enclave.eif" >&2
 "$EIF" build --kernel "$KERNEL" --cmdline "$CMDLINE" \
 	--ramdisk "$OUT/ramdisk0.cpio" --ramdisk "$OUT/ramdisk1.cpio" \

@@ -152,8 +152,8 @@ int oci_path_parent(int rootfd, const char *rel, int create, int *dirfd, const c
  * missing name is not an error. */
 int oci_rm_rf(int dirfd, const char *name, char *err, size_t errlen);
 
-/* The rootlesscontainers.io Resource message for uid:gid; returns the
- * length (0 for 0:0: no attribute). */
+/* The rootlesscontainers.io Resource message for uid:gid, a 0 written as
+ * NoopID as umoci does; returns the length (0 for 0:0: no attribute). */
 size_t oci_owner_encode(uint32_t uid, uint32_t gid, uint8_t out[16]);
 int oci_owner_decode(const uint8_t *buf, size_t len, uint32_t *uid, uint32_t *gid);
 #define OCI_OWNER_XATTR "user.rootlesscontainers"

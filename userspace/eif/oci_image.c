@@ -32,20 +32,29 @@ struct job {
 	struct layers ly;
 };
 
+/* PATH[:REF]: the shortest prefix before a ':' that exists is the path
+ * (a docker RepoTag has colons of its own: dk.tar:nek/app:1). */
 static void split_ref(struct job *j)
 {
+	const char *img = j->o->image, *colon;
 	struct stat st;
-	const char *colon;
 
-	snprintf(j->path, sizeof(j->path), "%s", j->o->image);
-	if (stat(j->o->image, &st) == 0)
+	snprintf(j->path, sizeof(j->path), "%s", img);
+	if (stat(img, &st) == 0)
 		return;
-	colon = strrchr(j->o->image, ':');
-	if (!colon || colon == j->o->image)
-		return;
-	snprintf(j->path, sizeof(j->path), "%.*s", (int)(colon - j->o->image), j->o->image);
-	snprintf(j->ref, sizeof(j->ref), "%s", colon + 1);
-	j->has_ref = 1;
+	for (colon = strchr(img, ':'); colon; colon = strchr(colon + 1, ':')) {
+		char prefix[PATH_MAX];
+
+		if (colon == img || (size_t)(colon - img) >= sizeof(prefix))
+			continue;
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(colon - img), img);
+		if (stat(prefix, &st) == 0) {
+			snprintf(j->path, sizeof(j->path), "%s", prefix);
+			snprintf(j->ref, sizeof(j->ref), "%s", colon + 1);
+			j->has_ref = 1;
+			return;
+		}
+	}
 }
 
 static int has_file(const struct oci_src *s, const char *name)

@@ -50,6 +50,7 @@ struct ctx {
 	const char *what, *entry;
 	char *err;
 	size_t errlen;
+	int ended;		/* the layer stopped right after this entry's data */
 };
 
 static uint64_t hash(const char *s)
@@ -255,6 +256,7 @@ static int prepare(struct ctx *c, const char *rel, int isdir, int *dirfd, const 
 static int write_data(struct ctx *c, int fd, struct archive_entry *e)
 {
 	const void *buf;
+	uint64_t got = 0;
 	size_t len;
 	int64_t off;
 	int r;
@@ -265,8 +267,15 @@ static int write_data(struct ctx *c, int fd, struct archive_entry *e)
 		if (pwrite(fd, buf, len, off) != (ssize_t)len)
 			return fail_errno(c, "write");
 		c->ap->written += len;
+		got += len;
 	}
-	if (r != ARCHIVE_EOF)
+	/* umoci 0.4 ends its layers right after the last entry's data, with
+	 * neither padding nor end blocks; Go's reader (and so umoci and Docker)
+	 * takes that as the end. The entry is whole: so do we (docs/oci.md). */
+	if (r == ARCHIVE_FATAL && archive_entry_size_is_set(e) &&
+	    got == (uint64_t)archive_entry_size(e) && !archive_entry_sparse_count(e))
+		c->ended = 1;
+	else if (r != ARCHIVE_EOF)
 		return fail(c, "reading data: ", archive_error_string(c->a));
 	/* A sparse file may end in a hole. */
 	if (archive_entry_size_is_set(e) && ftruncate(fd, archive_entry_size(e)) < 0)
@@ -506,9 +515,18 @@ static int opaque(struct ctx *c, const char *rel, const char *base)
 	if (oci_path_parent(c->ap->rootfd, dir, 0, &pfd, &db, msg, sizeof(msg)) < 0)
 		return errno == ENOENT ? 0 : fail(c, "opaque: ", msg);
 	fd = openat(pfd, db, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		struct stat st;
+		int islink = fstatat(pfd, db, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+
+		close(pfd);
+		snprintf(msg, sizeof(msg), "'%s': %s", db,
+			 islink ? "a symlink where a directory must be" : "not a directory");
+		return fail(c, "opaque: ", msg);
+	}
 	close(pfd);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : fail_errno(c, "opaque: open");
+		return 0;
 	rc = opaque_clean(c, fd, dir, 0);
 	close(fd);
 	return rc;
@@ -602,6 +620,8 @@ int oci_apply_layer(struct oci_apply *ap, int fd, uint64_t blob_size, const char
 		rc = apply_entry(&c, e);
 		if (rc == 0)
 			rc = check_limits(&c, 0);
+		if (c.ended)
+			break;
 	}
 out:
 	archive_read_free(c.a);

@@ -1,7 +1,9 @@
 /* Ownership without privilege, as umoci --rootless records it: the
  * rootlesscontainers.io protobuf message Resource { uint32 uid = 1;
- * uint32 gid = 2; } in the user.rootlesscontainers attribute. proto3 omits
- * zero fields, so 0:0 is no attribute at all. */
+ * uint32 gid = 2; } in the user.rootlesscontainers attribute. An owner of 0
+ * is the unpacking user itself, which the spec writes as NoopID (2^32 - 1,
+ * "unchanged"); 0:0 is no attribute at all. Bytes as umoci 0.4 writes them. */
+#define NOOP_ID 0xffffffffu
 #include <errno.h>
 #include <stdint.h>
 #include <sys/xattr.h>
@@ -24,14 +26,12 @@ size_t oci_owner_encode(uint32_t uid, uint32_t gid, uint8_t out[16])
 {
 	size_t n = 0;
 
-	if (uid) {
-		out[n++] = 0x08; /* field 1, varint */
-		n += put_varint(out + n, uid);
-	}
-	if (gid) {
-		out[n++] = 0x10; /* field 2, varint */
-		n += put_varint(out + n, gid);
-	}
+	if (!uid && !gid)
+		return 0;
+	out[n++] = 0x08; /* field 1, varint */
+	n += put_varint(out + n, uid ? uid : NOOP_ID);
+	out[n++] = 0x10; /* field 2, varint */
+	n += put_varint(out + n, gid ? gid : NOOP_ID);
 	return n;
 }
 
@@ -62,6 +62,8 @@ int oci_owner_decode(const uint8_t *buf, size_t len, uint32_t *uid, uint32_t *gi
 		if (get_varint(buf, len, &pos, &key) < 0 || (key & 7) != 0 ||
 		    get_varint(buf, len, &pos, &v) < 0 || v > UINT32_MAX)
 			return -1;
+		if (v == NOOP_ID)
+			v = 0;
 		if (key >> 3 == 1)
 			*uid = (uint32_t)v;
 		else if (key >> 3 == 2)
