@@ -638,7 +638,8 @@ int oci_apply_finish(struct oci_apply *ap, size_t *skipped, char *err, size_t er
 	size_t i;
 
 	/* Children before parents: a parent's mode may forbid reaching them. */
-	qsort(ap->dm, ap->ndm, sizeof(*ap->dm), cmp_dm_desc);
+	if (ap->ndm)
+		qsort(ap->dm, ap->ndm, sizeof(*ap->dm), cmp_dm_desc);
 	for (i = 0; i < ap->ndm; i++) {
 		char msg[OCI_ERR_MAX];
 		const char *base;
