@@ -18,6 +18,7 @@
 #   B          the build directory with bin/eif, bin/* and enclave/init
 #   SOURCE_DATE_EPOCH     default: the commit time of HEAD (0 outside git)
 #
+# Also provenance.json: every input by digest, what `eif rebuild` checks.
 # Ramdisk 0 = /init, /nsm.ko, /dev, /proc. Ramdisk 1 = /cmd, /env, /services,
 # /rootfs (the app's root, plus /nek/bin and /nek/lib for the framework).
 set -euo pipefail
@@ -46,7 +47,13 @@ OUT=$(cd "$OUT" && pwd)
 W=$OUT/work
 rm -rf "$W" && mkdir -p "$W"
 : >"$OUT/inputs.txt"
-record() { (cd "$(dirname "$2")" && sha256sum "$(basename "$2")") | sed "s|  .*|  $1|" >>"$OUT/inputs.txt"; }
+# Each input also goes into provenance.json (docs/provenance.md); the kernel
+# and the ramdisks eif build records itself.
+PROV=()
+record() {
+	(cd "$(dirname "$2")" && sha256sum "$(basename "$2")") | sed "s|  .*|  $1|" >>"$OUT/inputs.txt"
+	[ "$1" = kernel ] || PROV+=(--provenance-input "$1=$2")
+}
 
 # ---------------------------------------------------------------- kernel
 stand_in_kernel() {
@@ -198,7 +205,8 @@ echo "  EIF     $OUT/enclave.eif" >&2
 "$EIF" build --kernel "$KERNEL" --cmdline "$CMDLINE" \
 	--ramdisk "$OUT/ramdisk0.cpio" --ramdisk "$OUT/ramdisk1.cpio" \
 	--name "${NAME:-nek-enclave}" --version "${IMAGE_VERSION:-1.0}" \
-	--kernel-version "$KVER" -o "$OUT/enclave.eif" --json >"$OUT/pcrs.json"
+	--kernel-version "$KVER" -o "$OUT/enclave.eif" --json \
+	--provenance "$OUT/provenance.json" "${PROV[@]}" >"$OUT/pcrs.json"
 echo "SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH" >>"$OUT/inputs.txt"
 echo "cmdline $CMDLINE" >>"$OUT/inputs.txt"
 (cd "$OUT" && sha256sum ramdisk0.cpio ramdisk1.cpio enclave.eif) | sed 's/^/output /' >>"$OUT/inputs.txt"

@@ -13,6 +13,7 @@
 #include "lib/core/cli.h"
 #include "eif/cpio.h"
 #include "eif/oci.h"
+#include "eif/prov.h"
 #include "lib/core/log.h"
 #include "lib/core/outfile.h"
 #include "lib/core/parse.h"
@@ -39,14 +40,39 @@ static const struct option build_opts[] = {
 	{ "cmd", required_argument, NULL, 'M' },
 	{ "max-size", required_argument, NULL, OCI_OPT_MAX_SIZE },
 	{ "max-ratio", required_argument, NULL, OCI_OPT_MAX_RATIO },
+	{ "provenance", required_argument, NULL, 'P' },
+	{ "provenance-input", required_argument, NULL, 'Q' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
-static int build_opt(int c, struct eif_build_opts *o, struct oci_unpack_opts *img, int *json,
-		     int *any_kernel)
+/* --provenance FILE and the extra inputs it names. */
+struct prov_opts {
+	const char *file;
+	struct prov_input in[PROV_INPUTS_MAX];
+	size_t n;
+};
+
+static int prov_opt(int c, struct prov_opts *p)
+{
+	if (c == 'P') {
+		p->file = optarg;
+		return CLI_OK;
+	}
+	if (p->n >= PROV_INPUTS_MAX)
+		return cli_usage_error("at most %d --provenance-input", PROV_INPUTS_MAX);
+	if (prov_input_parse(optarg, &p->in[p->n]) < 0)
+		return cli_usage_error("--provenance-input '%s': NAME=PATH", optarg);
+	p->n++;
+	return CLI_OK;
+}
+
+static int build_opt(int c, struct eif_build_opts *o, struct oci_unpack_opts *img,
+		     struct prov_opts *prov, int *json, int *any_kernel)
 {
 	switch (c) {
+	case 'P':
+	case 'Q': return prov_opt(c, prov);
 	case 'I': img->image = optarg; break;
 	case 'M': img->cmd = optarg; break;
 	case OCI_OPT_MAX_SIZE:
@@ -84,12 +110,16 @@ static int build_opt(int c, struct eif_build_opts *o, struct oci_unpack_opts *im
 }
 
 static int build_check(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
-		       int json)
+		       const struct prov_opts *prov, int json)
 {
 	if (!o->kernel || !o->cmdline || (!o->nramdisks && !img->image) || !o->output)
 		return cli_usage_error("--kernel, --cmdline, --ramdisk (or --image) and -o are required");
 	if (img->cmd && !img->image)
 		return cli_usage_error("--cmd goes with --image");
+	if (prov->file && (strcmp(o->output, "-") == 0 || o->sign_cert))
+		return cli_usage_error("--provenance needs -o FILE and an unsigned image (docs/provenance.md)");
+	if (prov->n && !prov->file)
+		return cli_usage_error("--provenance-input goes with --provenance");
 	if (json && strcmp(o->output, "-") == 0)
 		return cli_usage_error("-o - and --json both write to standard output");
 	if (!o->sign_cert != !o->sign_key)
@@ -102,12 +132,34 @@ static int build_check(const struct eif_build_opts *o, const struct oci_unpack_o
 	return CLI_OK;
 }
 
+static int write_provenance(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
+			    const struct prov_opts *prov, int any_kernel, uint64_t epoch,
+			    const struct eif_pcrs *pcrs)
+{
+	struct prov_sections sec;
+	struct prov_build b = {
+		.o = o, .any_kernel = any_kernel, .epoch = epoch,
+		.img = img->image ? img : NULL, .dg = img->dg,
+		.inputs = prov->in, .ninputs = prov->n, .pcrs = pcrs, .sec = &sec,
+	};
+	char err[OCI_ERR_MAX];
+
+	if (prov_sections_of(o->output, &sec, err, sizeof(err)) < 0 ||
+	    prov_write(prov->file, &b, err, sizeof(err)) < 0) {
+		cli_fail("provenance: %s", err);
+		return -1;
+	}
+	log_info("wrote %s", prov->file);
+	return 0;
+}
+
 static int cmd_build(int argc, char **argv)
 {
 	const char *ramdisks[EIF_MAX_SECTIONS];
 	struct eif_build_opts o = { .ramdisks = ramdisks };
 	struct oci_unpack_opts img;
-	struct oci_stage st = { .work = "" };
+	struct oci_digests dg;
+	static struct prov_opts prov;
 	char err[OCI_ERR_MAX], when[64], kbase[256];
 	struct eif_pcrs pcrs;
 	uint64_t epoch;
@@ -116,7 +168,7 @@ static int cmd_build(int argc, char **argv)
 	oci_opts_init(&img);
 	while ((c = getopt_long(argc, argv, "k:c:r:n:o:j" CLI_COMMON_SHORTOPTS, build_opts,
 				NULL)) != -1)
-		if (build_opt(c, &o, &img, &json, &any_kernel) != CLI_OK)
+		if (build_opt(c, &o, &img, &prov, &json, &any_kernel) != CLI_OK)
 			return CLI_USAGE;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
@@ -138,27 +190,20 @@ static int cmd_build(int argc, char **argv)
 	o.meta.build_tool_version = o.meta.build_tool_version ? o.meta.build_tool_version : "1";
 	o.meta.os = o.meta.os ? o.meta.os : "OS";
 	o.meta.kernel_version = o.meta.kernel_version ? o.meta.kernel_version : "kernel";
-	if (build_check(&o, &img, json) != CLI_OK)
+	if (build_check(&o, &img, &prov, json) != CLI_OK)
 		return CLI_USAGE;
 	/* Not a kernel: unusable input (2), refused before any output exists. */
 	if (!any_kernel && eif_kernel_check(o.kernel, o.flags, err, sizeof(err)) < 0) {
 		cli_fail("%s; --any-kernel takes it as it is", err);
 		return CLI_USAGE;
 	}
-	/* The image becomes the last ramdisk, packed with its owners. */
-	if (img.image) {
-		if (oci_stage(&img, &st, err, sizeof(err)) < 0) {
-			oci_stage_cleanup(&st);
-			return cli_fail("%s", err);
-		}
-		o.owners_mask |= 1u << o.nramdisks;
-		o.ramdisks[o.nramdisks++] = st.rd;
-	}
-	rc = eif_build(&o, &pcrs, err, sizeof(err));
-	oci_stage_cleanup(&st);
+	img.dg = &dg;
+	rc = oci_build(&o, &img, &pcrs, err, sizeof(err));
 	if (rc < 0)
 		return cli_fail("%s", err);
 	log_info("wrote %s", o.output);
+	if (prov.file && write_provenance(&o, &img, &prov, any_kernel, epoch, &pcrs) < 0)
+		return CLI_FAIL;
 	if (json)
 		eif_print_measurements(&pcrs, stdout, 2);
 	else if (log_enabled(LOG_INFO))
@@ -250,7 +295,20 @@ static const struct cli_cmd cmds[] = {
 	  "                           from its config (docs/oci.md); --ramdisk optional\n"
 	  "      --cmd ARGV           replaces Entrypoint + Cmd (split on whitespace)\n"
 	  "      --max-size N         image bytes and tree bytes each at most N (default 4G)\n"
-	  "      --max-ratio R        a layer unpacks to at most R times its size (200)\n" },
+	  "      --max-ratio R        a layer unpacks to at most R times its size (200)\n"
+	  "      --provenance FILE    write every input by digest and the PCRs, as an in-toto\n"
+	  "                           SLSA v1 statement (docs/provenance.md); eif rebuild\n"
+	  "                           checks it\n"
+	  "      --provenance-input NAME=PATH   one more input to record (repeat)\n" },
+	{ "rebuild", cmd_rebuild, "build again from a provenance record and compare",
+	  "rebuild [--input NAME=PATH]... [-o OUT] [--json] PROVENANCE\n\n"
+	  "Checks every input the record names against its digest (first difference\n"
+	  "named, exit 1), builds the image again from the recorded parameters, fetching\n"
+	  "nothing, and prints 'identical: sha256 HEX' or the first section or PCR that\n"
+	  "differs. Paths are the recorded ones (relative to where the build ran) unless\n"
+	  "--input NAME=PATH (NAME as in the record: kernel, ramdisk0, image, ...) says.\n"
+	  "  -o, --output FILE        keep the rebuilt EIF (default: a temporary, removed)\n"
+	  "  -j, --json               {\"identical\":..,\"sha256\":..,\"first_difference\":..}\n" },
 	{ "unpack-image", cmd_unpack_image, "lay out a container image's tree as build --image does",
 	  "unpack-image [--meta DIR2] [--cmd ARGV] [--max-size N] [--max-ratio R] IMAGE[:REF] DIR\n\n"
 	  "IMAGE: an OCI layout directory, an OCI archive or a docker save tarball; REF\n"

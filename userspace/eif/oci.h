@@ -173,10 +173,20 @@ int oci_apply_finish(struct oci_apply *ap, size_t *skipped, char *err, size_t er
 void oci_apply_free(struct oci_apply *ap);
 
 /* ---------------------------------------------------------------- image */
+/* What an unpack read, by digest (for docs/provenance.md). */
+struct oci_digests {
+	int docker;				/* docker save rather than OCI */
+	char top[OCI_HEX_LEN + 1];		/* the manifest (OCI) or config (docker) */
+	char config[OCI_HEX_LEN + 1];
+	char layers[OCI_LAYERS_MAX][OCI_HEX_LEN + 1];
+	size_t nlayers;
+};
+
 struct oci_unpack_opts {
 	const char *image;	/* PATH[:REF] */
 	struct oci_limits lim;
 	const char *cmd;	/* --cmd: whitespace-separated argv, or NULL */
+	struct oci_digests *dg;	/* filled on success when not NULL */
 };
 
 /* The image's tree into dir (must not exist; removed again on failure) and
@@ -205,6 +215,14 @@ struct oci_stage {
 };
 int oci_stage(const struct oci_unpack_opts *o, struct oci_stage *st, char *err, size_t errlen);
 void oci_stage_cleanup(struct oci_stage *st);
+
+/* eif_build with img->image (when set) staged as one more, last ramdisk,
+ * packed with its owners; what `eif build` and `eif rebuild` both run.
+ * o->ramdisks must have room for one more; o itself is not changed. */
+struct eif_build_opts;
+struct eif_pcrs;
+int oci_build(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
+	      struct eif_pcrs *pcrs, char *err, size_t errlen);
 
 int cmd_unpack_image(int argc, char **argv);
 

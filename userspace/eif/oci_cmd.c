@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eif/eif.h"
 #include "eif/oci.h"
 #include "lib/core/cli.h"
 #include "lib/core/errfmt.h"
@@ -67,6 +68,26 @@ void oci_stage_cleanup(struct oci_stage *st)
 	if (fd >= 0)
 		close(fd);
 	st->work[0] = '\0';
+}
+
+int oci_build(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
+	      struct eif_pcrs *pcrs, char *err, size_t errlen)
+{
+	struct eif_build_opts b = *o;
+	struct oci_stage st = { .work = "" };
+	int rc;
+
+	if (!img || !img->image)
+		return eif_build(o, pcrs, err, errlen);
+	if (oci_stage(img, &st, err, errlen) < 0) {
+		oci_stage_cleanup(&st);
+		return -1;
+	}
+	b.owners_mask |= 1u << b.nramdisks;
+	b.ramdisks[b.nramdisks++] = st.rd;
+	rc = eif_build(&b, pcrs, err, errlen);
+	oci_stage_cleanup(&st);
+	return rc;
 }
 
 int cmd_unpack_image(int argc, char **argv)

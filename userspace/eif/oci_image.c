@@ -30,6 +30,7 @@ struct job {
 	struct oci_src src;
 	struct oci_config cfg;
 	struct layers ly;
+	struct oci_digests dg;
 };
 
 /* PATH[:REF]: the shortest prefix before a ':' that exists is the path
@@ -165,6 +166,7 @@ static int resolve(struct job *j, struct oci_desc d, struct oci_manifest *m, cha
 				    d.hex, d.media);
 		}
 		if (strcmp(kind, "manifest") == 0) {
+			memcpy(j->dg.top, d.hex, sizeof(j->dg.top));
 			rc = oci_parse_manifest(buf, len, m, err, errlen);
 			free(buf);
 			return rc;
@@ -235,6 +237,7 @@ static int plan_oci(struct job *j, char *err, size_t errlen)
 		j->ly.size[i] = m->layers[i].size;
 	}
 	j->ly.n = m->nlayers;
+	memcpy(j->dg.config, m->config.hex, sizeof(j->dg.config));
 	rc = 0;
 out:
 	free(buf);
@@ -276,6 +279,9 @@ static int plan_docker(struct job *j, char *err, size_t errlen)
 	}
 	if (oci_src_open(&j->src, dk.config, &fd, err, errlen) < 0)
 		goto out;
+	j->dg.docker = 1;
+	memcpy(j->dg.top, hex, sizeof(j->dg.top));
+	memcpy(j->dg.config, hex, sizeof(j->dg.config));
 	rc = oci_blob_check(fd, hex, UINT64_MAX, dk.config, err, errlen);
 	close(fd);
 	if (rc < 0 || (rc = oci_src_read(&j->src, dk.config, &buf, &len, err, errlen)) < 0 ||
@@ -424,6 +430,12 @@ int oci_unpack(const struct oci_unpack_opts *o, const char *dir, const char *met
 		rc = errfmt(err, errlen, "chmod %s: %s", dir, strerror(errno));
 	else
 		rc = unpack_into(j, dir, metadir, err, errlen);
+	if (rc == 0 && o->dg) {
+		for (i = 0; i < j->ly.n; i++)
+			memcpy(j->dg.layers[i], j->ly.hex[i], sizeof(j->dg.layers[i]));
+		j->dg.nlayers = j->ly.n;
+		*o->dg = j->dg;
+	}
 out:
 	if (rc < 0 && made)
 		remove_dir(dir);
