@@ -173,6 +173,33 @@ same_pcr2 "pax headers instead of GNU ones" Cpax
 same_pcr2 "an oci-archive of the layout" A.oci.tar
 same_pcr2 "a docker save tarball" dk.tar
 same_pcr2 "a docker save tarball, by RepoTag" dk.tar:nek/test:1
+# A layer used twice: docker save links the second copy to the first.
+# (l1 again brings back a passwd without the config's user: no User here.)
+$P layout Twice l1.tar.gz l2.tar.gz l1.tar.gz
+$P docker dk2.tar l1.tar l2.tar l1.tar
+t_match "docker save links a repeated layer" "^l.* [0-9a-f]{64}/layer.tar -> \.\./" "$(tar -tvf dk2.tar)"
+t_ok "build from the layout that applies a layer twice" build tw.eif Twice
+want2=$(pcr PCR2 tw.eif.json)
+t_ok "build from the docker save with the symlinked layer" build tw2.eif dk2.tar
+t_eq "same PCR2 through the symlink" "$want2" "$(pcr PCR2 tw2.eif.json)"
+printf 'dir etc 0755\n' | $P layer evil.tar
+python3 - "$D" <<'PY'
+import io, json, sys, tarfile, hashlib
+d = sys.argv[1]
+layer = open(d + "/evil.tar", "rb").read()
+h = hashlib.sha256(layer).hexdigest()
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                  "rootfs": {"type": "layers", "diff_ids": ["sha256:" + h]}}).encode()
+ch = hashlib.sha256(cfg).hexdigest()
+man = json.dumps([{"Config": ch + ".json", "RepoTags": ["e:1"], "Layers": ["x/layer.tar"]}]).encode()
+with tarfile.open(d + "/dkevil.tar", "w") as t:
+    for name, data in ((ch + ".json", cfg), ("manifest.json", man)):
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+    ti = tarfile.TarInfo("x/layer.tar"); ti.type = tarfile.SYMTYPE; ti.linkname = d + "/evil.tar"
+    t.addfile(ti)
+PY
+t_match "a docker save layer linking outside the archive is not followed out" \
+	"x/layer.tar: missing from the image" "$(eif unpack-image dkevil.tar NE 2>&1)"
 t_ok "skopeo writes a docker archive of the image" \
 	skopeo copy --quiet oci:A:t docker-archive:sk.tar:nek/sk:1
 same_pcr2 "skopeo's docker-archive" sk.tar

@@ -161,12 +161,19 @@ def cmd_layout(args):
 def cmd_docker(args):
     out = args[0]
     cfg, layers, rest = config_opts(args[1:])
-    files, names, diff = [], [], []
-    for path in layers:
+    files, names, diff, first = [], [], [], {}
+    for i, path in enumerate(layers):
         data = uncompressed(open(path, "rb").read())
         h = sha(data)
-        names.append(h + "/layer.tar")
-        files.append((h + "/layer.tar", data))
+        # Directories are layer IDs; a layer used twice is a symlink to the
+        # first copy, as docker save writes it.
+        lid = sha(f"{i}:{h}".encode())
+        names.append(lid + "/layer.tar")
+        if h in first:
+            files.append((lid + "/layer.tar", "../" + first[h]))
+        else:
+            first[h] = lid + "/layer.tar"
+            files.append((lid + "/layer.tar", data))
         diff.append("sha256:" + h)
     cfg["rootfs"] = {"type": "layers", "diff_ids": diff}
     cb = compact(cfg)
@@ -177,6 +184,10 @@ def cmd_docker(args):
     with tarfile.open(out, "w") as t:
         for name, data in files:
             ti = tarfile.TarInfo(name)
+            if isinstance(data, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, data
+                t.addfile(ti)
+                continue
             ti.size = len(data)
             t.addfile(ti, io.BytesIO(data))
 
