@@ -136,7 +136,11 @@ t_ok "umoci's whiteout and opaque insert took effect" \
 
 # ---------------------------------------------------------------- the ramdisk
 mkdir meta
-t_ok "unpack-image --meta" eif unpack-image --meta meta A:t N2
+eif unpack-image --meta meta --json A:t N2 >unpack.json
+t_eq "unpack-image --meta --json" 0 "$?"
+t_eq "--json: the manifest applied" "$(jq -r '.manifests[0].digest' A/index.json)" "$(jq -r .manifest unpack.json)"
+t_eq "--json: the layers, in order" "sha256:$(sha256sum l1.tar.gz | cut -c1-64) sha256:$(sha256sum l2.tar.gz | cut -c1-64)" \
+	"$(jq -r '.layers | join(" ")' unpack.json)"
 t_eq "/cmd is Entrypoint + Cmd, one element per line" $'/usr/bin/app\n--serve\na b' "$(cat meta/cmd)"
 t_eq "/env" $'PATH=/usr/bin\nA=b c' "$(cat meta/env)"
 t_eq "/cwd" /srv "$(cat meta/cwd)"

@@ -310,7 +310,8 @@ static const struct cli_cmd cmds[] = {
 	  "  -o, --output FILE        keep the rebuilt EIF (default: a temporary, removed)\n"
 	  "  -j, --json               {\"identical\":..,\"sha256\":..,\"first_difference\":..}\n" },
 	{ "unpack-image", cmd_unpack_image, "lay out a container image's tree as build --image does",
-	  "unpack-image [--meta DIR2] [--cmd ARGV] [--max-size N] [--max-ratio R] IMAGE[:REF] DIR\n\n"
+	  "unpack-image [--meta DIR2] [--cmd ARGV] [--max-size N] [--max-ratio R] [--json]\n"
+	  "             IMAGE[:REF] DIR\n\n"
 	  "IMAGE: an OCI layout directory, an OCI archive or a docker save tarball; REF\n"
 	  "picks an image by its ref.name annotation (or a docker RepoTag). The layers\n"
 	  "are applied in order into DIR, which must not exist (created; removed again on\n"
@@ -320,6 +321,8 @@ static const struct cli_cmd cmds[] = {
 	  "does. Every blob is checked against its digest and size first.\n"
 	  "  -m, --meta DIR2          also write cmd, env, cwd, user (init's files) there\n"
 	  "  -c, --cmd ARGV           replaces Entrypoint + Cmd in DIR2/cmd\n"
+	  "  -j, --json               print the format and the manifest, config and layer\n"
+	  "                           digests that were applied\n"
 	  "      --max-size N, --max-ratio R   as for build (default 4G, 200)\n" },
 	{ "describe", cmd_describe, "print an EIF's header, sections, PCRs and metadata",
 	  "describe [--json] EIF\n\n"

@@ -1,6 +1,7 @@
 /* `eif unpack-image`, and the staging of `eif build --image` (docs/oci.md). */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,27 @@ int oci_build(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
 	return rc;
 }
 
+/* What was unpacked, by digest: {"format", "top", "config", "layers"}. */
+static int print_json(const struct oci_unpack_opts *o, const struct oci_digests *dg)
+{
+	json_t *layers = json_array(), *j;
+	size_t i;
+	int rc;
+
+	for (i = 0; layers && i < dg->nlayers; i++)
+		json_array_append_new(layers, json_sprintf("sha256:%s", dg->layers[i]));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "image", o->image, "format",
+		      dg->docker ? "docker" : "oci", dg->docker ? "config" : "manifest",
+		      "", "config", "", "layers", layers);
+	if (!j)
+		return cli_fail("out of memory");
+	json_object_set_new(j, dg->docker ? "config" : "manifest", json_sprintf("sha256:%s", dg->top));
+	json_object_set_new(j, "config", json_sprintf("sha256:%s", dg->config));
+	rc = json_dumpf(j, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? CLI_OK : CLI_FAIL;
+	json_decref(j);
+	return rc;
+}
+
 int cmd_unpack_image(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -97,17 +119,22 @@ int cmd_unpack_image(int argc, char **argv)
 		{ "max-ratio", required_argument, NULL, OCI_OPT_MAX_RATIO },
 		{ "meta", required_argument, NULL, 'm' },
 		{ "cmd", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_unpack_opts o;
+	struct oci_digests dg;
 	const char *meta = NULL;
 	char err[OCI_ERR_MAX];
-	int c;
+	int c, json = 0;
 
 	oci_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "m:c:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (c == 'm')
+	o.dg = &dg;
+	while ((c = getopt_long(argc, argv, "m:c:j" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'm')
 			meta = optarg;
 		else if (c == 'c')
 			o.cmd = optarg;
@@ -123,5 +150,5 @@ int cmd_unpack_image(int argc, char **argv)
 	if (oci_unpack(&o, argv[optind + 1], meta, err, sizeof(err)) < 0)
 		return cli_fail("%s", err);
 	log_info("unpacked %s into %s", o.image, argv[optind + 1]);
-	return CLI_OK;
+	return json ? print_json(&o, &dg) : CLI_OK;
 }
