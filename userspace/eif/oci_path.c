@@ -46,6 +46,7 @@ int oci_path_clean(const char *name, char *out, size_t outsz, char *err, size_t 
 /* Opens one component below fd as a directory, never following a symlink. */
 static int open_comp(int fd, const char *comp, int create, char *err, size_t errlen)
 {
+	struct stat pst;
 	int d = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (d >= 0 || errno != ENOENT || !create) {
@@ -66,8 +67,9 @@ static int open_comp(int fd, const char *comp, int create, char *err, size_t err
 	d = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d < 0)
 		return errfmt(err, errlen, "'%s': %s", comp, strerror(errno));
-	/* Exactly 0755, whatever the umask. */
-	if (fchmod(d, 0755) < 0) {
+	/* 0755 whatever the umask, plus the setgid bit a directory made in a
+	 * setgid directory inherits (the kernel's rule, and so umoci's). */
+	if (fstat(fd, &pst) < 0 || fchmod(d, 0755 | (pst.st_mode & S_ISGID)) < 0) {
 		close(d);
 		return errfmt(err, errlen, "chmod '%s': %s", comp, strerror(errno));
 	}

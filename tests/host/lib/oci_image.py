@@ -12,6 +12,10 @@
       an OCI image layout (oci-layout, index.json, blobs/sha256/...).
   oci_image.py docker OUT.tar [--tag T] [same config options] LAYER...
       a docker save tarball (manifest.json, HEX.json, HEX/layer.tar).
+  oci_image.py random SEED PREFIX NLAYERS
+      NLAYERS random layers PREFIX0.tar... of well-formed entries (files,
+      directories, symlinks, hard links, fifos, whiteouts, opaque markers,
+      replacements) over a small name space, never through a symlink.
   oci_image.py tree DIR [--owner xattr|stat]
       one line per entry below DIR: name, type, mode, size, content hash,
       link target, owner attribute, hard-link group (for comparing trees).
@@ -242,6 +246,78 @@ def cmd_tree(args):
             print(f"{rel}\t{kind:o}\t{stat.S_IMODE(st.st_mode):04o}\t{size}\t{h}\t{target}\t{own}\t{grp}")
 
 
+def cmd_random(args):
+    import random
+    rnd = random.Random(int(args[0]))
+    prefix, nlayers = args[1], int(args[2])
+    state = {}  # path -> "d", "f", "l", "p" (the merged tree so far)
+    names = ["a", "b", "c", "d"]
+
+    def parent_ok(path):
+        parts = path.split("/")
+        return all(state.get("/".join(parts[:i]), "d") == "d" for i in range(1, len(parts)))
+
+    def remove(path):
+        for k in [k for k in state if k == path or k.startswith(path + "/")]:
+            del state[k]
+
+    for n in range(nlayers):
+        upper, entries = set(), []
+
+        def mark(path):
+            parts = path.split("/")
+            for i in range(1, len(parts) + 1):
+                upper.add("/".join(parts[:i]))
+                if i < len(parts) and "/".join(parts[:i]) not in state:
+                    state["/".join(parts[:i])] = "d"
+
+        for _ in range(rnd.randint(3, 14)):
+            depth = rnd.randint(1, 3)
+            path = "/".join(rnd.choice(names) for _ in range(depth))
+            if not parent_ok(path):
+                continue
+            op = rnd.choice("ffffddlhpwwo")
+            uid, gid = rnd.choice([(0, 0), (0, 0), (1000, 1000), (0, 5), (7, 0)])
+            mode = rnd.choice([0o644, 0o600, 0o755, 0o4755, 0o2750, 0o1777, 0o444, 0o700])
+            if op == "w":
+                if path in state and path not in upper:
+                    d, _, b = path.rpartition("/")
+                    entries.append(f"file {d + '/' if d else ''}.wh.{b} 0644 0 0")
+                    remove(path)
+                continue
+            if op == "o":
+                if state.get(path) == "d":
+                    entries.append(f"file {path}/.wh..wh..opq 0644 0 0")
+                    for k in [k for k in state if k.startswith(path + "/") and k not in upper]:
+                        del state[k]
+                    mark(path)
+                continue
+            if op == "h":
+                targets = [k for k, v in state.items() if v == "f" and parent_ok(k)]
+                if not targets or path in targets:
+                    continue
+                tgt = rnd.choice(targets)
+                if tgt.startswith(path + "/"):
+                    continue
+            kind = {"f": "f", "d": "d", "l": "l", "h": "f", "p": "p"}[op]
+            if path in state and not (kind == "d" and state[path] == "d"):
+                remove(path)
+            mark(path)
+            state[path] = kind
+            if op == "f":
+                entries.append(f"file {path} {mode:o} {uid} {gid} v{n} {rnd.random()}")
+            elif op == "d":
+                entries.append(f"dir {path} {mode | 0o700:o} {uid} {gid}")
+            elif op == "l":
+                entries.append(f"sym {path} {rnd.choice(['a', '../b', '/etc/x', 'c/d'])}")
+            elif op == "h":
+                entries.append(f"hard {path} {tgt}")
+            else:
+                entries.append(f"fifo {path} {rnd.choice([0o644, 0o600]):o}")
+        sys.stdin = io.StringIO("\n".join(entries) + "\n")
+        cmd_layer([f"{prefix}{n}.tar"])
+
+
 if __name__ == "__main__":
     {"layer": cmd_layer, "layout": cmd_layout, "docker": cmd_docker,
-     "tree": cmd_tree}[sys.argv[1]](sys.argv[2:])
+     "tree": cmd_tree, "random": cmd_random}[sys.argv[1]](sys.argv[2:])
