@@ -112,6 +112,21 @@ t_eq "setuid, setgid, sticky and 0000 kept" "4755 2711 1777 0" \
 t_eq "owners recorded as umoci's rootless mode does" "1000:1001 33:33 0:50" \
 	"$(tree N --owner xattr | awk -F'\t' '$1=="etc/app/conf"||$1=="usr/bin/sgid"||$1=="replace/dir-to-file" {print $7}' | words)"
 
+# Without privilege (as nobody): the same tree, read-only and 0000 entries
+# included (directory modes last, owners recorded before modes).
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	chmod 0755 "$D" && mkdir -m 0777 nobody && chmod -R a+rX A
+	t_ok "unpack-image as nobody" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env TMPDIR="$D/nobody" eif unpack-image A:t nobody/N
+	t_ok "... lays out the same tree" diff n.txt <(tree nobody/N)
+	t_exit "... and a failure as nobody removes its tree" 1 setpriv --reuid=65534 \
+		--regid=65534 --clear-groups eif unpack-image --max-size 60K A:t nobody/N2
+	t_ok "... entirely" test ! -e nobody/N2
+	chmod -R u+w nobody
+else
+	t_skip "unpack-image without privilege" "needs root (to become nobody) and setpriv"
+fi
+
 # An image made by umoci itself: insert, whiteout, opaque, config.
 mkdir -p src1/etc/svc src1/var/lib/x src2/x
 printf 'one\n' >src1/etc/svc/a.conf

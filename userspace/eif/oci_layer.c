@@ -283,12 +283,14 @@ static int write_data(struct ctx *c, int fd, struct archive_entry *e)
 	return 0;
 }
 
+/* The owner first: without privilege a user xattr needs write permission,
+ * which the final mode may take away (0444, 0000). */
 static int set_meta(struct ctx *c, int fd, struct archive_entry *e)
 {
-	if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
-		return fail_errno(c, "chmod");
 	if (oci_owner_set(fd, (uint32_t)archive_entry_uid(e), (uint32_t)archive_entry_gid(e)) < 0)
 		return fail_errno(c, "recording the owner (" OCI_OWNER_XATTR ")");
+	if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+		return fail_errno(c, "chmod");
 	return 0;
 }
 
