@@ -106,8 +106,14 @@ int oci_blob_open(const struct oci_src *s, const char *hex, uint64_t size, int *
 	/* hex was checked by oci_digest_parse: it cannot name another path. */
 	snprintf(name, sizeof(name), "blobs/sha256/%s", hex);
 	snprintf(what, sizeof(what), "blob sha256:%s", hex);
-	if (oci_src_open(s, name, fd, err, errlen) < 0)
-		return errfmt(err, errlen, "blob sha256:%s: missing from the image", hex);
+	if (oci_src_open(s, name, fd, err, errlen) < 0) {
+		/* err names the path; say which blob it is instead. */
+		char why[OCI_ERR_MAX];
+		const char *colon = strstr(err, ": ");
+
+		snprintf(why, sizeof(why), "%s", colon ? colon + 2 : err);
+		return errfmt(err, errlen, "blob sha256:%s: %s", hex, why);
+	}
 	if (oci_blob_check(*fd, hex, size, what, err, errlen) < 0) {
 		close(*fd);
 		*fd = -1;
