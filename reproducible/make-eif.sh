@@ -50,6 +50,18 @@ rm -rf "$W" && mkdir -p "$W"
 # Each input also goes into provenance.json (docs/provenance.md); the kernel
 # and the ramdisks eif build records itself.
 PROV=()
+PKGS=" "
+# The Debian package a file came from, by name and version (once each).
+package_of() {
+	local f=$1 out pkg ver
+	out=$(dpkg-query -S "$f" 2>/dev/null || dpkg-query -S "$(readlink -f "$f")" 2>/dev/null) || return 0
+	pkg=${out%%:*}
+	[[ $PKGS == *" $pkg "* ]] && return 0
+	ver=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) || return 0
+	PKGS="$PKGS$pkg "
+	PROV+=(--provenance-package "$pkg=$ver")
+	echo "debian-package $pkg $ver" >>"$OUT/inputs.txt"
+}
 record() {
 	(cd "$(dirname "$2")" && sha256sum "$(basename "$2")") | sed "s|  .*|  $1|" >>"$OUT/inputs.txt"
 	[ "$1" = kernel ] || PROV+=(--provenance-input "$1=$2")
@@ -95,6 +107,10 @@ if [ -f "$(dirname "$KERNEL")/kernel.release" ]; then
 elif [[ $(basename "$KERNEL") == vmlinuz-* ]]; then
 	KVER=$(basename "$KERNEL" | sed 's/^vmlinuz-//')
 fi
+# make kernel's record of its source package and configuration.
+for f in config build-info; do
+	[ -f "$(dirname "$KERNEL")/$f" ] && record "kernel-$f" "$(dirname "$KERNEL")/$f"
+done
 CMDLINE=${CMDLINE:-$(cat "$ROOT/kernel/cmdline")}
 CMDLINE="$CMDLINE${CMDLINE_EXTRA:+ $CMDLINE_EXTRA}"
 record kernel "$KERNEL"
@@ -126,6 +142,7 @@ bundle() {
 		[ -f "$S1/rootfs/nek/lib/$(basename "$lib")" ] && continue
 		install -m 0755 "$(readlink -f "$lib")" "$S1/rootfs/nek/lib/$(basename "$lib")"
 		record "lib/$(basename "$lib")" "$lib"
+		package_of "$lib"
 	done
 }
 

@@ -87,6 +87,29 @@ t_match "a missing layer blob is named" "blob sha256:[0-9a-f]{64}: missing" "$(e
 mkimage A one
 t_eq "no temporaries left" "" "$(ls -A "$TMPDIR")"
 
+# Debian packages: a purl and the snapshot archive page that keeps old versions.
+t_ok "build --provenance-package" "${B[@]}" --provenance pk.json --provenance-package libc6=2.36-9+deb12u14
+t_eq "the package as a purl, with its snapshot page" \
+	"pkg:deb/debian/libc6@2.36-9+deb12u14?arch=amd64 https://snapshot.debian.org/binary/libc6/" \
+	"$(jq -r '.predicate.buildDefinition.resolvedDependencies[] | select(.name == "debian:libc6") | "\(.uri) \(.annotations.snapshot)"' pk.json)"
+t_ok "a record with packages rebuilds" eif rebuild pk.json
+t_exit "a package with a slash is a usage error" 2 "${B[@]}" --provenance q.json --provenance-package a/b=1
+
+# make eif writes provenance.json with every input of inputs.txt.
+mkdir -p root && printf 'x\n' >root/f
+printf 'bench - /nek/bin/tperf serve --listen tcp:127.0.0.1:7000\n' >svc
+t_ok "make eif" env B="$NEK_BUILD" OUT="$D/w/me" ROOTFS="$D/w/root" KERNEL="$D/w/bz" SERVICES="$D/w/svc" \
+	SOURCE_DATE_EPOCH=1700000000 "$NEK_ROOT/reproducible/make-eif.sh"
+names=$(jq -r '[.predicate.buildDefinition.resolvedDependencies[].name] | join(" ")' me/provenance.json)
+t_match "its record names init, the bundled program and libraries" "init bin/tperf lib/libc.so.6" "$names"
+if command -v dpkg-query >/dev/null && dpkg-query -S /lib/x86_64-linux-gnu/libc.so.6 >/dev/null 2>&1; then
+	t_match "and the Debian package each library came from" "debian:libc6" "$names"
+else
+	t_skip "Debian packages of the libraries" "libc.so.6 is not from a dpkg package here"
+fi
+t_match "eif rebuild of make eif's record: identical" "^identical: sha256 $(sha256sum me/enclave.eif | cut -c1-64)" \
+	"$(eif rebuild me/provenance.json)"
+
 # Refusals.
 printf '{"_type":"x"}' >bad.json
 t_exit "not a provenance: 2" 2 eif rebuild bad.json

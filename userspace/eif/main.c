@@ -42,6 +42,7 @@ static const struct option build_opts[] = {
 	{ "max-ratio", required_argument, NULL, OCI_OPT_MAX_RATIO },
 	{ "provenance", required_argument, NULL, 'P' },
 	{ "provenance-input", required_argument, NULL, 'Q' },
+	{ "provenance-package", required_argument, NULL, 'D' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -49,14 +50,21 @@ static const struct option build_opts[] = {
 /* --provenance FILE and the extra inputs it names. */
 struct prov_opts {
 	const char *file;
-	struct prov_input in[PROV_INPUTS_MAX];
-	size_t n;
+	struct prov_input in[PROV_INPUTS_MAX], pkg[PROV_INPUTS_MAX];
+	size_t n, npkg;
 };
 
 static int prov_opt(int c, struct prov_opts *p)
 {
 	if (c == 'P') {
 		p->file = optarg;
+		return CLI_OK;
+	}
+	if (c == 'D') {
+		if (p->npkg >= PROV_INPUTS_MAX || prov_input_parse(optarg, &p->pkg[p->npkg]) < 0 ||
+		    strpbrk(optarg, "/?@#") || strpbrk(p->pkg[p->npkg].path, "/?@#"))
+			return cli_usage_error("--provenance-package '%s': NAME=VERSION", optarg);
+		p->npkg++;
 		return CLI_OK;
 	}
 	if (p->n >= PROV_INPUTS_MAX)
@@ -72,7 +80,8 @@ static int build_opt(int c, struct eif_build_opts *o, struct oci_unpack_opts *im
 {
 	switch (c) {
 	case 'P':
-	case 'Q': return prov_opt(c, prov);
+	case 'Q':
+	case 'D': return prov_opt(c, prov);
 	case 'I': img->image = optarg; break;
 	case 'M': img->cmd = optarg; break;
 	case OCI_OPT_MAX_SIZE:
@@ -118,8 +127,8 @@ static int build_check(const struct eif_build_opts *o, const struct oci_unpack_o
 		return cli_usage_error("--cmd goes with --image");
 	if (prov->file && (strcmp(o->output, "-") == 0 || o->sign_cert))
 		return cli_usage_error("--provenance needs -o FILE and an unsigned image (docs/provenance.md)");
-	if (prov->n && !prov->file)
-		return cli_usage_error("--provenance-input goes with --provenance");
+	if ((prov->n || prov->npkg) && !prov->file)
+		return cli_usage_error("--provenance-input and -package go with --provenance");
 	if (json && strcmp(o->output, "-") == 0)
 		return cli_usage_error("-o - and --json both write to standard output");
 	if (!o->sign_cert != !o->sign_key)
@@ -141,6 +150,7 @@ static int write_provenance(const struct eif_build_opts *o, const struct oci_unp
 		.o = o, .any_kernel = any_kernel, .epoch = epoch,
 		.img = img->image ? img : NULL, .dg = img->dg,
 		.inputs = prov->in, .ninputs = prov->n, .pcrs = pcrs, .sec = &sec,
+		.packages = prov->pkg, .npackages = prov->npkg,
 	};
 	char err[OCI_ERR_MAX];
 
@@ -299,7 +309,9 @@ static const struct cli_cmd cmds[] = {
 	  "      --provenance FILE    write every input by digest and the PCRs, as an in-toto\n"
 	  "                           SLSA v1 statement (docs/provenance.md); eif rebuild\n"
 	  "                           checks it\n"
-	  "      --provenance-input NAME=PATH   one more input to record (repeat)\n" },
+	  "      --provenance-input NAME=PATH   one more input to record (repeat)\n"
+	  "      --provenance-package NAME=VERSION   a Debian package the build used (repeat;\n"
+	  "                           recorded as a purl with its snapshot.debian.org page)\n" },
 	{ "rebuild", cmd_rebuild, "build again from a provenance record and compare",
 	  "rebuild [--input NAME=PATH]... [-o OUT] [--json] PROVENANCE\n\n"
 	  "Checks every input the record names against its digest (first difference\n"

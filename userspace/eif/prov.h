@@ -45,6 +45,8 @@ struct prov_build {
 	const struct oci_digests *dg;
 	const struct prov_input *inputs;
 	size_t ninputs;
+	const struct prov_input *packages;	/* Debian NAME=VERSION, informational */
+	size_t npackages;
 	const struct eif_pcrs *pcrs;
 	const struct prov_sections *sec;
 };

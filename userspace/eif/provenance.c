@@ -166,6 +166,19 @@ static int image_deps(json_t *deps, const struct prov_build *b)
 	return rc;
 }
 
+/* A Debian package by name and version: a purl, and the snapshot archive
+ * page that keeps every version ever published (the mirror keeps one). */
+static json_t *package_dep(const struct prov_input *p)
+{
+	char name[300], uri[600], snap[400];
+
+	snprintf(name, sizeof(name), "debian:%s", p->name);
+	snprintf(uri, sizeof(uri), "pkg:deb/debian/%s@%s?arch=amd64", p->name, p->path);
+	snprintf(snap, sizeof(snap), "https://snapshot.debian.org/binary/%s/", p->name);
+	return json_pack("{s:s, s:s, s:{s:s}}", "name", name, "uri", uri, "annotations",
+			 "snapshot", snap);
+}
+
 static json_t *resolved(const struct prov_build *b, char *err, size_t errlen)
 {
 	json_t *deps = json_array();
@@ -193,6 +206,8 @@ static json_t *resolved(const struct prov_build *b, char *err, size_t errlen)
 		}
 		rc = add_file_dep(deps, b->inputs[i].name, b->inputs[i].path, hex);
 	}
+	for (i = 0; i < b->npackages && rc == 0; i++)
+		rc = json_array_append_new(deps, package_dep(&b->packages[i]));
 	if (rc) {
 		json_decref(deps);
 		errfmt(err, errlen, "out of memory");
