@@ -28,18 +28,39 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 die() { echo "make kernel: $*" >&2; exit 1; }
 t_start=$(date +%s)
 
-[ -r "$SRC_TAR" ] || die "$SRC_TAR: not found (run scripts/deps.sh --kernel)"
+want_sha=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$HERE/source.sha256")
+PIN_VER=$(sed -n 's/.*(linux-source-6\.12 \([^)]*\)).*/\1/p' "$HERE/source.sha256")
+# A machine that once had the pinned source keeps it here (outside git), so
+# it can rebuild after the mirror moved on.
+CACHE=$HERE/../reproducible/inputs/linux-source-6.12_$PIN_VER.tar.xz
+# How to get the pinned source back once Debian's mirror has a newer one.
+recover() {
+	die "$1
+  The pin (kernel/source.sha256) is linux-source-6.12 $PIN_VER, sha256 $want_sha.
+  Debian's mirror keeps only the newest version; its snapshot archive keeps every one:
+    https://snapshot.debian.org/package/linux/$PIN_VER/  (linux-source-6.12_${PIN_VER}_all.deb)
+  then:  dpkg-deb --fsys-tarfile linux-source-6.12_${PIN_VER}_all.deb |
+           tar -xO ./usr/src/linux-source-6.12.tar.xz >$(realpath -m "$CACHE")
+  and make kernel again (it is checked against the pin). To move the pin to the
+  installed version instead: scripts/pin-kernel-source.sh (shows old and new)."
+}
+if [ -z "${KERNEL_SRC:-}" ] && [ -r "$CACHE" ] &&
+	{ [ ! -r "$SRC_TAR" ] || [ "$(sha256sum "$SRC_TAR" | cut -d' ' -f1)" != "$want_sha" ]; }; then
+	SRC_TAR=$CACHE
+fi
+[ -r "$SRC_TAR" ] || recover "$SRC_TAR: not found (scripts/deps.sh --kernel installs the mirror's version)"
 [[ $SDE =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH='$SDE' is not a number of seconds"
 # The timestamp must parse: a value date(1) rejects is silently replaced by the
 # wall clock inside Kbuild's scripts (see the note on MystenLabs/hashi #981).
 TS=$(date -u -d "@$SDE" '+%a %b %e %H:%M:%S UTC %Y') || die "cannot format SOURCE_DATE_EPOCH"
 
-want_sha=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$HERE/source.sha256")
 if [ "${KERNEL_SRC_UNPINNED:-0}" != 1 ]; then
 	echo "  CHECK   $SRC_TAR"
 	got_sha=$(sha256sum "$SRC_TAR" | cut -d' ' -f1)
-	[ "$got_sha" = "$want_sha" ] || die "$SRC_TAR: sha256 $got_sha, pinned $want_sha
-  (kernel/source.sha256); if Debian updated linux-source-6.12 on purpose, update the pin"
+	[ "$got_sha" = "$want_sha" ] || recover "$SRC_TAR: sha256 $got_sha is not the pinned source"
+	if [ ! -f "$CACHE" ]; then
+		mkdir -p "$(dirname "$CACHE")" && cp "$SRC_TAR" "$CACHE.tmp" && mv "$CACHE.tmp" "$CACHE"
+	fi
 fi
 
 mkdir -p "$OUT"

@@ -1,9 +1,9 @@
-# make eif ROOTFS=DIR|TARBALL [APP="argv"] [KERNEL=bzImage] ...: a reproducible
+# make eif ROOTFS=DIR|TARBALL|IMAGE=PATH[:REF] [APP="argv"] [KERNEL=bzImage] ...: a reproducible
 # enclave image in $(EIF_OUT) (reproducible/make-eif.sh, docs/eif.md).
 EIF_OUT ?= $(O)/eif
 .PHONY: eif
 eif: $(O)/bin/eif $(INIT_BIN) progs
-	$(Q)B=$(O) OUT=$(EIF_OUT) ROOTFS="$(ROOTFS)" APP="$(APP)" KERNEL="$(KERNEL)" \
+	$(Q)B=$(O) OUT=$(EIF_OUT) ROOTFS="$(ROOTFS)" IMAGE="$(IMAGE)" APP="$(APP)" KERNEL="$(KERNEL)" \
 		NSM_KO="$(NSM_KO)" CMDLINE="$(CMDLINE)" CMDLINE_EXTRA="$(CMDLINE_EXTRA)" \
 		SERVICES="$(SERVICES)" CMD_FILE="$(CMD_FILE)" ENV_FILE="$(ENV_FILE)" \
 		NAME="$(NAME)" IMAGE_VERSION="$(IMAGE_VERSION)" reproducible/make-eif.sh
@@ -13,7 +13,7 @@ eif: $(O)/bin/eif $(INIT_BIN) progs
 .PHONY: eif-check
 eif-check: eif
 	$(Q)rm -rf $(O)/eif-check
-	$(Q)B=$(O) OUT=$(O)/eif-check/again ROOTFS="$(ROOTFS)" APP="$(APP)" KERNEL="$(KERNEL)" \
+	$(Q)B=$(O) OUT=$(O)/eif-check/again ROOTFS="$(ROOTFS)" IMAGE="$(IMAGE)" APP="$(APP)" KERNEL="$(KERNEL)" \
 		NSM_KO="$(NSM_KO)" CMDLINE="$(CMDLINE)" CMDLINE_EXTRA="$(CMDLINE_EXTRA)" \
 		SERVICES="$(SERVICES)" CMD_FILE="$(CMD_FILE)" ENV_FILE="$(ENV_FILE)" \
 		NAME="$(NAME)" IMAGE_VERSION="$(IMAGE_VERSION)" \

@@ -3,6 +3,9 @@
 # "make eif"). Called by the Makefile; every input is an environment variable:
 #
 #   ROOTFS     directory or tarball (.tar, .tar.gz, .tar.xz, .tar.zst): the app's root
+#   IMAGE      or a container image, PATH[:REF] (OCI layout, oci-archive, docker save;
+#              docs/oci.md): its tree is the root, its config gives /cmd, /env,
+#              /cwd, /user unless APP, CMD_FILE or ENV_FILE say otherwise
 #   OUT        output directory (enclave.eif, pcrs.json, inputs.txt, ramdisk*.cpio)
 #   APP        the app's argv, whitespace-separated (or CMD_FILE: one element per line)
 #   ENV_FILE   the app's environment, KEY=VALUE per line (default: a standard PATH)
@@ -15,11 +18,16 @@
 #   B          the build directory with bin/eif, bin/* and enclave/init
 #   SOURCE_DATE_EPOCH     default: the commit time of HEAD (0 outside git)
 #
+# Also provenance.json: every input by digest, what `eif rebuild` checks.
 # Ramdisk 0 = /init, /nsm.ko, /dev, /proc. Ramdisk 1 = /cmd, /env, /services,
 # /rootfs (the app's root, plus /nek/bin and /nek/lib for the framework).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-: "${B:?}" "${ROOTFS:?make eif: set ROOTFS=DIR or ROOTFS=TARBALL}" "${OUT:?}"
+: "${B:?}" "${OUT:?}"
+[ -n "${ROOTFS:-}" ] || [ -n "${IMAGE:-}" ] || {
+	echo "make eif: set ROOTFS=DIR, ROOTFS=TARBALL or IMAGE=PATH[:REF]" >&2
+	exit 1
+}
 EIF=$B/bin/eif
 INIT=$B/enclave/init
 SERVICES=${SERVICES:-$ROOT/enclave/services.conf}
@@ -39,7 +47,25 @@ OUT=$(cd "$OUT" && pwd)
 W=$OUT/work
 rm -rf "$W" && mkdir -p "$W"
 : >"$OUT/inputs.txt"
-record() { (cd "$(dirname "$2")" && sha256sum "$(basename "$2")") | sed "s|  .*|  $1|" >>"$OUT/inputs.txt"; }
+# Each input also goes into provenance.json (docs/provenance.md); the kernel
+# and the ramdisks eif build records itself.
+PROV=()
+PKGS=" "
+# The Debian package a file came from, by name and version (once each).
+package_of() {
+	local f=$1 out pkg ver
+	out=$(dpkg-query -S "$f" 2>/dev/null || dpkg-query -S "$(readlink -f "$f")" 2>/dev/null) || return 0
+	pkg=${out%%:*}
+	[[ $PKGS == *" $pkg "* ]] && return 0
+	ver=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) || return 0
+	PKGS="$PKGS$pkg "
+	PROV+=(--provenance-package "$pkg=$ver")
+	echo "debian-package $pkg $ver" >>"$OUT/inputs.txt"
+}
+record() {
+	(cd "$(dirname "$2")" && sha256sum "$(basename "$2")") | sed "s|  .*|  $1|" >>"$OUT/inputs.txt"
+	[ "$1" = kernel ] || PROV+=(--provenance-input "$1=$2")
+}
 
 # ---------------------------------------------------------------- kernel
 stand_in_kernel() {
@@ -81,6 +107,10 @@ if [ -f "$(dirname "$KERNEL")/kernel.release" ]; then
 elif [[ $(basename "$KERNEL") == vmlinuz-* ]]; then
 	KVER=$(basename "$KERNEL" | sed 's/^vmlinuz-//')
 fi
+# make kernel's record of its source package and configuration.
+for f in config build-info; do
+	[ -f "$(dirname "$KERNEL")/$f" ] && record "kernel-$f" "$(dirname "$KERNEL")/$f"
+done
 CMDLINE=${CMDLINE:-$(cat "$ROOT/kernel/cmdline")}
 CMDLINE="$CMDLINE${CMDLINE_EXTRA:+ $CMDLINE_EXTRA}"
 record kernel "$KERNEL"
@@ -112,12 +142,28 @@ bundle() {
 		[ -f "$S1/rootfs/nek/lib/$(basename "$lib")" ] && continue
 		install -m 0755 "$(readlink -f "$lib")" "$S1/rootfs/nek/lib/$(basename "$lib")"
 		record "lib/$(basename "$lib")" "$lib"
+		package_of "$lib"
 	done
 }
 
 # The root: a directory as it is, a tarball unpacked (owners do not matter:
 # the archive says uid/gid 0 for everything).
-if [ -d "$ROOTFS" ]; then
+OWNERS=()
+if [ -n "${IMAGE:-}" ]; then
+	RDIR=$W/rootfs
+	mkdir -p "$W/meta"
+	"$EIF" unpack-image --meta "$W/meta" "$IMAGE" "$RDIR" || die "IMAGE=$IMAGE: not unpacked"
+	# The image's owners are in the tree's attributes (docs/oci.md).
+	OWNERS=(--owners-xattr)
+	img=${IMAGE%:*}
+	[ -e "$IMAGE" ] && img=$IMAGE
+	if [ -d "$img" ]; then
+		record "image:$(basename "$img")/index.json" "$img/index.json"
+	else
+		record "image:$(basename "$img")" "$img"
+	fi
+	echo "image $IMAGE" >>"$OUT/inputs.txt"
+elif [ -d "$ROOTFS" ]; then
 	RDIR=$ROOTFS
 	echo "rootfs: a directory (see ramdisk1.cpio)" >>"$OUT/inputs.txt"
 elif [ -f "$ROOTFS" ]; then
@@ -152,9 +198,16 @@ elif [ -n "${APP:-}" ]; then
 	set -f # split on whitespace, no globbing
 	printf '%s\n' $APP >"$S1/cmd"
 	set +f
+elif [ -f "$W/meta/cmd" ]; then
+	install -m 0644 "$W/meta/cmd" "$S1/cmd"
 fi
+for f in cwd user; do
+	[ -f "$W/meta/$f" ] && install -m 0644 "$W/meta/$f" "$S1/$f"
+done
 if [ -n "${ENV_FILE:-}" ]; then
 	install -m 0644 "$ENV_FILE" "$S1/env"
+elif [ -f "$W/meta/env" ]; then
+	install -m 0644 "$W/meta/env" "$S1/env"
 else
 	echo "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" >"$S1/env"
 fi
@@ -164,12 +217,13 @@ chmod 0644 "$S1"/services "$S1"/env "$S1"/cmd 2>/dev/null || true
 echo "  CPIO    ramdisk 0, ramdisk 1" >&2
 "$EIF" cpio -o "$OUT/ramdisk0.cpio" "$S0"
 # Our staging first: its /rootfs (0755) wins over the source directory's mode.
-"$EIF" cpio -o "$OUT/ramdisk1.cpio" "$S1" rootfs="$RDIR"
+"$EIF" cpio "${OWNERS[@]}" -o "$OUT/ramdisk1.cpio" "$S1" rootfs="$RDIR"
 echo "  EIF     $OUT/enclave.eif" >&2
 "$EIF" build --kernel "$KERNEL" --cmdline "$CMDLINE" \
 	--ramdisk "$OUT/ramdisk0.cpio" --ramdisk "$OUT/ramdisk1.cpio" \
 	--name "${NAME:-nek-enclave}" --version "${IMAGE_VERSION:-1.0}" \
-	--kernel-version "$KVER" -o "$OUT/enclave.eif" --json >"$OUT/pcrs.json"
+	--kernel-version "$KVER" -o "$OUT/enclave.eif" --json \
+	--provenance "$OUT/provenance.json" "${PROV[@]}" >"$OUT/pcrs.json"
 echo "SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH" >>"$OUT/inputs.txt"
 echo "cmdline $CMDLINE" >>"$OUT/inputs.txt"
 (cd "$OUT" && sha256sum ramdisk0.cpio ramdisk1.cpio enclave.eif) | sed 's/^/output /' >>"$OUT/inputs.txt"

@@ -131,6 +131,29 @@ static int read_conf(const struct init_ops *ops, const char *path, size_t max, c
 	return 1;
 }
 
+/* /cwd and /user: where and as whom the app runs (default: /, root). */
+static int read_app_identity(const struct init_ops *ops, struct init_boot *b, char *err,
+			     size_t errlen)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	rc = read_conf(ops, "/cwd", INIT_PATH_MAX, &buf, &len, err, errlen);
+	if (rc > 0)
+		rc = init_parse_cwd(buf, len, b->cwd, sizeof(b->cwd), err, errlen);
+	free(buf);
+	if (rc < 0)
+		return -1;
+	rc = read_conf(ops, "/user", 64, &buf, &len, err, errlen);
+	if (rc > 0) {
+		rc = init_parse_user(buf, len, &b->uid, &b->gid, err, errlen);
+		b->has_user = rc == 0;
+	}
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
 static int read_env_cmd(const struct init_ops *ops, struct init_boot *b, char *err,
 			size_t errlen)
 {
@@ -159,6 +182,8 @@ static int read_env_cmd(const struct init_ops *ops, struct init_boot *b, char *e
 		if (strv_push(&b->cmd, "sh", 2) < 0)
 			return errfmt(err, errlen, "out of memory");
 	}
+	if (read_app_identity(ops, b, err, errlen) < 0)
+		return -1;
 	rc = read_conf(ops, "/services", INIT_CONF_MAX, &buf, &len, err, errlen);
 	if (rc > 0 && init_parse_services(buf, len, &b->svc, err, errlen) < 0)
 		rc = -1;

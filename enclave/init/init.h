@@ -36,6 +36,15 @@ int init_parse_lines(const char *buf, size_t len, size_t max, struct strv *out, 
 int init_parse_env(const char *buf, size_t len, struct strv *out, size_t *skipped, char *err,
 		   size_t errlen);
 
+/* /cwd: one absolute path (the app's working directory in the new root).
+ * /user: "UID:GID" in decimal (the app's identity; written by eif build
+ * --image from the image config, docs/oci.md). */
+#define INIT_PATH_MAX 4096
+int init_parse_cwd(const char *buf, size_t len, char *out, size_t outlen, char *err,
+		   size_t errlen);
+int init_parse_user(const char *buf, size_t len, uid_t *uid, gid_t *gid, char *err,
+		    size_t errlen);
+
 enum {
 	SVC_WAIT = 1,		/* run to completion (status 0) before going on */
 	SVC_RESTART = 2,	/* start again when it exits */
@@ -92,6 +101,10 @@ struct init_ops {
 /* What the boot found: the app, its environment, the services, flags. */
 struct init_boot {
 	struct strv cmd, env;
+	char cwd[INIT_PATH_MAX];	/* "" = "/" */
+	int has_user;
+	uid_t uid;
+	gid_t gid;
 	struct services svc;
 	int test_boot;		/* nek.test on the command line */
 	int poweroff;		/* nek.halt=poweroff; default reboot (RB_AUTOBOOT) */
@@ -108,6 +121,9 @@ int init_boot_run(const struct init_ops *ops, struct init_boot *b, char *err, si
 /* fork + exec with signals unblocked, a new session, the given environment
  * (PATH from it used for the lookup). Returns the pid or -1. */
 pid_t init_spawn(char *const argv[], char *const envp[]);
+/* The same for the app: in cwd (unless ""), and as uid:gid with no
+ * supplementary groups when has_user is set. */
+pid_t init_spawn_app(const struct init_boot *b);
 
 /* Starts the services (waiting for the `wait` ones), then the app; reaps
  * every child, restarts `restart` services, and returns the app's wait

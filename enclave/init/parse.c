@@ -53,6 +53,64 @@ int init_parse_lines(const char *buf, size_t len, size_t max, struct strv *out, 
 	return 0;
 }
 
+/* The one line of a one-line file: the trailing newline removed, no other. */
+static int one_line(const char *buf, size_t len, size_t *l, const char *what, char *err,
+		    size_t errlen)
+{
+	*l = len && buf[len - 1] == '\n' ? len - 1 : len;
+	if (memchr(buf, '\n', *l) || memchr(buf, '\0', *l) || *l == 0)
+		return errfmt(err, errlen, "%s: not one non-empty line", what);
+	return 0;
+}
+
+int init_parse_cwd(const char *buf, size_t len, char *out, size_t outlen, char *err,
+		   size_t errlen)
+{
+	size_t l;
+
+	if (one_line(buf, len, &l, "/cwd", err, errlen) < 0)
+		return -1;
+	if (buf[0] != '/' || l >= outlen)
+		return errfmt(err, errlen, "/cwd: not an absolute path under %zu bytes", outlen);
+	memcpy(out, buf, l);
+	out[l] = '\0';
+	return 0;
+}
+
+static int parse_id(const char *s, size_t len, unsigned long *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (len == 0 || len > 10)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (unsigned long)(s[i] - '0');
+	}
+	/* (uid_t)-1 means "unchanged" to setuid(2): never an identity. */
+	return *v >= 0xffffffffUL ? -1 : 0;
+}
+
+int init_parse_user(const char *buf, size_t len, uid_t *uid, gid_t *gid, char *err,
+		    size_t errlen)
+{
+	unsigned long u, g;
+	const char *colon;
+	size_t l;
+
+	if (one_line(buf, len, &l, "/user", err, errlen) < 0)
+		return -1;
+	colon = memchr(buf, ':', l);
+	if (!colon || parse_id(buf, (size_t)(colon - buf), &u) < 0 ||
+	    parse_id(colon + 1, l - (size_t)(colon - buf) - 1, &g) < 0)
+		return errfmt(err, errlen, "/user: not UID:GID in decimal");
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
 int init_parse_env(const char *buf, size_t len, struct strv *out, size_t *skipped, char *err,
 		   size_t errlen)
 {

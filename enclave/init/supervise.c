@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +26,23 @@ static const char *env_path(char *const envp[])
 	return &INIT_DEFAULT_PATH[5]; /* after "PATH=" */
 }
 
-pid_t init_spawn(char *const argv[], char *const envp[])
+/* In the child: the app's directory and identity, before exec. Groups
+ * first: after setuid there is no right left to drop them. */
+static int become_app(const struct init_boot *b)
+{
+	if (b->cwd[0] && chdir(b->cwd) < 0) {
+		fprintf(stderr, "nek-init: chdir %s: %s\n", b->cwd, strerror(errno));
+		return -1;
+	}
+	if (b->has_user && (setgroups(0, NULL) < 0 || setgid(b->gid) < 0 || setuid(b->uid) < 0)) {
+		fprintf(stderr, "nek-init: becoming %u:%u: %s\n", (unsigned)b->uid,
+			(unsigned)b->gid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static pid_t spawn(char *const argv[], char *const envp[], const struct init_boot *app)
 {
 	const char *path = env_path(envp);
 	sigset_t none;
@@ -33,6 +50,8 @@ pid_t init_spawn(char *const argv[], char *const envp[])
 
 	if (pid != 0)
 		return pid;
+	if (app && become_app(app) < 0)
+		_exit(127);
 	/* Child: PID 1 blocks every signal; the app must not inherit that. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -41,6 +60,16 @@ pid_t init_spawn(char *const argv[], char *const envp[])
 		execvpe(argv[0], argv, envp);
 	fprintf(stderr, "nek-init: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+pid_t init_spawn(char *const argv[], char *const envp[])
+{
+	return spawn(argv, envp, NULL);
+}
+
+pid_t init_spawn_app(const struct init_boot *b)
+{
+	return spawn(b->cmd.v, b->env.v, b);
 }
 
 static const char *describe_status(int st, char *buf, size_t len)
@@ -158,7 +187,7 @@ int init_supervise(const struct init_ops *ops, struct init_boot *b, char *err, s
 		if ((s->flags & SVC_WAIT) && s->pid > 0 && wait_service(ops, b, s, err, errlen) < 0)
 			return -1;
 	}
-	app = init_spawn(b->cmd.v, b->env.v);
+	app = init_spawn_app(b);
 	if (app < 0)
 		return errfmt(err, errlen, "starting %s: %s", b->cmd.v[0], strerror(errno));
 	log_info("started %s (pid %d)", b->cmd.v[0], (int)app);

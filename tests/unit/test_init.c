@@ -42,6 +42,28 @@ Test(init, lines_env_cmd)
 	strv_free(&s);
 }
 
+Test(init, cwd_and_user_files)
+{
+	char err[INIT_ERR_MAX], cwd[INIT_PATH_MAX];
+	uid_t u;
+	gid_t g;
+
+	cr_assert_eq(init_parse_cwd("/work dir\n", 10, cwd, sizeof(cwd), err, sizeof(err)), 0);
+	cr_assert_str_eq(cwd, "/work dir", "spaces are part of the path");
+	cr_assert_eq(init_parse_cwd("rel\n", 4, cwd, sizeof(cwd), err, sizeof(err)), -1);
+	cr_assert_eq(init_parse_cwd("/a\n/b\n", 6, cwd, sizeof(cwd), err, sizeof(err)), -1);
+	cr_assert_eq(init_parse_cwd("", 0, cwd, sizeof(cwd), err, sizeof(err)), -1);
+	cr_assert_eq(init_parse_user("1000:1001\n", 10, &u, &g, err, sizeof(err)), 0);
+	cr_assert_eq(u, 1000);
+	cr_assert_eq(g, 1001);
+	cr_assert_eq(init_parse_user("0:0", 3, &u, &g, err, sizeof(err)), 0);
+	cr_assert_eq(init_parse_user("root:0\n", 7, &u, &g, err, sizeof(err)), -1, "names are resolved at build time");
+	cr_assert_eq(init_parse_user("1000\n", 5, &u, &g, err, sizeof(err)), -1);
+	cr_assert_eq(init_parse_user("4294967295:0\n", 13, &u, &g, err, sizeof(err)), -1,
+		     "(uid_t)-1 would leave the app root");
+	cr_assert_eq(init_parse_user("1:-2\n", 5, &u, &g, err, sizeof(err)), -1);
+}
+
 Test(init, services_config)
 {
 	static const char ok[] = "# framework services\n"
@@ -222,13 +244,15 @@ static int f_read(const char *path, size_t max, char **buf, size_t *len)
 		{ "/env", "PATH=/bin\nA=1\n" },
 		{ "/cmd", "/bin/app\n--flag\n" },
 		{ "/services", "slc - /nek/bin/slc listen\n" },
+		{ "/cwd", "/srv/app\n" },
+		{ "/user", "1000:1001\n" },
 	};
 	const char *c = NULL;
 
 	rec("read %s", path);
 	if (strcmp(path, "/proc/cmdline") == 0)
 		c = fake_cmdline;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (strcmp(path, files[i][0]) == 0)
 			c = files[i][1];
 	if (!c)
@@ -259,7 +283,8 @@ Test(init, boot_sequence_in_order)
 	static const char *const order[] = {
 		"mount dev /dev devtmpfs", "console /dev/console", "mount proc /proc proc",
 		"read /proc/cmdline", "umount /proc", "load /nsm.ko", "unlink /nsm.ko", "heartbeat",
-		"read /env", "unlink /env", "read /cmd", "unlink /cmd", "read /services",
+		"read /env", "unlink /env", "read /cmd", "unlink /cmd", "read /cwd", "unlink /cwd",
+		"read /user", "unlink /user", "read /services",
 		"mount /rootfs /rootfs - bind", "chdir /rootfs", "mount . / - move", "chroot .",
 		"chdir /", "mount dev /dev devtmpfs", "mount proc /proc proc", "symlink /dev/fd",
 		"symlink /dev/stderr", "mount run /run tmpfs", "mount devpts /dev/pts devpts",
@@ -282,6 +307,10 @@ Test(init, boot_sequence_in_order)
 	cr_assert_str_eq(b.env.v[1], "A=1");
 	cr_assert_eq(b.svc.n, 1);
 	cr_assert_eq(b.test_boot, 0);
+	cr_assert_str_eq(b.cwd, "/srv/app");
+	cr_assert_eq(b.has_user, 1);
+	cr_assert_eq(b.uid, 1000);
+	cr_assert_eq(b.gid, 1001);
 	init_boot_free(&b);
 }
 
@@ -406,6 +435,31 @@ Test(init, a_missing_app_exits_127)
 	strv_push(&b.env, "PATH=/nonexistent", 17);
 	st = init_supervise(&fake, &b, err, sizeof(err));
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+	init_boot_free(&b);
+}
+
+Test(init, the_app_runs_in_its_directory_as_its_user)
+{
+	char err[INIT_ERR_MAX];
+	struct init_boot b = { 0 };
+	const char *script = "[ \"$(pwd)\" = /tmp ] && [ \"$(id -u):$(id -g):$(id -G)\" = 65534:65533:65533 ]";
+	int st;
+
+	if (geteuid() != 0)
+		cr_skip_test("changing identity needs root");
+	strv_push(&b.cmd, "sh", 2);
+	strv_push(&b.cmd, "-c", 2);
+	strv_push(&b.cmd, script, strlen(script));
+	strv_push(&b.env, "PATH=/usr/bin:/bin", 18);
+	snprintf(b.cwd, sizeof(b.cwd), "/tmp");
+	b.has_user = 1;
+	b.uid = 65534;
+	b.gid = 65533;
+	st = init_supervise(&fake, &b, err, sizeof(err));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	snprintf(b.cwd, sizeof(b.cwd), "/nonexistent-nek");
+	st = init_supervise(&fake, &b, err, sizeof(err));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 127, "a missing directory: 127");
 	init_boot_free(&b);
 }
 

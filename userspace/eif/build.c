@@ -230,8 +230,8 @@ out:
 }
 
 /* A ramdisk is a cpio file used as is, or a directory packed on the fly. */
-static int put_ramdisk(struct writer *w, const char *path, uint32_t mtime, char *err,
-		       size_t errlen)
+static int put_ramdisk(struct writer *w, const char *path, uint32_t mtime, int owners,
+		       char *err, size_t errlen)
 {
 	struct cpio_tree *t;
 	struct stat st;
@@ -248,6 +248,7 @@ static int put_ramdisk(struct writer *w, const char *path, uint32_t mtime, char 
 	t = cpio_tree_new();
 	if (!t)
 		return errfmt(err, errlen, "out of memory");
+	cpio_tree_owners_xattr(t, owners);
 	rc = cpio_tree_add(t, "", path, err, errlen);
 	if (rc == 0)
 		rc = cpio_tree_write(t, mtime, put, w, err, errlen);
@@ -264,7 +265,8 @@ static int put_ramdisks(struct writer *w, const struct eif_build_opts *o, char *
 		/* PCR1 = kernel, cmdline, ramdisk 0; PCR2 = the later ramdisks. */
 		if (sec_begin(w, EIF_SEC_RAMDISK, i == 0 ? H_PCR0 : H_PCR0 | H_PCR2, err,
 			      errlen) < 0 ||
-		    put_ramdisk(w, o->ramdisks[i], o->mtime, err, errlen) < 0 ||
+		    put_ramdisk(w, o->ramdisks[i], o->mtime, (o->owners_mask >> i) & 1, err,
+				errlen) < 0 ||
 		    sec_end(w, err, errlen) < 0)
 			return -1;
 		if (i == 0) {

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "eif/oci.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/fdio.h"
 
@@ -29,6 +30,7 @@ struct centry {
 	nlink_t hnlink;
 	size_t seq;		/* insertion order: ties in the sort */
 	uint32_t ino, nlink;
+	uint32_t uid, gid;	/* from the ownership attribute, else 0 */
 	int implicit;		/* a parent made up by us, not from the host */
 	int no_data;		/* a hard link whose data is on a later entry */
 };
@@ -37,6 +39,7 @@ struct cpio_tree {
 	struct centry *e;
 	size_t n, cap, seq;
 	int finished;
+	int owners_xattr;	/* take uid/gid from user.rootlesscontainers */
 };
 
 struct obuf {
@@ -63,6 +66,11 @@ void cpio_tree_free(struct cpio_tree *t)
 	}
 	free(t->e);
 	free(t);
+}
+
+void cpio_tree_owners_xattr(struct cpio_tree *t, int on)
+{
+	t->owners_xattr = on;
 }
 
 size_t cpio_tree_count(const struct cpio_tree *t)
@@ -187,6 +195,9 @@ static int add_one(struct cpio_tree *t, const char *name, const char *host,
 	e->hdev = st->st_dev;
 	e->hino = st->st_ino;
 	e->hnlink = st->st_nlink;
+	/* Only files and directories can carry a user xattr (docs/oci.md). */
+	if (t->owners_xattr && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)))
+		oci_owner_get(host, &e->uid, &e->gid);
 	if (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) {
 		e->size = (uint64_t)st->st_size;
 		e->host = strdup(host);
@@ -568,6 +579,8 @@ static int put_entry(struct obuf *o, const struct centry *e, uint32_t mtime, cha
 	struct cpio_hdr h = {
 		.ino = e->ino,
 		.mode = e->mode,
+		.uid = e->uid,
+		.gid = e->gid,
 		.nlink = e->nlink,
 		.mtime = mtime,
 		.filesize = e->no_data ? 0 : e->size,

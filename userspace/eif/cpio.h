@@ -34,6 +34,10 @@ struct cpio_tree;
 struct cpio_tree *cpio_tree_new(void);
 void cpio_tree_free(struct cpio_tree *t);
 
+/* Entries added from now on take their uid/gid from the
+ * user.rootlesscontainers attribute (docs/oci.md "Ownership") instead of 0. */
+void cpio_tree_owners_xattr(struct cpio_tree *t, int on);
+
 /* Adds host_path (not followed if it is a symlink) under the archive name
  * arch: a directory is added with everything below it; "" or "." as arch
  * puts a directory's contents at the archive root. Missing parent

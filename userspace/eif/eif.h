@@ -173,6 +173,8 @@ struct eif_build_opts {
 	const char *sign_cert, *sign_key;
 	const char *output;
 	uint32_t mtime;			/* of cpio entries from directories */
+	uint32_t owners_mask;		/* bit i: directory ramdisk i takes uid/gid
+					 * from user.rootlesscontainers (--image) */
 	uint16_t flags;
 };
 /* Refuses a kernel file that is not a bzImage (x86_64: the boot protocol's

@@ -12,6 +12,8 @@
 #include "eif/cmd.h"
 #include "lib/core/cli.h"
 #include "eif/cpio.h"
+#include "eif/oci.h"
+#include "eif/prov.h"
 #include "lib/core/log.h"
 #include "lib/core/outfile.h"
 #include "lib/core/parse.h"
@@ -34,13 +36,56 @@ static const struct option build_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "any-kernel", no_argument, NULL, 'A' },
+	{ "image", required_argument, NULL, 'I' },
+	{ "cmd", required_argument, NULL, 'M' },
+	{ "max-size", required_argument, NULL, OCI_OPT_MAX_SIZE },
+	{ "max-ratio", required_argument, NULL, OCI_OPT_MAX_RATIO },
+	{ "provenance", required_argument, NULL, 'P' },
+	{ "provenance-input", required_argument, NULL, 'Q' },
+	{ "provenance-package", required_argument, NULL, 'D' },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
-static int build_opt(int c, struct eif_build_opts *o, int *json, int *any_kernel)
+/* --provenance FILE and the extra inputs it names. */
+struct prov_opts {
+	const char *file;
+	struct prov_input in[PROV_INPUTS_MAX], pkg[PROV_INPUTS_MAX];
+	size_t n, npkg;
+};
+
+static int prov_opt(int c, struct prov_opts *p)
+{
+	if (c == 'P') {
+		p->file = optarg;
+		return CLI_OK;
+	}
+	if (c == 'D') {
+		if (p->npkg >= PROV_INPUTS_MAX || prov_input_parse(optarg, &p->pkg[p->npkg]) < 0 ||
+		    strpbrk(optarg, "/?@#") || strpbrk(p->pkg[p->npkg].path, "/?@#"))
+			return cli_usage_error("--provenance-package '%s': NAME=VERSION", optarg);
+		p->npkg++;
+		return CLI_OK;
+	}
+	if (p->n >= PROV_INPUTS_MAX)
+		return cli_usage_error("at most %d --provenance-input", PROV_INPUTS_MAX);
+	if (prov_input_parse(optarg, &p->in[p->n]) < 0)
+		return cli_usage_error("--provenance-input '%s': NAME=PATH", optarg);
+	p->n++;
+	return CLI_OK;
+}
+
+static int build_opt(int c, struct eif_build_opts *o, struct oci_unpack_opts *img,
+		     struct prov_opts *prov, int *json, int *any_kernel)
 {
 	switch (c) {
+	case 'P':
+	case 'Q':
+	case 'D': return prov_opt(c, prov);
+	case 'I': img->image = optarg; break;
+	case 'M': img->cmd = optarg; break;
+	case OCI_OPT_MAX_SIZE:
+	case OCI_OPT_MAX_RATIO: return oci_opt_limit(c, optarg, img);
 	case 'k': o->kernel = optarg; break;
 	case 'c': o->cmdline = optarg; break;
 	case 'r':
@@ -73,10 +118,17 @@ static int build_opt(int c, struct eif_build_opts *o, int *json, int *any_kernel
 	return CLI_OK;
 }
 
-static int build_check(const struct eif_build_opts *o, int json)
+static int build_check(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
+		       const struct prov_opts *prov, int json)
 {
-	if (!o->kernel || !o->cmdline || !o->nramdisks || !o->output)
-		return cli_usage_error("--kernel, --cmdline, --ramdisk and -o are required");
+	if (!o->kernel || !o->cmdline || (!o->nramdisks && !img->image) || !o->output)
+		return cli_usage_error("--kernel, --cmdline, --ramdisk (or --image) and -o are required");
+	if (img->cmd && !img->image)
+		return cli_usage_error("--cmd goes with --image");
+	if (prov->file && (strcmp(o->output, "-") == 0 || o->sign_cert))
+		return cli_usage_error("--provenance needs -o FILE and an unsigned image (docs/provenance.md)");
+	if ((prov->n || prov->npkg) && !prov->file)
+		return cli_usage_error("--provenance-input and -package go with --provenance");
 	if (json && strcmp(o->output, "-") == 0)
 		return cli_usage_error("-o - and --json both write to standard output");
 	if (!o->sign_cert != !o->sign_key)
@@ -89,18 +141,44 @@ static int build_check(const struct eif_build_opts *o, int json)
 	return CLI_OK;
 }
 
+static int write_provenance(const struct eif_build_opts *o, const struct oci_unpack_opts *img,
+			    const struct prov_opts *prov, int any_kernel, uint64_t epoch,
+			    const struct eif_pcrs *pcrs)
+{
+	struct prov_sections sec;
+	struct prov_build b = {
+		.o = o, .any_kernel = any_kernel, .epoch = epoch,
+		.img = img->image ? img : NULL, .dg = img->dg,
+		.inputs = prov->in, .ninputs = prov->n, .pcrs = pcrs, .sec = &sec,
+		.packages = prov->pkg, .npackages = prov->npkg,
+	};
+	char err[OCI_ERR_MAX];
+
+	if (prov_sections_of(o->output, &sec, err, sizeof(err)) < 0 ||
+	    prov_write(prov->file, &b, err, sizeof(err)) < 0) {
+		cli_fail("provenance: %s", err);
+		return -1;
+	}
+	log_info("wrote %s", prov->file);
+	return 0;
+}
+
 static int cmd_build(int argc, char **argv)
 {
 	const char *ramdisks[EIF_MAX_SECTIONS];
 	struct eif_build_opts o = { .ramdisks = ramdisks };
-	char err[EIF_ERR_MAX], when[64], kbase[256];
+	struct oci_unpack_opts img;
+	struct oci_digests dg;
+	static struct prov_opts prov;
+	char err[OCI_ERR_MAX], when[64], kbase[256];
 	struct eif_pcrs pcrs;
 	uint64_t epoch;
-	int c, json = 0, any_kernel = 0;
+	int c, json = 0, any_kernel = 0, rc;
 
+	oci_opts_init(&img);
 	while ((c = getopt_long(argc, argv, "k:c:r:n:o:j" CLI_COMMON_SHORTOPTS, build_opts,
 				NULL)) != -1)
-		if (build_opt(c, &o, &json, &any_kernel) != CLI_OK)
+		if (build_opt(c, &o, &img, &prov, &json, &any_kernel) != CLI_OK)
 			return CLI_USAGE;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
@@ -122,16 +200,20 @@ static int cmd_build(int argc, char **argv)
 	o.meta.build_tool_version = o.meta.build_tool_version ? o.meta.build_tool_version : "1";
 	o.meta.os = o.meta.os ? o.meta.os : "OS";
 	o.meta.kernel_version = o.meta.kernel_version ? o.meta.kernel_version : "kernel";
-	if (build_check(&o, json) != CLI_OK)
+	if (build_check(&o, &img, &prov, json) != CLI_OK)
 		return CLI_USAGE;
 	/* Not a kernel: unusable input (2), refused before any output exists. */
 	if (!any_kernel && eif_kernel_check(o.kernel, o.flags, err, sizeof(err)) < 0) {
 		cli_fail("%s; --any-kernel takes it as it is", err);
 		return CLI_USAGE;
 	}
-	if (eif_build(&o, &pcrs, err, sizeof(err)) < 0)
+	img.dg = &dg;
+	rc = oci_build(&o, &img, &pcrs, err, sizeof(err));
+	if (rc < 0)
 		return cli_fail("%s", err);
 	log_info("wrote %s", o.output);
+	if (prov.file && write_provenance(&o, &img, &prov, any_kernel, epoch, &pcrs) < 0)
+		return CLI_FAIL;
 	if (json)
 		eif_print_measurements(&pcrs, stdout, 2);
 	else if (log_enabled(LOG_INFO))
@@ -144,10 +226,12 @@ static int cmd_cpio(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "owners-xattr", no_argument, NULL, 'X' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[CPIO_ERR_MAX];
+	int owners = 0;
 	const char *out = NULL;
 	struct cpio_tree *t;
 	struct outfile of;
@@ -157,6 +241,8 @@ static int cmd_cpio(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		if (c == 'o')
 			out = optarg;
+		else if (c == 'X')
+			owners = 1;
 		else if (cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
 	}
@@ -167,6 +253,7 @@ static int cmd_cpio(int argc, char **argv)
 	t = cpio_tree_new();
 	if (!t)
 		return cli_fail("out of memory");
+	cpio_tree_owners_xattr(t, owners);
 	for (; optind < argc; optind++)
 		if (cpio_tree_add_spec(t, argv[optind], err, sizeof(err)) < 0) {
 			cpio_tree_free(t);
@@ -211,7 +298,44 @@ static const struct cli_cmd cmds[] = {
 	  "      --sign-cert PEM --sign-key PEM          add a signature (PCR8)\n"
 	  "  -j, --json               print the measurements as nitro-cli does\n"
 	  "      --any-kernel         take --kernel as it is: no check that it is a bzImage\n"
-	  "                           (or, with --arch aarch64, an arm64 Image)\n" },
+	  "                           (or, with --arch aarch64, an arm64 Image)\n"
+	  "      --image PATH[:REF]   an OCI layout, OCI archive or docker save tarball:\n"
+	  "                           its tree (as unpack-image lays it out) goes to /rootfs\n"
+	  "                           of one more, last ramdisk with /cmd, /env, /cwd, /user\n"
+	  "                           from its config (docs/oci.md); --ramdisk optional\n"
+	  "      --cmd ARGV           replaces Entrypoint + Cmd (split on whitespace)\n"
+	  "      --max-size N         image bytes and tree bytes each at most N (default 4G)\n"
+	  "      --max-ratio R        a layer unpacks to at most R times its size (200)\n"
+	  "      --provenance FILE    write every input by digest and the PCRs, as an in-toto\n"
+	  "                           SLSA v1 statement (docs/provenance.md); eif rebuild\n"
+	  "                           checks it\n"
+	  "      --provenance-input NAME=PATH   one more input to record (repeat)\n"
+	  "      --provenance-package NAME=VERSION   a Debian package the build used (repeat;\n"
+	  "                           recorded as a purl with its snapshot.debian.org page)\n" },
+	{ "rebuild", cmd_rebuild, "build again from a provenance record and compare",
+	  "rebuild [--input NAME=PATH]... [-o OUT] [--json] PROVENANCE\n\n"
+	  "Checks every input the record names against its digest (first difference\n"
+	  "named, exit 1), builds the image again from the recorded parameters, fetching\n"
+	  "nothing, and prints 'identical: sha256 HEX' or the first section or PCR that\n"
+	  "differs. Paths are the recorded ones (relative to where the build ran) unless\n"
+	  "--input NAME=PATH (NAME as in the record: kernel, ramdisk0, image, ...) says.\n"
+	  "  -o, --output FILE        keep the rebuilt EIF (default: a temporary, removed)\n"
+	  "  -j, --json               {\"identical\":..,\"sha256\":..,\"first_difference\":..}\n" },
+	{ "unpack-image", cmd_unpack_image, "lay out a container image's tree as build --image does",
+	  "unpack-image [--meta DIR2] [--cmd ARGV] [--max-size N] [--max-ratio R] [--json]\n"
+	  "             IMAGE[:REF] DIR\n\n"
+	  "IMAGE: an OCI layout directory, an OCI archive or a docker save tarball; REF\n"
+	  "picks an image by its ref.name annotation (or a docker RepoTag). The layers\n"
+	  "are applied in order into DIR, which must not exist (created; removed again on\n"
+	  "failure): whiteouts, opaque directories, hard links, symlinks kept; devices\n"
+	  "skipped; names with '..', absolute names and writes through symlinks refused;\n"
+	  "owners other than 0:0 recorded in user.rootlesscontainers as umoci --rootless\n"
+	  "does. Every blob is checked against its digest and size first.\n"
+	  "  -m, --meta DIR2          also write cmd, env, cwd, user (init's files) there\n"
+	  "  -c, --cmd ARGV           replaces Entrypoint + Cmd in DIR2/cmd\n"
+	  "  -j, --json               print the format and the manifest, config and layer\n"
+	  "                           digests that were applied\n"
+	  "      --max-size N, --max-ratio R   as for build (default 4G, 200)\n" },
 	{ "describe", cmd_describe, "print an EIF's header, sections, PCRs and metadata",
 	  "describe [--json] EIF\n\n"
 	  "--json prints the fields of `nitro-cli describe-eif`. Exit 1 when the CRC or\n"
@@ -231,13 +355,14 @@ static const struct cli_cmd cmds[] = {
 	  "Writes kernel, cmdline, metadata.json, ramdisk0.cpio... and signature.cbor into\n"
 	  "DIR (created if missing). Existing files are not overwritten.\n" },
 	{ "cpio", cmd_cpio, "write a reproducible newc cpio archive",
-	  "cpio -o OUT SOURCE...\n\n"
+	  "cpio [--owners-xattr] -o OUT SOURCE...\n\n"
 	  "OUT is written as for build: a file replaced atomically, a device or fifo\n"
 	  "written through, - for standard output.\n"
 	  "SOURCE is HOST (a directory's contents go to the archive root, a file keeps its\n"
 	  "name) or ARCH=HOST (put HOST at ARCH, e.g. rootfs=/srv/root). Entries are\n"
 	  "sorted, uid/gid 0, mtime SOURCE_DATE_EPOCH (0 when unset), inodes renumbered;\n"
-	  "files of 4 GiB or more are refused (newc's limit).\n" },
+	  "files of 4 GiB or more are refused (newc's limit). --owners-xattr takes uid/gid\n"
+	  "from each file's user.rootlesscontainers attribute (unpack-image's trees).\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 
