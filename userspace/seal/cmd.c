@@ -381,9 +381,10 @@ static int do_encrypt(struct rcpts *rs, const struct enc_opts *o)
 			break;
 	if (!err[0])
 		age_header_encode(st, ns, fk, &hdr, &hlen, err, sizeof(err));
-	if (!err[0] && out_open(&out, o->out, default_mode()) < 0)
+	if (!err[0] && out_open(&out, o->out, default_mode()) < 0) {
 		errfmt(err, sizeof(err), "%s: %s", o->out, strerror(errno));
-	else if (!err[0]) {
+		out_abort(&out);
+	} else if (!err[0]) {
 		if (age_sink_init(&sink, out.fd, o->armor) < 0)
 			errfmt(err, sizeof(err), "out of memory");
 		else {
