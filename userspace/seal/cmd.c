@@ -388,6 +388,7 @@ static int do_encrypt(struct rcpts *rs, const struct enc_opts *o)
 		if (age_sink_init(&sink, out.fd, o->armor) < 0)
 			errfmt(err, sizeof(err), "out of memory");
 		else {
+			sink.name = o->out && out.tmp ? o->out : "stdout";
 			if (out.tmp)
 				age_sink_writeback(&sink);
 			if (age_sink_write(&sink, hdr, hlen) < 0)
@@ -651,6 +652,7 @@ static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src
 	if (rc < 0)
 		errfmt(err, ERRLEN, "out of memory");
 	else {
+		sink.name = o->out && out.tmp ? o->out : "stdout";
 		if (out.tmp)
 			age_sink_writeback(&sink);
 		rc = age_stream_decrypt(src, &sink, fk, o->threads, err, ERRLEN);

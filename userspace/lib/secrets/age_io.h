@@ -48,6 +48,7 @@ struct age_sink {
 	uint8_t rem[3];  /* armor: bytes short of a base64 group */
 	size_t nrem;
 	size_t col;      /* armor: columns in the current line */
+	const char *name; /* for errors: what fd is (set after init; NULL "write") */
 	int writeback;   /* start writeback of what was written (see below) */
 	off_t wb_from;   /* written bytes not yet handed to writeback */
 	off_t wb_off;    /* bytes written to fd so far */

@@ -310,7 +310,8 @@ static int drain(struct run *r, struct batch *b)
 			stop = s;
 	}
 	if (age_sink_writev(r->out, iov, (int)i) < 0)
-		return errfmt(r->err, r->errlen, "write: %s", strerror(errno));
+		return errfmt(r->err, r->errlen, "%s: %s", r->out->name ? r->out->name : "write",
+			      strerror(errno));
 	if (!stop)
 		return 0;
 	if (stop->bad)
@@ -404,7 +405,7 @@ int age_stream_encrypt(struct age_src *in, struct age_sink *out,
 	if (age_random(nonce, sizeof(nonce)) < 0)
 		return errfmt(err, errlen, "no randomness");
 	if (age_sink_write(out, nonce, sizeof(nonce)) < 0)
-		return errfmt(err, errlen, "write: %m");
+		return errfmt(err, errlen, "%s: %m", out->name ? out->name : "write");
 	return stream(in, out, fk, threads, 1, nonce, err, errlen);
 }
 
