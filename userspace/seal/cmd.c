@@ -198,9 +198,16 @@ static int default_mode(void)
 
 static int open_in(const char *path)
 {
+	int fd;
+
 	if (!path || strcmp(path, "-") == 0)
 		return 0;
-	return open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Read once, front to back: a larger readahead keeps the reader
+	 * from waiting on the disk (a hint; pipes and ttys refuse it). */
+	if (fd >= 0)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return fd;
 }
 
 static const char *in_name(const char *path)
@@ -376,12 +383,16 @@ static int do_encrypt(struct rcpts *rs, const struct enc_opts *o)
 			break;
 	if (!err[0])
 		age_header_encode(st, ns, fk, &hdr, &hlen, err, sizeof(err));
-	if (!err[0] && out_open(&out, o->out, default_mode()) < 0)
+	if (!err[0] && out_open(&out, o->out, default_mode()) < 0) {
 		errfmt(err, sizeof(err), "%s: %s", o->out, strerror(errno));
-	else if (!err[0]) {
+		out_abort(&out);
+	} else if (!err[0]) {
 		if (age_sink_init(&sink, out.fd, o->armor) < 0)
 			errfmt(err, sizeof(err), "out of memory");
 		else {
+			sink.name = o->out && out.tmp ? o->out : "stdout";
+			if (out.tmp)
+				age_sink_writeback(&sink);
 			if (age_sink_write(&sink, hdr, hlen) < 0)
 				errfmt(err, sizeof(err), "%s: %s", o->out ? o->out : "stdout",
 					 strerror(errno));
@@ -653,6 +664,9 @@ static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src
 	if (rc < 0)
 		errfmt(err, ERRLEN, "out of memory");
 	else {
+		sink.name = o->out && out.tmp ? o->out : "stdout";
+		if (out.tmp)
+			age_sink_writeback(&sink);
 		rc = age_stream_decrypt(src, &sink, fk, o->threads, err, ERRLEN);
 		if (rc == 0 && age_sink_finish(&sink) < 0)
 			rc = errfmt(err, ERRLEN, "%s: %s", o->out ? o->out : "stdout", strerror(errno));

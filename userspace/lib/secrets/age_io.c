@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "lib/core/errfmt.h"
@@ -15,6 +16,10 @@ static const char BEGIN[] = "-----BEGIN AGE ENCRYPTED FILE-----";
 static const char END[] = "-----END AGE ENCRYPTED FILE-----";
 static const char MAGIC[] = "age-encryption.org/";
 #define COLS 64
+/* Writeback is started for every this many bytes written: large enough
+ * that the disk gets long sequential writes, small enough that the final
+ * fsync has little left to wait for. */
+#define WB_STEP (8 << 20)
 
 enum { A_BEGIN, A_BODY, A_AFTER };
 
@@ -233,6 +238,74 @@ ssize_t age_src_read(struct age_src *s, void *buf, size_t n, char *err, size_t e
 	return (ssize_t)got;
 }
 
+/* Moves the cursor of v[*i..n) by k bytes, past buffers it filled. */
+static void iov_advance(struct iovec *v, int *i, int n, size_t k)
+{
+	while (*i < n) {
+		size_t t = k < v[*i].iov_len ? k : v[*i].iov_len;
+
+		v[*i].iov_base = (uint8_t *)v[*i].iov_base + t;
+		v[*i].iov_len -= t;
+		k -= t;
+		if (v[*i].iov_len)
+			break;
+		(*i)++;
+	}
+}
+
+static ssize_t readv_binary(struct age_src *s, struct iovec *v, int n, char *err, size_t errlen)
+{
+	size_t total = 0;
+	int i = 0;
+
+	iov_advance(v, &i, n, 0);
+	/* The bytes already buffered (the rest of the header's block) first. */
+	while (i < n && s->dpos < s->dlen) {
+		size_t take = s->dlen - s->dpos < v[i].iov_len ? s->dlen - s->dpos : v[i].iov_len;
+		memcpy(v[i].iov_base, s->dec + s->dpos, take);
+		s->dpos += take;
+		total += take;
+		iov_advance(v, &i, n, take);
+	}
+	while (i < n && !s->eof) {
+		ssize_t r = readv(s->fd, v + i, n - i);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errfmt(err, errlen, "read: %s", strerror(errno));
+		if (r == 0)
+			s->eof = 1;
+		total += (size_t)r;
+		iov_advance(v, &i, n, (size_t)r);
+	}
+	return (ssize_t)total;
+}
+
+ssize_t age_src_readv(struct age_src *s, const struct iovec *iov, int n, char *err,
+		      size_t errlen)
+{
+	struct iovec v[AGE_IOV_MAX];
+	size_t total = 0;
+
+	if (n < 0 || n > AGE_IOV_MAX)
+		return errfmt(err, errlen, "read: %d buffers, at most %d", n, AGE_IOV_MAX);
+	if (s->armor < 0 && detect(s, err, errlen) < 0)
+		return -1;
+	if (!s->armor) {
+		memcpy(v, iov, (size_t)n * sizeof(*v));
+		return readv_binary(s, v, n, err, errlen);
+	}
+	for (int i = 0; i < n; i++) {
+		ssize_t r = age_src_read(s, iov[i].iov_base, iov[i].iov_len, err, errlen);
+		if (r < 0)
+			return -1;
+		total += (size_t)r;
+		if ((size_t)r < iov[i].iov_len)
+			break;
+	}
+	return (ssize_t)total;
+}
+
 int age_src_at_end(struct age_src *s, char *err, size_t errlen)
 {
 	if (s->armor < 0 && detect(s, err, errlen) < 0)
@@ -267,12 +340,69 @@ void age_sink_free(struct age_sink *k)
 	k->buf = NULL;
 }
 
+void age_sink_writeback(struct age_sink *k)
+{
+	k->writeback = 1;
+}
+
+/* Hands what was written since the last call to the disk, without waiting:
+ * only a hint, so a file system without it just turns it off. */
+static void wrote(struct age_sink *k, size_t n)
+{
+	k->wb_off += (off_t)n;
+	if (!k->writeback || k->wb_off - k->wb_from < WB_STEP)
+		return;
+	if (sync_file_range(k->fd, k->wb_from, k->wb_off - k->wb_from, SYNC_FILE_RANGE_WRITE) < 0)
+		k->writeback = 0;
+	k->wb_from = k->wb_off;
+}
+
 static int flush(struct age_sink *k)
 {
 	if (k->len && fd_write_all(k->fd, k->buf, k->len) < 0)
 		return -1;
+	wrote(k, k->len);
 	k->len = 0;
 	return 0;
+}
+
+/* writev until all of v[0..n) is out; a signal or a pipe that takes less
+ * only makes it loop. */
+static int writev_all(struct age_sink *k, struct iovec *v, int n)
+{
+	int i = 0;
+
+	iov_advance(v, &i, n, 0);
+	while (i < n) {
+		ssize_t r = writev(k->fd, v + i, n - i);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		wrote(k, (size_t)r);
+		iov_advance(v, &i, n, (size_t)r);
+	}
+	return 0;
+}
+
+int age_sink_writev(struct age_sink *k, const struct iovec *iov, int n)
+{
+	struct iovec v[AGE_IOV_MAX];
+
+	if (n < 0 || n > AGE_IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (k->armor) {
+		for (int i = 0; i < n; i++)
+			if (age_sink_write(k, iov[i].iov_base, iov[i].iov_len) < 0)
+				return -1;
+		return 0;
+	}
+	if (flush(k) < 0)
+		return -1;
+	memcpy(v, iov, (size_t)n * sizeof(*v));
+	return writev_all(k, v, n);
 }
 
 /* One group of 3 bytes (or the short last one) as base64, wrapping lines. */
@@ -294,8 +424,10 @@ int age_sink_write(struct age_sink *k, const void *buf, size_t n)
 	const uint8_t *p = buf;
 
 	if (!k->armor) {
-		if (n >= AGE_IO_BUF)
-			return flush(k) < 0 ? -1 : fd_write_all(k->fd, buf, n);
+		if (n >= AGE_IO_BUF) {
+			struct iovec v = { (void *)buf, n };
+			return flush(k) < 0 ? -1 : writev_all(k, &v, 1);
+		}
 		if (k->len + n > AGE_IO_BUF && flush(k) < 0)
 			return -1;
 		memcpy(k->buf + k->len, buf, n);

@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define AGE_IO_BUF 65536
+/* The most buffers age_src_readv and age_sink_writev take at once. */
+#define AGE_IOV_MAX 64
 
 struct age_src {
 	int fd;
@@ -29,6 +32,11 @@ void age_src_free(struct age_src *s);
 /* Up to n bytes; fewer only at the end. Returns the count or -1 (err set:
  * a read error, or "armor: ..."). */
 ssize_t age_src_read(struct age_src *s, void *buf, size_t n, char *err, size_t errlen);
+/* Fills the n buffers in order, as age_src_read would one after the other,
+ * but binary input goes straight from the descriptor into them with readv:
+ * one system call for a whole batch of chunks, no copy through dec[]. */
+ssize_t age_src_readv(struct age_src *s, const struct iovec *iov, int n, char *err,
+		      size_t errlen);
 /* 1 at the end of the (decoded) input, 0 if more follows, -1 on error. */
 int age_src_at_end(struct age_src *s, char *err, size_t errlen);
 
@@ -40,10 +48,20 @@ struct age_sink {
 	uint8_t rem[3];  /* armor: bytes short of a base64 group */
 	size_t nrem;
 	size_t col;      /* armor: columns in the current line */
+	const char *name; /* for errors: what fd is (set after init; NULL "write") */
+	int writeback;   /* start writeback of what was written (see below) */
+	off_t wb_from;   /* written bytes not yet handed to writeback */
+	off_t wb_off;    /* bytes written to fd so far */
 };
 
 int age_sink_init(struct age_sink *k, int fd, int armor);
 int age_sink_write(struct age_sink *k, const void *buf, size_t n);
+/* The n buffers in order; binary output in one writev per call. */
+int age_sink_writev(struct age_sink *k, const struct iovec *iov, int n);
+/* For a regular file that will be fsynced before it is used: start the
+ * disk writes of every few MiB as they are written, so the final fsync
+ * waits for the tail only, not for the whole file. */
+void age_sink_writeback(struct age_sink *k);
 /* Writes what is buffered and the armor's end line. */
 int age_sink_finish(struct age_sink *k);
 void age_sink_free(struct age_sink *k);

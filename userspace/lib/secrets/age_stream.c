@@ -2,9 +2,11 @@
  * while the workers seal or open the previous one, then writes it. */
 #include "lib/secrets/age_stream.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -24,8 +26,12 @@ struct slot {
 	int alt;        /* opened only under the other final flag */
 };
 
+/* One buffer for the whole batch, a chunk every CT_CHUNK bytes, so a batch
+ * is read with one readv and written with one writev, and worked in place
+ * (a plaintext chunk leaves room for its tag). Allocated once, reused. */
 struct batch {
 	struct slot s[MAX_BATCH];
+	uint8_t *mem;
 	size_t n;
 };
 
@@ -52,19 +58,21 @@ static void nonce_for(uint64_t ctr, int final, uint8_t n[12])
 	n[11] = final ? 1 : 0;
 }
 
-static int crypt_once(struct pool *p, EVP_CIPHER_CTX *c, struct slot *s, int final, int enc,
-		      size_t pt)
+/* The context was keyed once per worker (ctx_key); each chunk only sets
+ * its nonce: with a NULL cipher and key OpenSSL keeps the key schedule and
+ * resets the Poly1305 state, which costs far less than a full init. */
+static int crypt_once(EVP_CIPHER_CTX *c, struct slot *s, int final, int enc, size_t pt, int get_tag)
 {
 	uint8_t nonce[12];
 	int len = 0, fin = 0, ok;
 
 	nonce_for(s->ctr, final, nonce);
-	ok = EVP_CipherInit_ex(c, p->cipher, NULL, p->key, nonce, enc) == 1;
+	ok = EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, enc) == 1;
 	if (ok && !enc)
 		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AGE_TAG, s->buf + pt) == 1;
 	ok = ok && EVP_CipherUpdate(c, s->buf, &len, s->buf, (int)pt) == 1;
 	ok = ok && EVP_CipherFinal_ex(c, s->buf + len, &fin) == 1;
-	if (ok && enc && p->enc)
+	if (ok && get_tag)
 		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AGE_TAG, s->buf + pt) == 1;
 	return ok;
 }
@@ -76,24 +84,35 @@ static int crypt_once(struct pool *p, EVP_CIPHER_CTX *c, struct slot *s, int fin
 static void work(struct pool *p, EVP_CIPHER_CTX *c, struct slot *s)
 {
 	size_t pt = p->enc ? s->len : s->len - AGE_TAG;
-	int ok = crypt_once(p, c, s, s->final, p->enc, pt);
+	int ok = crypt_once(c, s, s->final, p->enc, pt, p->enc);
 
 	s->alt = 0;
 	if (!ok && !p->enc && s->len == CT_CHUNK) {
 		/* The failed open left keystream-XORed bytes in place: XOR
 		 * them back (same nonce), then try the other flag. */
-		crypt_once(p, c, s, s->final, 1, pt);
-		ok = crypt_once(p, c, s, !s->final, 0, pt);
+		crypt_once(c, s, s->final, 1, pt, 0);
+		ok = crypt_once(c, s, !s->final, 0, pt, 0);
 		s->alt = ok;
 	}
 	s->bad = !ok;
 	s->len = p->enc ? pt + AGE_TAG : pt;
 }
 
+static EVP_CIPHER_CTX *ctx_key(struct pool *p)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+
+	if (c && EVP_CipherInit_ex(c, p->cipher, NULL, p->key, NULL, p->enc) != 1) {
+		EVP_CIPHER_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *c = ctx_key(p);
 	uint64_t seen = 0;
 
 	pthread_mutex_lock(&p->mu);
@@ -184,19 +203,19 @@ static int pool_start(struct pool *p, int threads, int enc, const uint8_t key[32
 
 static int batch_alloc(struct batch *b, size_t n)
 {
-	size_t i;
-
 	memset(b, 0, sizeof(*b));
-	for (i = 0; i < n; i++)
-		if (!(b->s[i].buf = malloc(CT_CHUNK)))
-			return -1;
+	b->mem = malloc(n * CT_CHUNK);
+	if (!b->mem)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		b->s[i].buf = b->mem + i * CT_CHUNK;
 	return 0;
 }
 
 static void batch_free(struct batch *b)
 {
-	for (size_t i = 0; i < MAX_BATCH; i++)
-		free(b->s[i].buf);
+	free(b->mem);
+	b->mem = NULL;
 }
 
 struct run {
@@ -209,58 +228,101 @@ struct run {
 	size_t errlen;
 };
 
-/* Reads up to r->per chunks into b; marks the final one. */
-static int fill(struct run *r, struct batch *b)
+static void slot_set(struct run *r, struct slot *s, size_t len, int final)
 {
-	size_t want = r->enc ? AGE_CHUNK : CT_CHUNK;
+	s->len = len;
+	s->ctr = r->ctr++;
+	s->final = final;
+	s->bad = 0;
+	s->alt = 0;
+}
 
-	b->n = 0;
-	while (!r->done && b->n < r->per) {
-		struct slot *s = &b->s[b->n];
-		ssize_t got = age_src_read(r->in, s->buf, want, r->err, r->errlen);
-		int end;
-
-		if (got < 0)
-			return -1;
-		end = (size_t)got < want ? 1 : age_src_at_end(r->in, r->err, r->errlen);
-		if (end < 0)
-			return -1;
-		if (!r->enc && got == 0 && r->ctr == 0)
-			return errfmt(r->err, r->errlen, "chunk 0: missing (the payload has no chunks)");
-		if (!r->enc && (size_t)got < AGE_TAG)
-			return errfmt(r->err, r->errlen, "chunk %llu: truncated (%zd bytes)",
-				      (unsigned long long)r->ctr, got);
-		if (!r->enc && (size_t)got == AGE_TAG && r->ctr > 0)
-			return errfmt(r->err, r->errlen,
-				      "chunk %llu: an empty final chunk after others",
-				      (unsigned long long)r->ctr);
-		s->len = (size_t)got;
-		s->ctr = r->ctr++;
-		s->final = end;
-		s->bad = 0;
-		b->n++;
-		r->done = end;
-	}
+/* What a short decrypt batch ends in: the checks a last piece of got
+ * bytes must pass, ctr being its chunk number. */
+static int check_last(struct run *r, size_t got, uint64_t ctr)
+{
+	if (got == 0 && ctr == 0)
+		return errfmt(r->err, r->errlen, "chunk 0: missing (the payload has no chunks)");
+	if (got == 0)
+		return errfmt(r->err, r->errlen, "read: the input ended before chunk %llu",
+			      (unsigned long long)ctr);
+	if (got < AGE_TAG)
+		return errfmt(r->err, r->errlen, "chunk %llu: truncated (%zu bytes)",
+			      (unsigned long long)ctr, got);
+	if (got == AGE_TAG && ctr > 0)
+		return errfmt(r->err, r->errlen, "chunk %llu: an empty final chunk after others",
+			      (unsigned long long)ctr);
 	return 0;
 }
 
+/* Reads up to r->per chunks into b in one go and marks the final one. On a
+ * bad last piece the full chunks before it stay in b, so their plaintext
+ * still goes out, in order, before the error. */
+static int fill(struct run *r, struct batch *b)
+{
+	size_t want = r->enc ? AGE_CHUNK : CT_CHUNK, full, rest, i;
+	struct iovec iov[MAX_BATCH];
+	ssize_t got;
+	int end;
+
+	b->n = 0;
+	for (i = 0; i < r->per; i++)
+		iov[i] = (struct iovec){ b->s[i].buf, want };
+	got = age_src_readv(r->in, iov, (int)r->per, r->err, r->errlen);
+	if (got < 0)
+		return -1;
+	end = (size_t)got < r->per * want ? 1 : age_src_at_end(r->in, r->err, r->errlen);
+	if (end < 0)
+		return -1;
+	full = (size_t)got / want;
+	rest = (size_t)got % want;
+	/* The last chunk is final: a short one, or a full one at the end. */
+	for (i = 0; i < full; i++)
+		slot_set(r, &b->s[i], want, end && rest == 0 && i + 1 == full);
+	b->n = full;
+	r->done = end;
+	if (!end || (rest == 0 && full > 0))
+		return 0;
+	if (!r->enc && check_last(r, rest, r->ctr) < 0)
+		return -1;
+	if (r->enc && rest == 0 && r->ctr > 0)
+		return errfmt(r->err, r->errlen, "read: the input ended before chunk %llu",
+			      (unsigned long long)r->ctr);
+	slot_set(r, &b->s[b->n++], rest, 1);
+	return 0;
+}
+
+/* Writes the chunks in order up to the first that failed, in one writev. */
 static int drain(struct run *r, struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->s[i].bad)
-			return errfmt(r->err, r->errlen,
-				      "chunk %llu: authentication failed (altered, reordered or truncated)",
-				      (unsigned long long)b->s[i].ctr);
-		if (age_sink_write(r->out, b->s[i].buf, b->s[i].len) < 0)
-			return errfmt(r->err, r->errlen, "write: %m");
-		if (b->s[i].alt && b->s[i].final)
-			return errfmt(r->err, r->errlen, "chunk %llu: missing (the file is truncated)",
-				      (unsigned long long)b->s[i].ctr + 1);
-		if (b->s[i].alt)
-			return errfmt(r->err, r->errlen, "chunk %llu: data after the final chunk",
-				      (unsigned long long)b->s[i].ctr + 1);
+	struct iovec iov[MAX_BATCH] = { { 0 } };
+	const struct slot *stop = NULL;
+	size_t i;
+
+	for (i = 0; i < b->n && !stop; i++) {
+		const struct slot *s = &b->s[i];
+		if (s->bad) {
+			stop = s;
+			break;
+		}
+		iov[i] = (struct iovec){ s->buf, s->len };
+		if (s->alt)
+			stop = s;
 	}
-	return 0;
+	if (age_sink_writev(r->out, iov, (int)i) < 0)
+		return errfmt(r->err, r->errlen, "%s: %s", r->out->name ? r->out->name : "write",
+			      strerror(errno));
+	if (!stop)
+		return 0;
+	if (stop->bad)
+		return errfmt(r->err, r->errlen,
+			      "chunk %llu: authentication failed (altered, reordered or truncated)",
+			      (unsigned long long)stop->ctr);
+	if (stop->final)
+		return errfmt(r->err, r->errlen, "chunk %llu: missing (the file is truncated)",
+			      (unsigned long long)stop->ctr + 1);
+	return errfmt(r->err, r->errlen, "chunk %llu: data after the final chunk",
+		      (unsigned long long)stop->ctr + 1);
 }
 
 static int run_stream(struct run *r, struct pool *p)
@@ -327,7 +389,9 @@ static int stream(struct age_src *in, struct age_sink *out, const uint8_t fk[AGE
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc < 0)
 		return errfmt(err, errlen, "cannot start threads");
-	r.per = (size_t)p.nthr * 8 > MAX_BATCH ? MAX_BATCH : (size_t)p.nthr * 8;
+	/* 16 chunks (1 MiB) a thread: few hand-offs per GiB, and two batches
+	 * in flight stay a few MiB whatever the file size. */
+	r.per = (size_t)p.nthr * 16 > MAX_BATCH ? MAX_BATCH : (size_t)p.nthr * 16;
 	rc = run_stream(&r, &p);
 	pool_stop(&p);
 	return rc;
@@ -341,7 +405,7 @@ int age_stream_encrypt(struct age_src *in, struct age_sink *out,
 	if (age_random(nonce, sizeof(nonce)) < 0)
 		return errfmt(err, errlen, "no randomness");
 	if (age_sink_write(out, nonce, sizeof(nonce)) < 0)
-		return errfmt(err, errlen, "write: %m");
+		return errfmt(err, errlen, "%s: %m", out->name ? out->name : "write");
 	return stream(in, out, fk, threads, 1, nonce, err, errlen);
 }
 
