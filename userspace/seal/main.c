@@ -37,6 +37,18 @@ static const struct cli_cmd cmds[] = {
 	  "Armored input is detected. exit status: 0 decrypted; 1 refused (the error\n"
 	  "names the input and the part: armor, header, no identity matched, header\n"
 	  "MAC, chunk N); 2 usage error.\n" },
+	{ "tpm", seal_cmd_tpm, "seal the host's own credentials to the host TPM (never enclave secrets)",
+	  "tpm seal --pcr LIST [--tcti T] -o BLOB [IN]\n"
+	  "       tpm unseal [--tcti T] [-o OUT] BLOB\n"
+	  "\n"
+	  "For the untrusted parent's own credentials (AWS, S3, NATS): a copied disk\n"
+	  "cannot open them, root on the running host can. See docs/tpm.md.\n"
+	  "  --pcr LIST   PCRs of the SHA-256 bank the policy binds: 7, 0,7, 0-7\n"
+	  "  --tcti T     tpm2-tss TCTI (default device:/dev/tpmrm0, or $NEK_TPM_TCTI):\n"
+	  "               swtpm:host=127.0.0.1,port=2321, device:/dev/tpm0, tabrmd\n"
+	  "  -o BLOB|OUT  the sealed blob (required); the unsealed data (default stdout)\n"
+	  "IN (at most 1 MiB) defaults to stdin. exit status: 0 done; 1 refused (the\n"
+	  "error names the TCTI or BLOB and what the TPM said); 2 usage error.\n" },
 	{ 0 }
 };
 
