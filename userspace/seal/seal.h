@@ -6,6 +6,5 @@ int seal_cmd_keygen(int argc, char **argv);
 int seal_cmd_encrypt(int argc, char **argv);
 int seal_cmd_decrypt(int argc, char **argv);
 int seal_cmd_tpm(int argc, char **argv);
-int seal_cmd_s3(int argc, char **argv);
 
 #endif
