@@ -30,10 +30,12 @@ static const struct cli_cmd cmds[] = {
 	  "       decrypt --umbral-key SK [--cfrags DIR | --proxy ADDR...]\n"
 	  "               [--verifying-key PK] [-o OUT] [IN]\n"
 	  "\n"
-	  "  -i FILE              an identity file (as keygen writes); repeatable\n"	  "  --umbral-key SK      an Umbral secret key (seal pre keygen): opens umbral\n"
+	  "  -i FILE              an identity file (as keygen writes); repeatable\n"
+	  "  --umbral-key SK      an Umbral secret key (seal pre keygen): opens umbral\n"
 	  "                       stanzas to its public key; with --cfrags DIR and\n"
 	  "                       --verifying-key PK_S, those delegated to it (every\n"
-	  "                       file in DIR a cfrag, verified before use; docs/age.md)\n"	  "  --proxy ADDR         ask this re-encryption proxy (seal pre serve) for cfrags\n"
+	  "                       file in DIR a cfrag, verified before use; docs/age.md)\n"
+	  "  --proxy ADDR         ask this re-encryption proxy (seal pre serve) for cfrags\n"
 	  "                       instead of --cfrags; repeatable; down or lying proxies\n"
 	  "                       are reported and skipped (docs/umbral-proxy.md)\n"
 	  "  --proxy-timeout MS   per proxy connect, write and read (default 2000)\n"
@@ -142,6 +144,18 @@ static const struct cli_cmd cmds[] = {
 	  "  bench                  per-operation rates on this thread (JSON: *_per_s);\n"
 	  "                         --proxy: cfrags/s a proxy serves over N connections\n"
 	  "exit status: 0 done; 1 refused (the error names the file and the check); 2 usage.\n" },
+	{ "tpm", seal_cmd_tpm, "seal the host's own credentials to the host TPM (never enclave secrets)",
+	  "tpm seal --pcr LIST [--tcti T] -o BLOB [IN]\n"
+	  "       tpm unseal [--tcti T] [-o OUT] BLOB\n"
+	  "\n"
+	  "For the untrusted parent's own credentials (AWS, S3, NATS): a copied disk\n"
+	  "cannot open them, root on the running host can. See docs/tpm.md.\n"
+	  "  --pcr LIST   PCRs of the SHA-256 bank the policy binds: 7, 0,7, 0-7\n"
+	  "  --tcti T     tpm2-tss TCTI (default device:/dev/tpmrm0, or $NEK_TPM_TCTI):\n"
+	  "               swtpm:host=127.0.0.1,port=2321, device:/dev/tpm0, tabrmd\n"
+	  "  -o BLOB|OUT  the sealed blob (required); the unsealed data (default stdout)\n"
+	  "IN (at most 1 MiB) defaults to stdin. exit status: 0 done; 1 refused (the\n"
+	  "error names the TCTI or BLOB and what the TPM said); 2 usage error.\n" },
 	{ 0 }
 };
 

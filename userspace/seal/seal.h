@@ -13,5 +13,6 @@ int seal_cmd_kms_server(int argc, char **argv);
 int seal_cmd_kms_policy(int argc, char **argv);
 /* seal pre ...: Umbral proxy re-encryption (seal/pre.c). */
 int seal_cmd_pre(int argc, char **argv);
+int seal_cmd_tpm(int argc, char **argv);
 
 #endif
