@@ -64,13 +64,7 @@ static int take(struct kms_principals *ps, struct kms_profile *f, const char *na
 	if (set_arn(p, f, name, account, err, errlen) != 0)
 		return -1;
 	snprintf(p->profile, sizeof(p->profile), "%s", f->name);
-	p->access_key = f->access_key;
-	p->secret_key = f->secret_key;
-	f->access_key = f->secret_key = NULL;
-	if (f->token && *f->token) { /* an empty token is no token */
-		p->token = f->token;
-		f->token = NULL;
-	}
+	kms_profile_take(f, &p->access_key, &p->secret_key, &p->token);
 	ps->n++;
 	return 0;
 }

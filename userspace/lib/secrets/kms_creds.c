@@ -253,6 +253,18 @@ int kms_profiles_load(const char *path, struct kms_profiles *ps, char *err, size
 	return text ? load_text(text, len, path, ps, err, errlen) : -1;
 }
 
+void kms_profile_take(struct kms_profile *p, char **access_key, char **secret_key, char **token)
+{
+	*access_key = p->access_key;
+	*secret_key = p->secret_key;
+	*token = NULL;
+	p->access_key = p->secret_key = NULL;
+	if (p->token && *p->token) {
+		*token = p->token;
+		p->token = NULL;
+	}
+}
+
 /* Moves the wanted profile's values into c. */
 static int creds_from(struct kms_profiles *ps, const char *name, const char *profile,
 		      struct kms_creds *c, char *err, size_t errlen)
@@ -261,13 +273,7 @@ static int creds_from(struct kms_profiles *ps, const char *name, const char *pro
 
 	if (!p)
 		return -1;
-	c->access_key = p->access_key;
-	c->secret_key = p->secret_key;
-	p->access_key = p->secret_key = NULL;
-	if (p->token && *p->token) { /* an empty token is no token */
-		c->token = p->token;
-		p->token = NULL;
-	}
+	kms_profile_take(p, &c->access_key, &c->secret_key, &c->token);
 	snprintf(c->source, sizeof(c->source), "%.256s [%.48s]", name, profile);
 	return 0;
 }

@@ -65,6 +65,10 @@ struct kms_profile *kms_profiles_get(const struct kms_profiles *ps, const char *
 /* 0 when p is usable, else -1 and err (naming name). */
 int kms_profile_check(const struct kms_profile *p, const char *name, char *err, size_t errlen);
 
+/* Moves p's access key id, secret and token (NULL when absent or empty:
+ * an empty token is no token) to the caller, who wipes and frees them. */
+void kms_profile_take(struct kms_profile *p, char **access_key, char **secret_key, char **token);
+
 void kms_profiles_free(struct kms_profiles *ps);
 
 #endif
