@@ -40,7 +40,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # 1. The index: {"result": [{"architecture": "all", "hash": SHA1}],
 #    "fileinfo": {SHA1: [{"name": FILE, "archive_name": ..., "path": ...}]}}.
-idx=$SNAP/mr/package/$SRC_PKG/$ver/binfiles/$BIN_PKG/$ver?fileinfo=1
+idx="$SNAP/mr/package/$SRC_PKG/$ver/binfiles/$BIN_PKG/$ver?fileinfo=1"
 echo "  INDEX   $idx"
 curl -fsS --proto '=https,http,file' --max-filesize 1048576 -o "$tmp/index.json" "$idx" ||
 	die "$idx: cannot read the snapshot index (is $BIN_PKG $ver in the archive?)"

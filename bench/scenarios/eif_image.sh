@@ -41,7 +41,7 @@ run)
 	# Every layer rewrites etc/version; layers 5-9 delete files of layer
 	# i-5 (.wh. whiteouts), layer 7 makes L2/small opaque and refills it.
 	gen() {
-		local s=$1 img=$W/img-$1 st=$W/stage i half rnd h diffs="" descs="" cfg man
+		local s=$1 img=$W/img-$1 st=$W/stage i half h sz diffs="" descs="" cfg man
 		[ -f "$img.done" ] && return 0
 		rm -rf "$img" "$st" && mkdir -p "$img/blobs/sha256"
 		half=$((s * 1024 / 20)) # KiB per layer and kind
