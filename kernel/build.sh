@@ -38,10 +38,12 @@ recover() {
 	die "$1
   The pin (kernel/source.sha256) is linux-source-6.12 $PIN_VER, sha256 $want_sha.
   Debian's mirror keeps only the newest version; its snapshot archive keeps every one:
-    https://snapshot.debian.org/package/linux/$PIN_VER/  (linux-source-6.12_${PIN_VER}_all.deb)
-  then:  dpkg-deb --fsys-tarfile linux-source-6.12_${PIN_VER}_all.deb |
+    https://snapshot.debian.org/package/linux-6.12/$PIN_VER/  (linux-source-6.12_${PIN_VER}_all.deb)
+  scripts/fetch-kernel-source.sh fetches it from there, checks it against the pin and
+  puts it in $(realpath -m "$CACHE"); by hand:
+         dpkg-deb --fsys-tarfile linux-source-6.12_${PIN_VER}_all.deb |
            tar -xO ./usr/src/linux-source-6.12.tar.xz >$(realpath -m "$CACHE")
-  and make kernel again (it is checked against the pin). To move the pin to the
+  then make kernel again (it is checked against the pin). To move the pin to the
   installed version instead: scripts/pin-kernel-source.sh (shows old and new)."
 }
 if [ -z "${KERNEL_SRC:-}" ] && [ -r "$CACHE" ] &&

@@ -11,7 +11,8 @@ sha=$(cut -d' ' -f1 "$NEK_ROOT/kernel/source.sha256")
 out=$(KERNEL_SRC=$D/none "$NEK_ROOT/kernel/build.sh" "$D/out" 2>&1)
 t_eq "a missing source stops make kernel" 1 "$?"
 t_match "naming the pinned version and hash" "linux-source-6.12 $ver, sha256 $sha" "$out"
-t_match "and the snapshot archive page that keeps it" "https://snapshot.debian.org/package/linux/$ver/" "$out"
+t_match "and the snapshot archive page that keeps it" "https://snapshot.debian.org/package/linux-6.12/$ver/" "$out"
+t_match "and the script that fetches it" "scripts/fetch-kernel-source.sh" "$out"
 t_match "and where to put it" "reproducible/inputs/linux-source-6.12_$ver.tar.xz" "$out"
 printf 'not the kernel\n' | xz >"$D/other.tar.xz"
 out=$(KERNEL_SRC=$D/other.tar.xz "$NEK_ROOT/kernel/build.sh" "$D/out" 2>&1)

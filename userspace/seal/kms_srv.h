@@ -10,11 +10,12 @@
 #include <jansson.h>
 
 #include "lib/secrets/kms_blob.h"
+#include "lib/secrets/kms_creds.h"
 
 #define KMS_BODY_MAX 65536
 #define KMS_EC_MAX 64
 #define KMS_EC_FIELD 1024
-#define KMS_PRINCIPALS_MAX 64
+#define KMS_PRINCIPALS_MAX KMS_PROFILES_MAX
 #define KMS_ARN_MAX 256
 #define KMS_RANDOM_MAX 1024
 
@@ -67,7 +68,7 @@ void kms_req_free(struct kms_req *r);
 
 /* A principal of the credentials file. */
 struct kms_principal {
-	char profile[64];
+	char profile[KMS_PROFILE_NAME_MAX + 1];
 	char *access_key, *secret_key, *token;
 	char arn[KMS_ARN_MAX];
 };
