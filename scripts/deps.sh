@@ -21,7 +21,7 @@ BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev z
   libmnl-dev libcap-dev libcriterion-dev libclang-rt-14-dev libjansson-dev libxxhash-dev
   libseccomp-dev libcurl4-openssl-dev libsecp256k1-dev libsodium-dev libtss2-dev libnats-dev
   libarchive-dev"
-TEST="socat iproute2 nftables openssl jq xxd cpio xz-utils zstd tar procps psmisc file sqlite3 age python3
+TEST="socat iproute2 nftables openssl curl jq xxd cpio xz-utils zstd tar procps psmisc file sqlite3 age python3
   swtpm swtpm-tools tpm2-tools nats-server umoci"
 VM="qemu-system-x86 busybox-static pahole kmod"
 BENCH="iperf3 gnuplot-nox haproxy faketime time nodejs npm"
