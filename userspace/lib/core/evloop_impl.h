@@ -29,6 +29,8 @@ struct ev_bufgroup {
 	unsigned nfree;
 	unsigned posted;     /* io_uring: buffers in the kernel's ring ... */
 	unsigned depth;	     /* ... kept at this many while free ones exist */
+	unsigned depth_min;  /* what depth shrinks back to */
+	unsigned calm;	     /* buffers taken since the ring last ran dry */
 };
 
 struct ev_loop {

@@ -254,16 +254,39 @@ static void ring_top_up(struct ev_bufgroup *bg)
 		ring_post(bg, bg->free_bids[--bg->nfree]);
 }
 
+/* The kernel took a buffer. After a whole group's worth of them without the
+ * ring running dry, one fewer is kept posted (down to depth_min): a burst of
+ * busy sockets does not pin the cache-cold round robin for good. */
+static void buf_taken(struct ev_bufgroup *bg)
+{
+	bg->in_use++;
+	bg->posted--;
+	if (++bg->calm >= bg->count) {
+		bg->calm = 0;
+		if (bg->depth > bg->depth_min)
+			bg->depth--;
+	}
+	ring_top_up(bg);
+}
+
 /* A receive that found the ring empty while buffers were still free (the
  * kernel used up `depth` of them before we could top up): submit it again
- * rather than report -ENOBUFS, which means every buffer is in use. */
+ * rather than report -ENOBUFS, which means every buffer is in use. Each such
+ * receive wanted one buffer more than was posted, so depth grows by one:
+ * many busy sockets get as many posted as they take at once, instead of
+ * retrying round after round. */
 static int recv_retry(struct ev_loop *l, struct ev_op *op, int res, unsigned cflags)
 {
+	struct ev_bufgroup *bg = op->bg;
 	struct io_uring_sqe *sqe;
 
 	if (op->kind != EV_OP_RECV_BUF || res != -ENOBUFS || (cflags & IORING_CQE_F_MORE) ||
-	    op->cancelled || !op->bg->posted)
+	    op->cancelled || (!bg->posted && !bg->nfree))
 		return 0;
+	if (bg->depth < bg->count)
+		bg->depth++;
+	bg->calm = 0;
+	ring_top_up(bg);
 	sqe = get_sqe(&ur(l)->ring);
 	if (!sqe)
 		return 0;
@@ -280,9 +303,7 @@ static void handle_cqe(struct ev_loop *l, struct ev_op *op, int res, unsigned cf
 		flags |= EV_MORE;
 	if (cflags & IORING_CQE_F_BUFFER) {
 		flags |= EV_BUFFER | (cflags >> IORING_CQE_BUFFER_SHIFT) << EV_BID_SHIFT;
-		op->bg->in_use++;
-		op->bg->posted--;
-		ring_top_up(op->bg);
+		buf_taken(op->bg);
 	}
 	if (op->kind == EV_OP_TIMEOUT && res == -ETIME)
 		res = 0;
@@ -406,7 +427,8 @@ static int ur_bg_init(struct ev_loop *l, struct ev_bufgroup *bg)
 		bg->free_bids[i] = bg->count - 1 - i;
 	bg->nfree = bg->count;
 	bg->posted = 0;
-	bg->depth = ring_depth(bg);
+	bg->calm = 0;
+	bg->depth = bg->depth_min = ring_depth(bg);
 	ring_top_up(bg);
 	return 0;
 }
