@@ -12,7 +12,7 @@
 #   uring/base = copy_epoll, uring/copy = copy_uring  (io_uring vs epoll)
 #   copy/base = copy_uring, copy/{auto,bypass,sockmap} (kernel tiers vs copy)
 # and tperf over a unix socket: unix/base = blocking read/write, unix/uring,
-# unix/epoll (bench/lib/transport.sh).
+# unix/epoll (bench/lib/transport.sh; best of three rounds per run).
 # Metrics per relayed tier: throughput, CPU of the machine per GiB, CPU of
 # vsockfw plus kernel workers per GiB (bench/lib/accel.sh), the relay's
 # context switches per MiB (its wakeups) and softirq time per GiB (machine).
@@ -117,9 +117,17 @@ run)
 			{ echo "the sockmap tier did not carry tier/sockmap" >&2; exit 1; }
 	fi
 	# tperf over a unix socket: the event loop against blocking read/write.
-	bash "$NEK_ROOT/bench/lib/transport.sh" unix $((4 * size)) |
-		sed -n 's#^RESULT unix/rw throughput #RESULT unix/base throughput #p
-			s#^RESULT unix/\(uring\|epoll\) throughput #RESULT unix/\1 throughput #p'
+	# A transfer takes about a second, so another job's burst on the shared
+	# machine can halve one; each run therefore reports the best of three
+	# rounds, the backends alternating within each round.
+	for k in 1 2 3; do
+		bash "$NEK_ROOT/bench/lib/transport.sh" unix $((4 * size)) || exit 1
+	done | awk '$1 == "RESULT" && $3 == "throughput" {
+			v = $2; sub(/^unix\/rw$/, "unix/base", v)
+			if (!(v in best) || $4 + 0 > best[v]) best[v] = $4 + 0
+			if (!(v in seen)) { seen[v] = 1; order[++n] = v }
+		}
+		END { for (i = 1; i <= n; i++) printf "RESULT %s throughput %.1f MiB/s higher\n", order[i], best[order[i]] }'
 	[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;
