@@ -401,6 +401,7 @@ static void ur_free(struct ev_loop *l)
 static unsigned ring_depth(const struct ev_bufgroup *bg)
 {
 	size_t d = ((size_t)1 << 20) / bg->size;
+
 	if (d < 4)
 		d = 4;
 	return d < bg->count ? (unsigned)d : bg->count;
