@@ -9,7 +9,8 @@
 #   tier/bypass       lobypass loaded, everything in its cgroup, --bypass
 #   tier/sockmap      splice loaded: auto puts the pair in the sockmap tier
 # The same measurements again as ratios against the tiers they must beat:
-#   uring/base = copy_epoll, uring/copy = copy_uring  (io_uring vs epoll)
+#   uring/base = copy_epoll, uring/copy = copy_uring  (io_uring vs epoll;
+#                     best of three alternated rounds per run, see best_of)
 #   copy/base = copy_uring, copy/{auto,bypass,sockmap} (kernel tiers vs copy)
 # and tperf over a unix socket: unix/base = blocking read/write, unix/uring,
 # unix/epoll (bench/lib/transport.sh; best of three rounds per run).
@@ -69,6 +70,20 @@ run)
 		done
 	}
 
+	# best_of: RESULT lines of several rounds -> one per variant and metric,
+	# the best of them (highest or lowest as the metric wants): on a shared
+	# machine other jobs only ever add time, so the best round is the one
+	# least disturbed.
+	best_of() {
+		awk '$1 == "RESULT" {
+			k = $2 " " $3; v = $4 + 0
+			if (!(k in b) || ($6 == "higher" ? v > b[k] : v < b[k])) b[k] = v
+			u[k] = $5; d[k] = $6
+			if (!(k in seen)) { seen[k] = 1; o[++n] = k }
+		}
+		END { for (i = 1; i <= n; i++) printf "RESULT %s %g %s %s\n", o[i], b[o[i]], u[o[i]], d[o[i]] }'
+	}
+
 	bpf_ok=1
 	vsockfw -q bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass,splice --port 9212 ||
 		{ echo "dataplane: BPF objects not loaded: bypass and sockmap skipped" >&2; bpf_ok=0; }
@@ -100,9 +115,14 @@ run)
 	for p in $ports; do wait_tperf tcp:127.0.0.1:$p || exit 1; done
 	send=("${TPERF[@]}" send --connect)
 	measure tier/base "$size" - in_ns "${send[@]}" tcp:127.0.0.1:9210 || exit 1
-	dp_measure tier/copy_epoll,uring/base $pe in_ns "${send[@]}" tcp:127.0.0.1:9201 || exit 1
-	dp_measure tier/copy_uring,uring/copy,copy/base $pu in_ns "${send[@]}" tcp:127.0.0.1:9202 ||
-		exit 1
+	# The comparison the default backend must win: three alternated rounds.
+	for k in 1 2 3; do
+		dp_measure tier/copy_epoll,uring/base $pe in_ns "${send[@]}" tcp:127.0.0.1:9201 ||
+			exit 1
+		dp_measure tier/copy_uring,uring/copy,copy/base $pu in_ns "${send[@]}" \
+			tcp:127.0.0.1:9202 || exit 1
+	done | best_of
+	[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 	dp_measure tier/auto,copy/auto $pa in_ns "${send[@]}" tcp:127.0.0.1:9203 || exit 1
 	if [ $bpf_ok = 1 ]; then
 		y0=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
@@ -122,12 +142,8 @@ run)
 	# rounds, the backends alternating within each round.
 	for k in 1 2 3; do
 		bash "$NEK_ROOT/bench/lib/transport.sh" unix $((4 * size)) || exit 1
-	done | awk '$1 == "RESULT" && $3 == "throughput" {
-			v = $2; sub(/^unix\/rw$/, "unix/base", v)
-			if (!(v in best) || $4 + 0 > best[v]) best[v] = $4 + 0
-			if (!(v in seen)) { seen[v] = 1; order[++n] = v }
-		}
-		END { for (i = 1; i <= n; i++) printf "RESULT %s throughput %.1f MiB/s higher\n", order[i], best[order[i]] }'
+	done | sed -n 's#^RESULT unix/rw throughput #RESULT unix/base throughput #p
+		s#^RESULT unix/\(uring\|epoll\) throughput #RESULT unix/\1 throughput #p' | best_of
 	[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 	;;
 *) echo "usage: $0 describe|run" >&2; exit 2 ;;
