@@ -5,9 +5,9 @@
 # relay process, cpu-clock: this VM has no PMU) and one under `strace -c -f`
 # (syscall counts; strace slows the relay, so its run is not timed), plus
 # the relay's context switches and the machine's softirq ticks of the timed
-# run. Needs root, perf (linux-perf) and strace.
+# run. Needs root, perf (linux-perf), strace, and tperf and vsockfw on PATH.
 #
-#   bench/lib/dataplane_profile.sh OUTDIR [SIZE]
+#   PATH=build/bin:$PATH bench/lib/dataplane_profile.sh OUTDIR [SIZE]
 #
 # Writes OUTDIR/TIER.perf.txt (top symbols), OUTDIR/TIER.strace.txt and
 # prints one summary line per tier.
