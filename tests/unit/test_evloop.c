@@ -292,6 +292,76 @@ static void buffers_beyond_posted(enum ev_backend b)
 	ev_loop_free(l);
 }
 
+struct taker {
+	struct ev_bufgroup *bg;
+	int got, last;
+	unsigned bid;
+};
+
+/* Counts receives and gives each buffer straight back. */
+static void take_and_release(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct taker *t = op->data;
+
+	(void)l;
+	if (flags & EV_BUFFER) {
+		t->bid = ev_bid(flags);
+		ev_buf_release(t->bg, t->bid);
+	}
+	t->last = res;
+	if (res > 0)
+		t->got++;
+}
+
+/* After a burst of busy sockets has made the backend post more buffers, a
+ * long single stream brings it back to a few warm ones. */
+static void buffers_depth_recovers(enum ev_backend b)
+{
+	enum { N = 12, ROUNDS = 1200, TAIL = 40 };
+	struct ev_loop *l = new_loop(b);
+	struct ev_bufgroup *bg = ev_bufgroup_new(l, 64, 256 << 10);
+	struct taker t = { .bg = bg };
+	struct ev_op r[N];
+	unsigned seen[64] = { 0 }, distinct = 0;
+	int sv[N][2], i, spins;
+
+	cr_assert(bg);
+	for (i = 0; i < N; i++) {
+		pair(sv[i]);
+		cr_assert_eq(write(sv[i][0], "burst", 5), 5);
+		r[i] = (struct ev_op){ .cb = take_and_release, .data = &t };
+		cr_assert_eq(ev_recv_buf(l, &r[i], sv[i][1], bg, 1), 0);
+	}
+	for (spins = 0; t.got < N; spins++) {
+		cr_assert_lt(spins, 50, "burst: %d of %d received", t.got, N);
+		cr_assert_geq(ev_run_once(l, 1000), 0);
+	}
+	for (i = 1; i < N; i++)
+		cr_assert_eq(ev_cancel(l, &r[i]), 0);
+	for (i = 0; i < ROUNDS; i++) {
+		int want = t.got + 1;
+
+		cr_assert_eq(write(sv[0][0], "chunk", 5), 5);
+		for (spins = 0; t.got < want; spins++) {
+			cr_assert_lt(spins, 50, "round %d: no data", i);
+			cr_assert_geq(ev_run_once(l, 1000), 0);
+		}
+		if (i >= ROUNDS - TAIL)
+			distinct += !seen[t.bid]++;
+	}
+	cr_assert_leq(distinct, 8, "the last %d receives used %u buffers", TAIL, distinct);
+	cr_assert_eq(ev_cancel(l, &r[0]), 0);
+	ev_run(l);
+	cr_assert_eq(ev_pending(l), 0);
+	cr_assert_eq(ev_bufgroup_in_use(bg), 0);
+	for (i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	ev_bufgroup_free(bg);
+	ev_loop_free(l);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -629,6 +699,7 @@ BOTH(multishot_accept)
 BOTH(provided_buffers)
 BOTH(buffers_reused_hot)
 BOTH(buffers_beyond_posted)
+BOTH(buffers_depth_recovers)
 BOTH(timers)
 BOTH(cancel_recv)
 BOTH(poll_op)
