@@ -9,8 +9,9 @@
 #
 #   PATH=build/bin:$PATH bench/lib/dataplane_profile.sh OUTDIR [SIZE]
 #
-# Writes OUTDIR/TIER.perf.txt (top symbols), OUTDIR/TIER.strace.txt and
-# prints one summary line per tier.
+# Writes OUTDIR/TIER.perf.txt (top symbols of the relay), TIER.path.txt (CPU
+# per GiB of every command on the machine during a third transfer: the whole
+# path), TIER.strace.txt, and prints one summary line per tier.
 set -u
 out=$1
 size=${2:-$((1 << 30))}
@@ -47,6 +48,22 @@ for spec in copy_uring:"--tier copy --backend uring" copy_epoll:"--tier copy --b
 	perf report -i "$out/$name.perf.data" --no-children --stdio --sort sym -g none 2>/dev/null |
 		grep -E '^ +[0-9]' | head -25 >"$out/$name.perf.txt"
 	rm -f "$out/$name.perf.data"
+	# The whole path: every CPU, split by command (tperf is both ends;
+	# swapper is idle; anything else is another job on the machine).
+	perf record -q -a -F 499 -o "$out/$name.all.data" 2>/dev/null &
+	pp=$!
+	sleep 0.5
+	in_ns tperf send --connect tcp:127.0.0.1:$port --bytes "$size" >/dev/null || exit 1
+	kill -INT $pp
+	wait $pp
+	perf report -i "$out/$name.all.data" --stdio --sort comm -F sample,comm 2>/dev/null |
+		awk -v b="$size" '/^ +[0-9]/ {
+			c = $2; t = $1 / 499 / (b / 2^30)
+			if (c !~ /^(tperf|vsockfw|iou-|ksoftirqd|kworker|swapper)/) c = "(other jobs)"
+			sub(/\/.*/, "", c); v[c] += t
+		}
+		END { for (c in v) printf "%-14s %6.3f s/GiB\n", c, v[c] }' | sort -k2 -rn >"$out/$name.path.txt"
+	rm -f "$out/$name.all.data"
 	strace -c -f -p $pid -o "$out/$name.strace.txt" &
 	sp=$!
 	sleep 0.5
