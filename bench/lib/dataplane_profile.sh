@@ -1,8 +1,10 @@
 #!/bin/bash
 # Where a vsockfw tier spends its time (docs/dataplane.md, "Where the time
-# goes"): for each userspace tier, app -> vsockfw ip2vs -> server on loopback
-# in a private netns, one transfer of SIZE bytes under `perf record` (the
-# relay process, cpu-clock: this VM has no PMU) and one under `strace -c -f`
+# goes"): for each tier (copy under io_uring and epoll, auto, and with the
+# BPF objects loaded bypass and sockmap), app -> vsockfw ip2vs -> server on
+# loopback in a private netns and cgroup, one transfer of SIZE bytes under
+# `perf record` (the relay process, cpu-clock: this VM has no PMU), one under
+# `perf record -a` (the whole path, by command) and one under `strace -c -f`
 # (syscall counts; strace slows the relay, so its run is not timed), plus
 # the relay's context switches and the machine's softirq ticks of the timed
 # run. Needs root, perf (linux-perf), strace, and tperf and vsockfw on PATH.
@@ -23,25 +25,22 @@ ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n +=
 softirq() { awk '/^cpu / { print $8; exit }' /proc/stat; }
 cputicks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
 
-bg in_ns tperf serve --listen tcp:127.0.0.1:9310
-wait_tperf tcp:127.0.0.1:9310 || exit 1
-port=9320
-for spec in copy_uring:"--tier copy --backend uring" copy_epoll:"--tier copy --backend epoll" \
-	auto:"--backend uring"; do
-	name=${spec%%:*}
-	port=$((port + 1))
-	# shellcheck disable=SC2086 # the options are words
-	bg in_ns vsockfw -q ip2vs --listen tcp:127.0.0.1:$port --to tcp:127.0.0.1:9310 \
-		--bpf-pin none --state-dir "$st" ${spec#*:}
+# profile NAME PREFIX PORT SERVER_PORT VSOCKFW_OPTION...: one tier, its
+# relay and clients run through PREFIX (in_ns, or in_cg for the bypass).
+profile() {
+	local name=$1 pre=$2 port=$3 to=$4 pid pp sp r c0 c1 s0 s1 t0 t1 calls
+	shift 4
+	bg $pre vsockfw -q ip2vs --listen tcp:127.0.0.1:$port --to tcp:127.0.0.1:$to \
+		--state-dir "$st" "$@"
 	pid=$BG_PID
 	wait_tperf tcp:127.0.0.1:$port || exit 1
 	# Warm: the first transfer touches the buffers for the first time.
-	in_ns tperf send --connect tcp:127.0.0.1:$port --bytes $((256 << 20)) >/dev/null || exit 1
+	$pre tperf send --connect tcp:127.0.0.1:$port --bytes $((256 << 20)) >/dev/null || exit 1
 	c0=$(ctxsw $pid) s0=$(softirq) t0=$(cputicks $pid)
 	perf record -q -F 999 -g -o "$out/$name.perf.data" -p $pid 2>/dev/null &
 	pp=$!
 	sleep 0.5
-	r=$(in_ns tperf send --connect tcp:127.0.0.1:$port --bytes "$size" --json) || exit 1
+	r=$($pre tperf send --connect tcp:127.0.0.1:$port --bytes "$size" --json) || exit 1
 	kill -INT $pp
 	wait $pp
 	c1=$(ctxsw $pid) s1=$(softirq) t1=$(cputicks $pid)
@@ -53,7 +52,7 @@ for spec in copy_uring:"--tier copy --backend uring" copy_epoll:"--tier copy --b
 	perf record -q -a -F 499 -o "$out/$name.all.data" 2>/dev/null &
 	pp=$!
 	sleep 0.5
-	in_ns tperf send --connect tcp:127.0.0.1:$port --bytes "$size" >/dev/null || exit 1
+	$pre tperf send --connect tcp:127.0.0.1:$port --bytes "$size" >/dev/null || exit 1
 	kill -INT $pp
 	wait $pp
 	perf report -i "$out/$name.all.data" --stdio --sort comm -F sample,comm 2>/dev/null |
@@ -67,7 +66,7 @@ for spec in copy_uring:"--tier copy --backend uring" copy_epoll:"--tier copy --b
 	strace -c -f -p $pid -o "$out/$name.strace.txt" &
 	sp=$!
 	sleep 0.5
-	in_ns tperf send --connect tcp:127.0.0.1:$port --bytes "$size" >/dev/null || exit 1
+	$pre tperf send --connect tcp:127.0.0.1:$port --bytes "$size" >/dev/null || exit 1
 	kill -INT $sp
 	wait $sp
 	calls=$(awk '/^-+ -+/ { n++ } n == 2 && /total/ { print $4; exit }' "$out/$name.strace.txt")
@@ -78,4 +77,18 @@ for spec in copy_uring:"--tier copy --backend uring" copy_epoll:"--tier copy --b
 			n, r, t / hz / (b / 2^30), c / (b / 2^20), s / hz / (b / 2^30), calls,
 			calls ? b / 1024 / calls : 0 }'
 	kill $pid
-done
+}
+
+bg in_ns tperf serve --listen tcp:127.0.0.1:9310
+wait_tperf tcp:127.0.0.1:9310 || exit 1
+profile copy_uring in_ns 9321 9310 --bpf-pin none --tier copy --backend uring
+profile copy_epoll in_ns 9322 9310 --bpf-pin none --tier copy --backend epoll
+profile auto in_ns 9323 9310 --bpf-pin none --backend uring
+if vsockfw -q bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass,splice --port 9312; then
+	bg in_cg tperf serve --listen tcp:127.0.0.1:9312
+	wait_tperf tcp:127.0.0.1:9312 || exit 1
+	profile bypass in_cg 9324 9312 --bpf-pin "$PIN" --bypass
+	profile sockmap in_ns 9325 9310 --bpf-pin "$PIN"
+else
+	echo "BPF objects not loaded: bypass and sockmap not profiled" >&2
+fi
