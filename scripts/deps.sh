@@ -24,7 +24,7 @@ BUILD="build-essential pkg-config clang llvm lld bpftool libbpf-dev libelf-dev z
 TEST="socat iproute2 nftables openssl curl jq xxd cpio xz-utils zstd tar procps psmisc file sqlite3 age python3
   swtpm swtpm-tools tpm2-tools nats-server umoci"
 VM="qemu-system-x86 busybox-static pahole kmod"
-BENCH="iperf3 gnuplot-nox haproxy faketime time nodejs npm"
+BENCH="iperf3 gnuplot-nox haproxy faketime time nodejs npm linux-perf strace"
 KERNEL="linux-source-6.12 bc bison flex"
 
 pkgs="$BUILD $TEST $VM $BENCH"

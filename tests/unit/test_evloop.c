@@ -210,6 +210,158 @@ static void provided_buffers(enum ev_backend b)
 	ev_loop_free(l);
 }
 
+/* Receives released at once reuse a few buffers (cache-warm), not a new one
+ * each time: io_uring's ring is FIFO, so the backend posts only some. */
+static void buffers_reused_hot(enum ev_backend b)
+{
+	struct ev_loop *l = new_loop(b);
+	struct ev_bufgroup *bg = ev_bufgroup_new(l, 64, 256 << 10);
+	struct ev_op r = mkop("recv");
+	unsigned seen[64] = { 0 }, distinct = 0, i;
+	int sv[2];
+
+	cr_assert(bg);
+	pair(sv);
+	cr_assert_eq(ev_recv_buf(l, &r, sv[1], bg, 1), 0);
+	for (i = 0; i < 20; i++) {
+		unsigned bid;
+
+		cr_assert_eq(write(sv[0], "chunk", 5), 5);
+		run_until(l, (int)i + 1);
+		cr_assert_eq(rec.res[i], 5);
+		cr_assert(rec.flags[i] & EV_BUFFER);
+		bid = ev_bid(rec.flags[i]);
+		cr_assert_lt(bid, 64);
+		distinct += !seen[bid]++;
+		ev_buf_release(bg, bid);
+	}
+	cr_assert_leq(distinct, 8, "20 receives used %u different buffers", distinct);
+	cr_assert_eq(ev_cancel(l, &r), 0);
+	ev_run(l);
+	cr_assert_eq(ev_bufgroup_in_use(bg), 0);
+	close(sv[0]);
+	close(sv[1]);
+	ev_bufgroup_free(bg);
+	ev_loop_free(l);
+}
+
+/* More sockets with data than buffers posted at a time: each still gets a
+ * buffer, and -ENOBUFS (every buffer in use) is never reported. */
+static void buffers_beyond_posted(enum ev_backend b)
+{
+	enum { N = 12 };
+	struct ev_loop *l = new_loop(b);
+	struct ev_bufgroup *bg = ev_bufgroup_new(l, 64, 256 << 10);
+	struct ev_op r[N];
+	int sv[N][2], i, j, got = 0;
+	char msg[16];
+
+	cr_assert(bg);
+	for (i = 0; i < N; i++) {
+		pair(sv[i]);
+		snprintf(msg, sizeof(msg), "sock%02d", i);
+		cr_assert_eq(write(sv[i][0], msg, 6), 6);
+		r[i] = mkop(&r[i]);
+		cr_assert_eq(ev_recv_buf(l, &r[i], sv[i][1], bg, 1), 0);
+	}
+	run_until(l, N);
+	for (j = 0; j < rec.n; j++) {
+		cr_assert_eq(rec.res[j], 6, "completion %d: %d", j, rec.res[j]);
+		cr_assert(rec.flags[j] & EV_BUFFER);
+		i = (int)((struct ev_op *)rec.tag[j] - r);
+		snprintf(msg, sizeof(msg), "sock%02d", i);
+		cr_assert_eq(memcmp(ev_buf(bg, ev_bid(rec.flags[j])), msg, 6), 0);
+		got++;
+	}
+	cr_assert_eq(got, N);
+	cr_assert_eq(ev_bufgroup_in_use(bg), N);
+	for (j = 0; j < N; j++)
+		ev_buf_release(bg, ev_bid(rec.flags[j]));
+	for (i = 0; i < N; i++) {
+		if (r[i].armed)
+			cr_assert_eq(ev_cancel(l, &r[i]), 0);
+	}
+	ev_run(l);
+	cr_assert_eq(ev_pending(l), 0);
+	cr_assert_eq(ev_bufgroup_in_use(bg), 0);
+	for (i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	ev_bufgroup_free(bg);
+	ev_loop_free(l);
+}
+
+struct taker {
+	struct ev_bufgroup *bg;
+	int got, last;
+	unsigned bid;
+};
+
+/* Counts receives and gives each buffer straight back. */
+static void take_and_release(struct ev_loop *l, struct ev_op *op, int res, unsigned flags)
+{
+	struct taker *t = op->data;
+
+	(void)l;
+	if (flags & EV_BUFFER) {
+		t->bid = ev_bid(flags);
+		ev_buf_release(t->bg, t->bid);
+	}
+	t->last = res;
+	if (res > 0)
+		t->got++;
+}
+
+/* After a burst of busy sockets has made the backend post more buffers, a
+ * long single stream brings it back to a few warm ones. */
+static void buffers_depth_recovers(enum ev_backend b)
+{
+	enum { N = 12, ROUNDS = 1200, TAIL = 40 };
+	struct ev_loop *l = new_loop(b);
+	struct ev_bufgroup *bg = ev_bufgroup_new(l, 64, 256 << 10);
+	struct taker t = { .bg = bg };
+	struct ev_op r[N];
+	unsigned seen[64] = { 0 }, distinct = 0;
+	int sv[N][2], i, spins;
+
+	cr_assert(bg);
+	for (i = 0; i < N; i++) {
+		pair(sv[i]);
+		cr_assert_eq(write(sv[i][0], "burst", 5), 5);
+		r[i] = (struct ev_op){ .cb = take_and_release, .data = &t };
+		cr_assert_eq(ev_recv_buf(l, &r[i], sv[i][1], bg, 1), 0);
+	}
+	for (spins = 0; t.got < N; spins++) {
+		cr_assert_lt(spins, 50, "burst: %d of %d received", t.got, N);
+		cr_assert_geq(ev_run_once(l, 1000), 0);
+	}
+	for (i = 1; i < N; i++)
+		cr_assert_eq(ev_cancel(l, &r[i]), 0);
+	for (i = 0; i < ROUNDS; i++) {
+		int want = t.got + 1;
+
+		cr_assert_eq(write(sv[0][0], "chunk", 5), 5);
+		for (spins = 0; t.got < want; spins++) {
+			cr_assert_lt(spins, 50, "round %d: no data", i);
+			cr_assert_geq(ev_run_once(l, 1000), 0);
+		}
+		if (i >= ROUNDS - TAIL)
+			distinct += !seen[t.bid]++;
+	}
+	cr_assert_leq(distinct, 8, "the last %d receives used %u buffers", TAIL, distinct);
+	cr_assert_eq(ev_cancel(l, &r[0]), 0);
+	ev_run(l);
+	cr_assert_eq(ev_pending(l), 0);
+	cr_assert_eq(ev_bufgroup_in_use(bg), 0);
+	for (i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	ev_bufgroup_free(bg);
+	ev_loop_free(l);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -545,6 +697,9 @@ static void stop_and_fds(enum ev_backend b)
 BOTH(send_recv)
 BOTH(multishot_accept)
 BOTH(provided_buffers)
+BOTH(buffers_reused_hot)
+BOTH(buffers_beyond_posted)
+BOTH(buffers_depth_recovers)
 BOTH(timers)
 BOTH(cancel_recv)
 BOTH(poll_op)

@@ -25,8 +25,12 @@ struct ev_bufgroup {
 	uint8_t *mem; /* count * size bytes */
 	size_t mem_len;
 	void *ring;	     /* io_uring: the registered buffer ring */
-	unsigned *free_bids; /* epoll: stack of free buffer ids */
+	unsigned *free_bids; /* stack of free buffer ids not given to the kernel */
 	unsigned nfree;
+	unsigned posted;     /* io_uring: buffers in the kernel's ring ... */
+	unsigned depth;	     /* ... kept at this many while free ones exist */
+	unsigned depth_min;  /* what depth shrinks back to */
+	unsigned calm;	     /* buffers taken since the ring last ran dry */
 };
 
 struct ev_loop {

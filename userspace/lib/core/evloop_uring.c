@@ -233,6 +233,68 @@ static int ur_cancel(struct ev_loop *l, struct ev_op *op)
 	return 0;
 }
 
+static void ring_post(struct ev_bufgroup *bg, unsigned bid)
+{
+	struct io_uring_buf_ring *br = bg->ring;
+
+	io_uring_buf_ring_add(br, bg->mem + (size_t)bid * bg->size, (unsigned)bg->size,
+			      (unsigned short)bid, io_uring_buf_ring_mask(bg->count), 0);
+	io_uring_buf_ring_advance(br, 1);
+	bg->posted++;
+}
+
+/* The kernel's ring is FIFO: a buffer given back waits behind every other
+ * posted one, so with all of them posted each receive writes into memory
+ * untouched for count buffers (megabytes: cache misses on every byte). Only
+ * `depth` are posted; the rest wait on a LIFO stack, and the most recently
+ * used (still cached) go back first. */
+static void ring_top_up(struct ev_bufgroup *bg)
+{
+	while (bg->posted < bg->depth && bg->nfree)
+		ring_post(bg, bg->free_bids[--bg->nfree]);
+}
+
+/* The kernel took a buffer. After a whole group's worth of them without the
+ * ring running dry, one fewer is kept posted (down to depth_min): a burst of
+ * busy sockets does not pin the cache-cold round robin for good. */
+static void buf_taken(struct ev_bufgroup *bg)
+{
+	bg->in_use++;
+	bg->posted--;
+	if (++bg->calm >= bg->count) {
+		bg->calm = 0;
+		if (bg->depth > bg->depth_min)
+			bg->depth--;
+	}
+	ring_top_up(bg);
+}
+
+/* A receive that found the ring empty while buffers were still free (the
+ * kernel used up `depth` of them before we could top up): submit it again
+ * rather than report -ENOBUFS, which means every buffer is in use. Each such
+ * receive wanted one buffer more than was posted, so depth grows by one:
+ * many busy sockets get as many posted as they take at once, instead of
+ * retrying round after round. */
+static int recv_retry(struct ev_loop *l, struct ev_op *op, int res, unsigned cflags)
+{
+	struct ev_bufgroup *bg = op->bg;
+	struct io_uring_sqe *sqe;
+
+	if (op->kind != EV_OP_RECV_BUF || res != -ENOBUFS || (cflags & IORING_CQE_F_MORE) ||
+	    op->cancelled || (!bg->posted && !bg->nfree))
+		return 0;
+	if (bg->depth < bg->count)
+		bg->depth++;
+	bg->calm = 0;
+	ring_top_up(bg);
+	sqe = get_sqe(&ur(l)->ring);
+	if (!sqe)
+		return 0;
+	prep_op(sqe, op);
+	io_uring_sqe_set_data(sqe, op);
+	return 1;
+}
+
 static void handle_cqe(struct ev_loop *l, struct ev_op *op, int res, unsigned cflags)
 {
 	unsigned flags = 0;
@@ -241,11 +303,13 @@ static void handle_cqe(struct ev_loop *l, struct ev_op *op, int res, unsigned cf
 		flags |= EV_MORE;
 	if (cflags & IORING_CQE_F_BUFFER) {
 		flags |= EV_BUFFER | (cflags >> IORING_CQE_BUFFER_SHIFT) << EV_BID_SHIFT;
-		op->bg->in_use++;
+		buf_taken(op->bg);
 	}
 	if (op->kind == EV_OP_TIMEOUT && res == -ETIME)
 		res = 0;
 	/* A multishot recv that ran out of buffers ends without F_MORE. */
+	if (recv_retry(l, op, res, cflags))
+		return;
 	ev_deliver(l, op, res, flags);
 }
 
@@ -332,38 +396,55 @@ static void ur_free(struct ev_loop *l)
 	free(s);
 }
 
+/* Posted buffers: about 1 MiB worth (what a cache keeps), at least 4 so a
+ * burst on one socket rarely drains the ring, at most all of them. */
+static unsigned ring_depth(const struct ev_bufgroup *bg)
+{
+	size_t d = ((size_t)1 << 20) / bg->size;
+
+	if (d < 4)
+		d = 4;
+	return d < bg->count ? (unsigned)d : bg->count;
+}
+
 static int ur_bg_init(struct ev_loop *l, struct ev_bufgroup *bg)
 {
 	struct io_uring_buf_ring *br;
 	unsigned i;
 	int err = 0;
 
+	bg->free_bids = malloc(bg->count * sizeof(*bg->free_bids));
+	if (!bg->free_bids)
+		return -1;
 	br = uring_setup_buf_ring(&ur(l)->ring, bg->count, bg->bgid, &err);
 	if (!br) {
+		free(bg->free_bids);
+		bg->free_bids = NULL;
 		errno = -err;
 		return -1;
 	}
-	for (i = 0; i < bg->count; i++)
-		io_uring_buf_ring_add(br, bg->mem + (size_t)i * bg->size, (unsigned)bg->size,
-				      (unsigned short)i, io_uring_buf_ring_mask(bg->count),
-				      (int)i);
-	io_uring_buf_ring_advance(br, (int)bg->count);
 	bg->ring = br;
+	for (i = 0; i < bg->count; i++)
+		bg->free_bids[i] = bg->count - 1 - i;
+	bg->nfree = bg->count;
+	bg->posted = 0;
+	bg->calm = 0;
+	bg->depth = bg->depth_min = ring_depth(bg);
+	ring_top_up(bg);
 	return 0;
 }
 
 static void ur_bg_give(struct ev_bufgroup *bg, unsigned bid)
 {
-	struct io_uring_buf_ring *br = bg->ring;
-
-	io_uring_buf_ring_add(br, bg->mem + (size_t)bid * bg->size, (unsigned)bg->size,
-			      (unsigned short)bid, io_uring_buf_ring_mask(bg->count), 0);
-	io_uring_buf_ring_advance(br, 1);
+	bg->free_bids[bg->nfree++] = bid;
+	ring_top_up(bg);
 }
 
 static void ur_bg_free(struct ev_bufgroup *bg)
 {
 	uring_free_buf_ring(&ur(bg->l)->ring, bg->ring, bg->count, bg->bgid);
+	free(bg->free_bids);
+	bg->free_bids = NULL;
 }
 
 static const struct ev_backend_ops ur_ops = {
