@@ -325,6 +325,17 @@ static int regular(int fd)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Whether the file holds exactly end bytes: /proc says 0 and sysfs 4096
+ * whatever their files hold, and only reading tells. */
+static int size_true(int fd, off_t end)
+{
+	char c;
+
+	if (end > 0 && pread(fd, &c, 1, end - 1) != 1)
+		return 0;
+	return pread(fd, &c, 1, end) == 0;
+}
+
 int age_src_file(struct age_src *s, off_t *pos, off_t *end, char *err, size_t errlen)
 {
 	struct stat st;
@@ -340,7 +351,7 @@ int age_src_file(struct age_src *s, off_t *pos, off_t *end, char *err, size_t er
 	/* What was read ahead into dec[] but not handed out is still ours. */
 	*pos = cur - (off_t)(s->dlen - s->dpos);
 	*end = st.st_size;
-	return *pos >= 0 && *pos <= *end;
+	return *pos >= 0 && *pos <= *end && size_true(s->fd, *end);
 }
 
 int age_src_file_done(struct age_src *s, off_t end)

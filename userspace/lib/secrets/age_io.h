@@ -40,9 +40,9 @@ ssize_t age_src_readv(struct age_src *s, const struct iovec *iov, int n, char *e
 /* 1 at the end of the (decoded) input, 0 if more follows, -1 on error. */
 int age_src_at_end(struct age_src *s, char *err, size_t errlen);
 /* For reading at offsets (pread): 1 when s is binary input from a regular
- * file, *pos then the file offset of the next byte s would hand out and
- * *end the file's size; 0 when it is not (armor, a pipe, a tty); -1 on
- * error. age_src_file_done(s, end) marks it read up to end. */
+ * file that holds the size it states, *pos then the file offset of the next
+ * byte s would hand out and *end the file's size; 0 when it is not (armor,
+ * a pipe, a tty, a /proc or sysfs file); -1 on error. age_src_file_done(s, end) marks it read up to end. */
 int age_src_file(struct age_src *s, off_t *pos, off_t *end, char *err, size_t errlen);
 int age_src_file_done(struct age_src *s, off_t end);
 
