@@ -24,15 +24,20 @@ describe() {
 	echo "TARGET decrypt/seal throughput >= 3"
 }
 now() { date +%s%N; }
+# The machine may be shared: besides the wall-clock throughput, the CPU
+# seconds (user + system, all threads) each program spent, which other
+# load does not inflate.
 measure() { # VARIANT MB CMD...
-	local v=$1 mb=$2 t0 t1 rss
+	local v=$1 mb=$2 t0 t1 out
 	shift 2
 	t0=$(now)
-	rss=$( { /usr/bin/time -f %M "$@" >/dev/null; } 2>&1 | tail -1) ||
+	out=$( { /usr/bin/time -f '%M %U %S' "$@" >/dev/null; } 2>&1 | tail -1) ||
 		{ echo "seal_age: failed: $*" >&2; exit 1; }
 	t1=$(now)
+	set -- $out
 	echo "RESULT $v throughput $(awk -v m="$mb" -v t=$((t1 - t0)) 'BEGIN { printf "%.6g", m / (t / 1e9) }') MB/s higher"
-	echo "RESULT $v max_rss $rss KiB lower"
+	echo "RESULT $v cpu $(awk -v u="$2" -v s="$3" 'BEGIN { printf "%.3f", u + s }') s lower"
+	echo "RESULT $v max_rss $1 KiB lower"
 }
 run() {
 	local mb R

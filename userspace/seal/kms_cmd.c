@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/core/cli.h"
+#include "lib/core/clock.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/parse.h"
 #include "lib/secrets/kms_client.h"
@@ -28,6 +29,7 @@ enum {
 	F_KEY_USAGE = 1 << 9,
 	F_NSM = 1 << 10,
 	F_PT_OUT = 1 << 11,
+	F_REPEAT = 1 << 12,
 };
 
 struct kopts {
@@ -37,7 +39,7 @@ struct kopts {
 	const char *endpoint, *region, *profile, *ca_file;
 	const char *ctx[KMS_CTX_MAX];
 	size_t nctx;
-	uint64_t nbytes, attempts, timeout_ms;
+	uint64_t nbytes, attempts, timeout_ms, repeat;
 };
 
 struct kverb {
@@ -46,16 +48,17 @@ struct kverb {
 };
 
 #define ATTESTED (F_NSM | F_PT_OUT)
+#define REPEATED (F_NSM | F_REPEAT)
 static const struct kverb verbs[] = {
 	{ "create-key", "CreateKey", F_DESCRIPTION | F_KEY_SPEC | F_KEY_USAGE | F_POLICY, 0 },
 	{ "describe-key", "DescribeKey", F_KEY_ID, F_KEY_ID },
 	{ "put-key-policy", "PutKeyPolicy", F_KEY_ID | F_POLICY | F_POLICY_NAME, F_KEY_ID | F_POLICY },
 	{ "get-key-policy", "GetKeyPolicy", F_KEY_ID | F_POLICY_NAME, F_KEY_ID },
-	{ "encrypt", "Encrypt", F_KEY_ID | F_PLAINTEXT | F_CTX, F_KEY_ID | F_PLAINTEXT },
-	{ "decrypt", "Decrypt", F_KEY_ID | F_CIPHERTEXT | F_CTX | ATTESTED, F_CIPHERTEXT },
+	{ "encrypt", "Encrypt", F_KEY_ID | F_PLAINTEXT | F_CTX | F_REPEAT, F_KEY_ID | F_PLAINTEXT },
+	{ "decrypt", "Decrypt", F_KEY_ID | F_CIPHERTEXT | F_CTX | ATTESTED | REPEATED, F_CIPHERTEXT },
 	{ "generate-data-key", "GenerateDataKey", F_KEY_ID | F_KEY_SPEC | F_NBYTES | F_CTX | ATTESTED,
 	  F_KEY_ID },
-	{ "generate-random", "GenerateRandom", F_NBYTES | ATTESTED, F_NBYTES },
+	{ "generate-random", "GenerateRandom", F_NBYTES | ATTESTED | REPEATED, F_NBYTES },
 	{ "generate-data-key-without-plaintext", "GenerateDataKeyWithoutPlaintext",
 	  F_KEY_ID | F_KEY_SPEC | F_NBYTES | F_CTX, F_KEY_ID },
 	{ "list-keys", "ListKeys", 0, 0 },
@@ -64,7 +67,7 @@ static const struct kverb verbs[] = {
 enum {
 	O_KEY_ID = 256, O_CIPHERTEXT, O_PLAINTEXT, O_KEY_SPEC, O_NBYTES, O_CTX, O_POLICY,
 	O_POLICY_NAME, O_DESCRIPTION, O_KEY_USAGE, O_NSM, O_PT_OUT, O_ENDPOINT, O_REGION,
-	O_PROFILE, O_CA_FILE, O_ATTEMPTS, O_TIMEOUT,
+	O_PROFILE, O_CA_FILE, O_ATTEMPTS, O_TIMEOUT, O_REPEAT,
 };
 
 static const struct option longopts[] = {
@@ -87,6 +90,7 @@ static const struct option longopts[] = {
 	{ "ca-file", required_argument, NULL, O_CA_FILE },
 	{ "max-attempts", required_argument, NULL, O_ATTEMPTS },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "repeat", required_argument, NULL, O_REPEAT },
 	CLI_COMMON_LONGOPTS,
 	{ 0 }
 };
@@ -132,6 +136,10 @@ static int number_opt(int c, struct kopts *o)
 		o->seen |= F_NBYTES;
 		if (parse_u64(optarg, 1, 1024, &o->nbytes, err, sizeof(err)) < 0)
 			return cli_usage_error("--number-of-bytes: %s", err);
+	} else if (c == O_REPEAT) {
+		o->seen |= F_REPEAT;
+		if (parse_u64(optarg, 1, 1000000, &o->repeat, err, sizeof(err)) < 0)
+			return cli_usage_error("--repeat: %s", err);
 	} else if (c == O_ATTEMPTS) {
 		if (parse_u64(optarg, 1, KMS_MAX_ATTEMPTS, &o->attempts, err, sizeof(err)) < 0)
 			return cli_usage_error("--max-attempts: %s", err);
@@ -154,7 +162,7 @@ static int one_opt(int c, struct kopts *o)
 	const char **slot;
 	unsigned bit;
 
-	if (c == O_NBYTES || c == O_ATTEMPTS || c == O_TIMEOUT)
+	if (c == O_NBYTES || c == O_ATTEMPTS || c == O_TIMEOUT || c == O_REPEAT)
 		return number_opt(c, o);
 	if (c == O_CTX) {
 		if (o->nctx >= KMS_CTX_MAX)
@@ -178,7 +186,7 @@ static const char *flag_name(unsigned bit)
 	static const char *const names[] = { "--key-id", "--ciphertext-blob", "--plaintext",
 					     "--key-spec", "--number-of-bytes", "--encryption-context",
 					     "--policy", "--policy-name", "--description",
-					     "--key-usage", "--nsm", "--plaintext-out" };
+					     "--key-usage", "--nsm", "--plaintext-out", "--repeat" };
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (bit == 1u << i)
@@ -197,12 +205,15 @@ static int parse_opts(const struct kverb *v, int argc, char **argv, struct kopts
 			return rc;
 	if (optind < argc)
 		return cli_usage_error("%s: unexpected argument '%s'", v->name, argv[optind]);
-	for (unsigned b = 1; b <= F_PT_OUT; b <<= 1) {
+	for (unsigned b = 1; b <= F_REPEAT; b <<= 1) {
 		if ((o->seen & b) && !(v->allowed & b))
 			return cli_usage_error("%s does not take %s", v->name, flag_name(b));
 		if ((v->required & b) && !(o->seen & b))
 			return cli_usage_error("%s needs %s", v->name, flag_name(b));
 	}
+	if ((o->seen & F_REPEAT) && (o->seen & F_PT_OUT))
+		return cli_usage_error("%s: --repeat prints timings, not a plaintext: drop --plaintext-out",
+				       v->name);
 	if ((o->seen & F_KEY_SPEC) && (o->seen & F_NBYTES))
 		return cli_usage_error("%s: --key-spec or --number-of-bytes, not both", v->name);
 	return CLI_OK;
@@ -306,6 +317,49 @@ static int call(const struct kverb *v, const struct kopts *o, struct kms_client_
 	return rc;
 }
 
+/* --repeat N: N calls with one Recipient (one key, one document, as an
+ * enclave's session would keep) on one kept connection, each answer opened
+ * as a single call's is; prints what they took, as JSON. */
+static int call_repeat(const struct kverb *v, const struct kopts *o, struct kms_client_cfg *cfg,
+		       json_t *body, const struct kms_recipient *rcp)
+{
+	struct kms_error e;
+	char err[KMS_ERRLEN];
+	json_t *resp, *out;
+	uint64_t i, t0;
+	double secs;
+	int rc = CLI_OK;
+
+	if (rcp && json_object_set_new(body, "Recipient", kms_recipient_json(rcp)) < 0)
+		return cli_fail("%s: out of memory", v->name);
+	if (!(cfg->conn = curl_easy_init()))
+		return cli_fail("%s: out of memory", v->name);
+	t0 = mono_ns();
+	for (i = 0; i < o->repeat && rc == CLI_OK; i++) {
+		if (kms_call(cfg, v->op, body, &resp, &e) < 0) {
+			rc = fail_kms(v, &e);
+			break;
+		}
+		if (kms_out_plaintext(resp, rcp, NULL, err) < 0)
+			rc = cli_fail("%s: call %llu: %s", v->name, (unsigned long long)i + 1, err);
+		json_decref(resp);
+	}
+	secs = (double)(mono_ns() - t0) / 1e9;
+	curl_easy_cleanup(cfg->conn);
+	cfg->conn = NULL;
+	if (rc != CLI_OK)
+		return rc;
+	out = json_pack("{s:s, s:I, s:b, s:f, s:f}", "Operation", v->op, "Calls",
+			(json_int_t)o->repeat, "Attested", rcp != NULL, "Seconds", secs,
+			"CallsPerSecond", secs > 0 ? (double)o->repeat / secs : 0.0);
+	if (!out)
+		return cli_fail("%s: out of memory", v->name);
+	if (kms_out_print(out) < 0)
+		rc = cli_fail("%s: stdout: write failed", v->name);
+	json_decref(out);
+	return rc;
+}
+
 static int run_verb(const struct kverb *v, int argc, char **argv)
 {
 	struct kopts o;
@@ -334,6 +388,8 @@ static int run_verb(const struct kverb *v, int argc, char **argv)
 				       (long)o.timeout_ms, &creds };
 	if (o.nsm && kms_recipient_make(o.nsm, &rcp, err, sizeof(err)) < 0)
 		rc = cli_fail("%s: %s", v->name, err);
+	else if (o.repeat)
+		rc = call_repeat(v, &o, &cfg, body, o.nsm ? &rcp : NULL);
 	else
 		rc = call(v, &o, &cfg, body, o.nsm ? &rcp : NULL);
 	kms_recipient_free(&rcp);

@@ -81,6 +81,8 @@ static const struct cli_cmd cmds[] = {
 	  "                        Recipient (attestation document, ephemeral RSA key) and open\n"
 	  "                        CiphertextForRecipient here; Plaintext is printed after that\n"
 	  "  --plaintext-out FILE  write the plaintext raw to FILE (0600) instead of printing it\n"
+	  "  --repeat N            decrypt, encrypt, generate-random: N calls on one connection\n"
+	  "                        (one Recipient); prints Calls, Seconds, CallsPerSecond as JSON\n"
 	  "exit status: 0 done, 1 KMS or transport error (type and message shown), 2 usage.\n" },
 	{ "kms-server", seal_cmd_kms_server, "a local KMS that enforces attestation policy (HTTPS)",
 	  "kms-server --listen ADDR --state DIR [--trust-root PEM] [--credentials FILE]\n"

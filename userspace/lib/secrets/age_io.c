@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/core/errfmt.h"
@@ -317,6 +318,49 @@ int age_src_at_end(struct age_src *s, char *err, size_t errlen)
 	return s->dlen == 0;
 }
 
+static int regular(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Whether the file holds exactly end bytes: /proc says 0 and sysfs 4096
+ * whatever their files hold, and only reading tells. */
+static int size_true(int fd, off_t end)
+{
+	char c;
+
+	if (end > 0 && pread(fd, &c, 1, end - 1) != 1)
+		return 0;
+	return pread(fd, &c, 1, end) == 0;
+}
+
+int age_src_file(struct age_src *s, off_t *pos, off_t *end, char *err, size_t errlen)
+{
+	struct stat st;
+	off_t cur;
+
+	if (s->armor < 0 && detect(s, err, errlen) < 0)
+		return -1;
+	if (s->armor || fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	cur = lseek(s->fd, 0, SEEK_CUR);
+	if (cur < 0)
+		return 0;
+	/* What was read ahead into dec[] but not handed out is still ours. */
+	*pos = cur - (off_t)(s->dlen - s->dpos);
+	*end = st.st_size;
+	return *pos >= 0 && *pos <= *end && size_true(s->fd, *end);
+}
+
+int age_src_file_done(struct age_src *s, off_t end)
+{
+	s->dpos = s->dlen = 0;
+	s->eof = 1;
+	return lseek(s->fd, end, SEEK_SET) < 0 ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- sink */
 int age_sink_init(struct age_sink *k, int fd, int armor)
 {
@@ -403,6 +447,29 @@ int age_sink_writev(struct age_sink *k, const struct iovec *iov, int n)
 		return -1;
 	memcpy(v, iov, (size_t)n * sizeof(*v));
 	return writev_all(k, v, n);
+}
+
+int age_sink_file(struct age_sink *k, off_t *pos)
+{
+	int fl;
+
+	if (k->armor || !regular(k->fd))
+		return 0;
+	fl = fcntl(k->fd, F_GETFL);
+	if (fl < 0 || (fl & O_APPEND))
+		return 0;
+	if (flush(k) < 0)
+		return -1;
+	*pos = lseek(k->fd, 0, SEEK_CUR);
+	return *pos < 0 ? 0 : 1;
+}
+
+int age_sink_file_done(struct age_sink *k, off_t end)
+{
+	/* Writeback of what was written at offsets was started by the
+	 * writers themselves (age_stream_file.c). */
+	k->wb_off = k->wb_from = end;
+	return lseek(k->fd, end, SEEK_SET) < 0 ? -1 : 0;
 }
 
 /* One group of 3 bytes (or the short last one) as base64, wrapping lines. */

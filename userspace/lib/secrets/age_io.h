@@ -39,6 +39,12 @@ ssize_t age_src_readv(struct age_src *s, const struct iovec *iov, int n, char *e
 		      size_t errlen);
 /* 1 at the end of the (decoded) input, 0 if more follows, -1 on error. */
 int age_src_at_end(struct age_src *s, char *err, size_t errlen);
+/* For reading at offsets (pread): 1 when s is binary input from a regular
+ * file that holds the size it states, *pos then the file offset of the next
+ * byte s would hand out and *end the file's size; 0 when it is not (armor,
+ * a pipe, a tty, a /proc or sysfs file); -1 on error. age_src_file_done(s, end) marks it read up to end. */
+int age_src_file(struct age_src *s, off_t *pos, off_t *end, char *err, size_t errlen);
+int age_src_file_done(struct age_src *s, off_t end);
 
 struct age_sink {
 	int fd;
@@ -62,6 +68,13 @@ int age_sink_writev(struct age_sink *k, const struct iovec *iov, int n);
  * disk writes of every few MiB as they are written, so the final fsync
  * waits for the tail only, not for the whole file. */
 void age_sink_writeback(struct age_sink *k);
+/* For writing at offsets (pwrite): 1 when k is binary output to a regular
+ * file not opened O_APPEND (where pwrite would append), after writing out
+ * what k buffered; *pos is then where the next byte goes. 0 when it is not,
+ * -1 on a write error. age_sink_file_done(k, end): bytes up to end were
+ * written at offsets; the descriptor's offset moves there. */
+int age_sink_file(struct age_sink *k, off_t *pos);
+int age_sink_file_done(struct age_sink *k, off_t end);
 /* Writes what is buffered and the armor's end line. */
 int age_sink_finish(struct age_sink *k);
 void age_sink_free(struct age_sink *k);

@@ -1,5 +1,6 @@
 /* STREAM over a small thread pool: the main thread reads a batch of chunks
- * while the workers seal or open the previous one, then writes it. */
+ * while the workers seal or open the previous one, then writes it. Regular
+ * files on both sides take the positional path instead (age_stream_file.c). */
 #include "lib/secrets/age_stream.h"
 
 #include <errno.h>
@@ -13,24 +14,17 @@
 #include <openssl/evp.h>
 
 #include "lib/core/errfmt.h"
+#include "lib/secrets/age_stream_chunk.h"
+#include "lib/secrets/age_stream_file.h"
 
-#define CT_CHUNK (AGE_CHUNK + AGE_TAG)
+#define CT_CHUNK AGE_CT_CHUNK
 #define MAX_BATCH 64
-
-struct slot {
-	uint8_t *buf;   /* CT_CHUNK bytes, worked in place */
-	size_t len;     /* input length */
-	uint64_t ctr;
-	int final;
-	int bad;
-	int alt;        /* opened only under the other final flag */
-};
 
 /* One buffer for the whole batch, a chunk every CT_CHUNK bytes, so a batch
  * is read with one readv and written with one writev, and worked in place
  * (a plaintext chunk leaves room for its tag). Allocated once, reused. */
 struct batch {
-	struct slot s[MAX_BATCH];
+	struct age_chunk s[MAX_BATCH];
 	uint8_t *mem;
 	size_t n;
 };
@@ -45,74 +39,12 @@ struct pool {
 	size_t next;    /* next slot to take */
 	int busy;       /* workers still on cur */
 	uint8_t key[32];
-	const EVP_CIPHER *cipher;
 };
-
-static void nonce_for(uint64_t ctr, int final, uint8_t n[12])
-{
-	int i;
-
-	memset(n, 0, 12);
-	for (i = 0; i < 8; i++)
-		n[10 - i] = (uint8_t)(ctr >> (8 * i));
-	n[11] = final ? 1 : 0;
-}
-
-/* The context was keyed once per worker (ctx_key); each chunk only sets
- * its nonce: with a NULL cipher and key OpenSSL keeps the key schedule and
- * resets the Poly1305 state, which costs far less than a full init. */
-static int crypt_once(EVP_CIPHER_CTX *c, struct slot *s, int final, int enc, size_t pt, int get_tag)
-{
-	uint8_t nonce[12];
-	int len = 0, fin = 0, ok;
-
-	nonce_for(s->ctr, final, nonce);
-	ok = EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, enc) == 1;
-	if (ok && !enc)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AGE_TAG, s->buf + pt) == 1;
-	ok = ok && EVP_CipherUpdate(c, s->buf, &len, s->buf, (int)pt) == 1;
-	ok = ok && EVP_CipherFinal_ex(c, s->buf + len, &fin) == 1;
-	if (ok && get_tag)
-		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AGE_TAG, s->buf + pt) == 1;
-	return ok;
-}
-
-/* A full chunk whose tag fails under the flag its position gives is tried
- * under the other one, as age does: a final chunk with data after it, or a
- * non-final one at the end, still releases its plaintext before the error
- * (s->alt), which is what the test kit's payload hashes expect. */
-static void work(struct pool *p, EVP_CIPHER_CTX *c, struct slot *s)
-{
-	size_t pt = p->enc ? s->len : s->len - AGE_TAG;
-	int ok = crypt_once(c, s, s->final, p->enc, pt, p->enc);
-
-	s->alt = 0;
-	if (!ok && !p->enc && s->len == CT_CHUNK) {
-		/* The failed open left keystream-XORed bytes in place: XOR
-		 * them back (same nonce), then try the other flag. */
-		crypt_once(c, s, s->final, 1, pt, 0);
-		ok = crypt_once(c, s, !s->final, 0, pt, 0);
-		s->alt = ok;
-	}
-	s->bad = !ok;
-	s->len = p->enc ? pt + AGE_TAG : pt;
-}
-
-static EVP_CIPHER_CTX *ctx_key(struct pool *p)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-
-	if (c && EVP_CipherInit_ex(c, p->cipher, NULL, p->key, NULL, p->enc) != 1) {
-		EVP_CIPHER_CTX_free(c);
-		c = NULL;
-	}
-	return c;
-}
 
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
-	EVP_CIPHER_CTX *c = ctx_key(p);
+	EVP_CIPHER_CTX *c = age_chunk_ctx(p->key, p->enc);
 	uint64_t seen = 0;
 
 	pthread_mutex_lock(&p->mu);
@@ -123,10 +55,10 @@ static void *worker(void *arg)
 			break;
 		seen = p->gen;
 		while (p->next < p->cur->n) {
-			struct slot *s = &p->cur->s[p->next++];
+			struct age_chunk *s = &p->cur->s[p->next++];
 			pthread_mutex_unlock(&p->mu);
 			if (c)
-				work(p, c, s);
+				age_chunk_work(c, s, p->enc);
 			else
 				s->bad = 1;
 			pthread_mutex_lock(&p->mu);
@@ -184,7 +116,6 @@ static int pool_start(struct pool *p, int threads, int enc, const uint8_t key[32
 	if (p->nthr > MAX_BATCH)
 		p->nthr = MAX_BATCH;
 	p->enc = enc;
-	p->cipher = EVP_chacha20_poly1305();
 	memcpy(p->key, key, 32);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->go, NULL);
@@ -228,7 +159,7 @@ struct run {
 	size_t errlen;
 };
 
-static void slot_set(struct run *r, struct slot *s, size_t len, int final)
+static void slot_set(struct run *r, struct age_chunk *s, size_t len, int final)
 {
 	s->len = len;
 	s->ctr = r->ctr++;
@@ -296,11 +227,11 @@ static int fill(struct run *r, struct batch *b)
 static int drain(struct run *r, struct batch *b)
 {
 	struct iovec iov[MAX_BATCH] = { { 0 } };
-	const struct slot *stop = NULL;
+	const struct age_chunk *stop = NULL;
 	size_t i;
 
 	for (i = 0; i < b->n && !stop; i++) {
-		const struct slot *s = &b->s[i];
+		const struct age_chunk *s = &b->s[i];
 		if (s->bad) {
 			stop = s;
 			break;
@@ -385,6 +316,13 @@ static int stream(struct age_src *in, struct age_sink *out, const uint8_t fk[AGE
 
 	if (age_hkdf(fk, AGE_FILE_KEY_LEN, nonce, AGE_NONCE_LEN, "payload", key, sizeof(key)) < 0)
 		return errfmt(err, errlen, "HKDF failed");
+	/* Between regular files every worker does its own reads and writes
+	 * at offsets; pipes, armor and appends stream through this thread. */
+	rc = age_stream_file(in, out, key, enc, threads, err, errlen);
+	if (rc <= 0) {
+		OPENSSL_cleanse(key, sizeof(key));
+		return rc;
+	}
 	rc = pool_start(&p, threads, enc, key);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc < 0)

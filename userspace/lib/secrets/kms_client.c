@@ -276,7 +276,7 @@ static int perform(const struct kms_client_cfg *cfg, const struct kms_request *r
 		   const char *body, size_t blen, struct sink *s, long *status, struct kms_error *e)
 {
 	struct curl_slist *hdrs = kms_request_headers(req);
-	CURL *h = curl_easy_init();
+	CURL *h = cfg->conn ? cfg->conn : curl_easy_init();
 	CURLcode rc = CURLE_OUT_OF_MEMORY;
 
 	*status = 0;
@@ -284,8 +284,12 @@ static int perform(const struct kms_client_cfg *cfg, const struct kms_request *r
 		set_opts(h, cfg, req, hdrs, body, blen, s);
 		rc = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		/* The header list is freed below: a kept handle must not
+		 * point at it. */
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	}
-	curl_easy_cleanup(h);
+	if (!cfg->conn)
+		curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	if (rc == CURLE_OK)
 		return 0;

@@ -25,6 +25,10 @@ struct kms_client_cfg {
 	unsigned max_attempts;
 	long timeout_ms;
 	const struct kms_creds *creds;
+	/* NULL: every call opens its own connection. Else calls go through
+	 * this easy handle, which keeps its connection (and TLS session)
+	 * open between them, as a long-running enclave client would. */
+	CURL *conn;
 };
 
 /* What went wrong, for the one-line error. */
