@@ -49,6 +49,12 @@ struct s3_conf {
 	 * when unknown. NULL: none. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
+	/* put: called once the input reached EOF, before the object is made
+	 * visible (the single PUT, or the complete); non-zero (with err) fails
+	 * the put and aborts the upload. So a producer of fd (an encrypting
+	 * thread) that failed cannot leave a truncated object. NULL: none. */
+	int (*input_check)(void *arg, char *err, size_t errlen);
+	void *input_arg;
 };
 
 /* A byte range of a GET, as HTTP spells it: A-B, A- (to the end), -N (the
