@@ -183,7 +183,7 @@ static int parse(int argc, char **argv, struct s3_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->c.retries = -1;
 	while ((c = getopt_long(argc, argv, "i:o:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
-		if (one_opt(argv[0], c, optarg, o) < 0)
+		if (one_opt(argv[0], c, optarg, o) != 0)
 			return CLI_USAGE;
 	if (!o->c.endpoint || !o->c.bucket)
 		return cli_usage_error("%s: --endpoint URL and --bucket B are required", argv[0]);
