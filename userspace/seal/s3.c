@@ -216,6 +216,22 @@ static int enc_check(void *arg, char *err, size_t errlen)
 	return -1;
 }
 
+/* A socket pair with room for a few age chunks each way, so the stage and
+ * the transfer do not wake each other every 200 KiB. */
+static int stage_pair(int sv[2], char *err)
+{
+	int sz = 4 << 20;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return errfmt(err, ERRLEN, "socketpair: %s", strerror(errno));
+	/* Best effort: the kernel caps it at net.core.wmem_max. */
+	for (int i = 0; i < 2; i++) {
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
+	return 0;
+}
+
 /* The upload of fd, through the age stage when there are recipients. */
 static int put_fd(struct s3_opts *o, const char *key, int fd, char *err)
 {
@@ -223,8 +239,8 @@ static int put_fd(struct s3_opts *o, const char *key, int fd, char *err)
 
 	if (o->age.nr == 0)
 		return s3_put_fd(&o->c, key, fd, err, ERRLEN);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return errfmt(err, ERRLEN, "socketpair: %s", strerror(errno));
+	if (stage_pair(sv, err) < 0)
+		return -1;
 	if (s3_age_start(&o->age, 0, fd, sv[1], err, ERRLEN) < 0) {
 		close(sv[0]);
 		return -1;
@@ -278,8 +294,8 @@ static int get_decrypt(struct s3_opts *o, const char *key, int out_fd, char *err
 {
 	int sv[2], rc;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return errfmt(err, ERRLEN, "socketpair: %s", strerror(errno));
+	if (stage_pair(sv, err) < 0)
+		return -1;
 	/* The stage closes what it writes to; out_fd is the caller's, so a dup. */
 	int wfd = dup(out_fd);
 
