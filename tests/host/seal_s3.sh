@@ -128,6 +128,13 @@ printf x >old.out
 seal s3 get "${E[@]}" --decrypt -i id.txt -o old.out sealed/cut 2>/dev/null
 t_eq "... an existing OUT is left as it was" x "$(cat old.out)"
 
+# The sealing thread failing (its input is unreadable): the put fails
+# before anything becomes an object, rather than storing the header alone.
+mkdir -p unreadable.d
+out=$(seal s3 put "${E[@]}" --encrypt-to "$R" sealed/broken unreadable.d 2>&1)
+t_match "a sealing that fails: the put fails, naming it" "put bkt/sealed/broken: encrypting: " "$out"
+t_exit "... and no object under the key" 1 seal s3 head "${E[@]}" sealed/broken
+
 # ---------------------------------------------------------------- wrong secret
 out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 put "${E[@]}" dir/denied f1 2>&1)
 rc=$?

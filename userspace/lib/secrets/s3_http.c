@@ -302,6 +302,12 @@ static size_t on_write(char *p, size_t sz, size_t n, void *arg)
 
 	if (x->k->out_fd < 0 || st < 200 || st > 299)
 		return collect(&x->k->resp, p, sz * n);
+	/* A server that ignored the range sends the whole object: none of it
+	 * goes out as if it were the range. */
+	if (x->k->range && st != 206) {
+		x->k->wrong_status = 1;
+		return 0;
+	}
 	if (fd_write_all(x->k->out_fd, p, sz * n) < 0) {
 		x->k->fd_failed = 1;
 		x->k->saved_errno = errno;
@@ -458,6 +464,10 @@ static int attempt(const struct s3_conf *c, const struct s3_ep *ep, CURL *h, str
 	rc = curl_easy_perform(h);
 	k->status = status_of(h);
 	sreq_free(&s);
+	if (k->wrong_status) {
+		snprintf(msg, cap, "asked for %s, got HTTP %ld (not 206)", k->range, k->status);
+		return -1;
+	}
 	if (k->fd_failed) {
 		snprintf(msg, cap, "writing the body: %s", strerror(k->saved_errno));
 		return -1;

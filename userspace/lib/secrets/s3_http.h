@@ -50,6 +50,7 @@ struct s3_call {
 	struct s3_object_info info;
 	uint64_t written;      /* bytes written to out_fd */
 	int fd_failed;         /* writing to out_fd failed (errno kept) */
+	int wrong_status;      /* a range answered with a 2xx other than 206 */
 	int saved_errno;
 };
 

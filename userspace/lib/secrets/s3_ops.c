@@ -113,7 +113,7 @@ static int list_page(const struct s3_conf *c, const struct s3_ep *ep, const char
 		     void *arg, char *err, size_t errlen)
 {
 	struct s3_call k = { .op = "ls", .method = "GET", .out_fd = -1 };
-	char *q = list_query(prefix, page->next), xe[256];
+	char *q = list_query(prefix, page->next), xe[256] = "";
 	int rc;
 
 	if (!q)
@@ -123,7 +123,7 @@ static int list_page(const struct s3_conf *c, const struct s3_ep *ep, const char
 	if (rc == 0) {
 		rc = s3_xml_list(k.resp.p ? k.resp.p : "", k.resp.len, entry, arg, page, xe,
 				 sizeof(xe));
-		if (rc < 0)
+		if (rc < 0 && xe[0])
 			errfmt(err, errlen, "s3 ls %s: the answer: %s", c->bucket, xe);
 	}
 	s3_call_done(&k);
