@@ -69,6 +69,18 @@ seal s3 get "${E[@]}" "odd/a b+c=é.bin" -o odd.got 2>/dev/null
 t_ok "... and reads back" cmp fodd odd.got
 t_ok "put with --unsigned-payload" seal s3 put "${E[@]}" --unsigned-payload dir/unsigned f1
 
+truncate -s $((10001 * 4096)) sparse
+out=$(seal s3 put "${E[@]}" --part-size 4K dir/sparse sparse 2>&1)
+t_match "a file that needs more than 10,000 parts is refused up front" "need more than 10000 parts" "$out"
+t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/sparse
+printf '[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+	"$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >creds
+t_ok "credentials from the shared file's --profile" env -u AWS_ACCESS_KEY_ID \
+	-u AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE="$D/creds" \
+	seal s3 put "${E[@]}" --profile other dir/profiled f1
+out=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY seal s3 ls "${E[@]}" 2>&1)
+t_match "no credentials anywhere: said so" "no credentials" "$out"
+
 # ---------------------------------------------------------------- range, head, ls, rm
 got=$(seal s3 get "${E[@]}" --range 100-199 dir/fodd | od -An -tx1 | tr -d ' \n')
 want=$(tail -c +101 fodd | head -c 100 | od -An -tx1 | tr -d ' \n')
@@ -85,9 +97,10 @@ t_eq "ls lists the prefix in key order" "0 dir/f0
 1 dir/f1
 $((9 * 1024 * 1024 + 12345)) dir/fbig
 70001 dir/fodd
+1 dir/profiled
 $((9 * 1024 * 1024 + 12345)) dir/stdin
 1 dir/unsigned" "$out"
-t_eq "ls --json is an array of them" 6 \
+t_eq "ls --json is an array of them" 7 \
 	"$(seal s3 ls "${E[@]}" --json dir/ | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 t_ok "rm" seal s3 rm "${E[@]}" dir/f1
 t_exit "head of the removed key fails" 1 seal s3 head "${E[@]}" dir/f1
