@@ -220,6 +220,7 @@ static void abort_upload(struct mp *m, char *err, size_t errlen)
 static struct slot *free_slot(struct mp *m)
 {
 	struct slot *s = NULL;
+	uint64_t sent;
 
 	pthread_mutex_lock(&m->mu);
 	while (!m->failed) {
@@ -230,10 +231,13 @@ static struct slot *free_slot(struct mp *m)
 			break;
 		pthread_cond_wait(&m->cv, &m->mu);
 	}
+	if (m->failed)
+		s = NULL;
+	sent = m->sent;
 	pthread_mutex_unlock(&m->mu);
 	if (m->c->progress)
-		m->c->progress(m->c->progress_arg, m->sent, m->total);
-	return m->failed ? NULL : s;
+		m->c->progress(m->c->progress_arg, sent, m->total);
+	return s;
 }
 
 static int dispatch(struct mp *m, struct slot *s, char *err, size_t errlen)
