@@ -478,6 +478,10 @@ Test(umbral, parsers_refuse_malformed_input)
 	bad[n - 1] ^= 1; /* s changes: the self-check fails */
 	cr_assert_eq(umb_capsule_parse(bad, n, &c, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "self-check"), "%s", err);
+	memcpy(bad, buf, n);
+	bad[38] ^= 1; /* V's sign flips: still a point, the self-check fails */
+	cr_assert_eq(umb_capsule_parse(bad, n, &c, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "self-check"), "%s", err);
 
 	n = umb_kfrag_bytes(&kf, buf);
 	memcpy(bad, buf, n);
@@ -538,4 +542,35 @@ Test(umbral, proxy_request_signed_parsed_and_forgery_refused)
 	cr_assert_eq(pre_req_parse((const uint8_t *)"\x01\x02", 2, &r, err, sizeof(err)), 0);
 	cr_assert_eq(r.op, PRE_OP_STATS);
 	cr_assert_eq(pre_req_parse((const uint8_t *)"\x01\x07", 2, &r, err, sizeof(err)), -1);
+}
+
+/* The self-check computes E*h - G*s and compares it with -V: a capsule
+ * built so that G*s = E*h - V (the other sign) must fail it, its twin with
+ * G*s = E*h + V pass. */
+Test(umbral, capsule_selfcheck_sign)
+{
+	struct umb_scalar r, u, h, rh;
+	struct umb_capsule c, back;
+	uint8_t buf[UMB_CAPSULE_LEN];
+	struct umb_hash st;
+	char err[ERR];
+
+	for (int i = 0; i < 16; i++) {
+		cr_assert_eq(umb_scalar_random(&r), 0);
+		cr_assert_eq(umb_scalar_random(&u), 0);
+		cr_assert_eq(umb_point_gen(&c.e, &r), 0);
+		cr_assert_eq(umb_point_gen(&c.v, &u), 0);
+		umb_hash_init(&st, "CAPSULE_POINTS");
+		umb_hash_point(&st, &c.e);
+		umb_hash_point(&st, &c.v);
+		umb_hash_scalar(&st, &h);
+		cr_assert_eq(umb_scalar_mul(&rh, &r, &h), 0);
+		cr_assert_eq(umb_scalar_sub(&c.s, &rh, &u), 0);
+		umb_capsule_bytes(&c, false, buf);
+		cr_assert_eq(umb_capsule_parse(buf, sizeof(buf), &back, err, sizeof(err)), -1);
+		cr_assert(strstr(err, "self-check"), "%s", err);
+		cr_assert_eq(umb_scalar_add(&c.s, &rh, &u), 0);
+		umb_capsule_bytes(&c, false, buf);
+		cr_assert_eq(umb_capsule_parse(buf, sizeof(buf), &back, err, sizeof(err)), 0, "%s", err);
+	}
 }

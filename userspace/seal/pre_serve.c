@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,9 @@ struct srv {
 struct conn {
 	struct srv *s;
 	int fd;
+	struct pre_rbuf rb;
+	struct pre_wbuf wb;
+	char err[PRE_ERRLEN];
 };
 
 /* ---------------------------------------------------------------- loading */
@@ -114,15 +119,22 @@ static int load_allow(struct srv *s, const char *path, char *err)
 }
 
 /* ---------------------------------------------------------------- serving */
-static int respond(int fd, uint8_t status, const char *msg)
+static size_t status_body(uint8_t *b, size_t room, uint8_t status, const char *msg)
 {
-	uint8_t b[256];
-	size_t n = strlen(msg) < sizeof(b) - 1 ? strlen(msg) : sizeof(b) - 1;
-	char e[64];
+	size_t n = strlen(msg) < room - 1 ? strlen(msg) : room - 1;
 
 	b[0] = status;
 	memcpy(b + 1, msg, n);
-	return pre_frame_write(fd, b, n + 1, e, sizeof(e));
+	return n + 1;
+}
+
+/* An answer queued behind the others of the connection. */
+static int respond(struct conn *c, uint8_t status, const char *msg)
+{
+	uint8_t b[256];
+
+	return pre_wbuf_frame(c->fd, &c->wb, b, status_body(b, sizeof(b), status, msg), c->err,
+			      sizeof(c->err));
 }
 
 static bool allowed(const struct srv *s, const struct umb_pk *pk)
@@ -172,69 +184,129 @@ static const char *policy(const struct srv *s, const struct pre_req *r, char *wh
 	return NULL;
 }
 
-static int serve_reencrypt(struct srv *s, int fd, const struct pre_req *r)
+/* The cfrags of every capsule, each with every kfrag, after the header. */
+static int reencrypt_all(struct conn *c, const struct pre_req *r, uint8_t *b, size_t *o)
 {
-	uint8_t b[2 + PRE_MAX_CFRAGS * UMB_CFRAG_LEN];
-	char e[PRE_ERRLEN], w[PRE_ERRLEN];
-	const char *why = policy(s, r, w, sizeof(w));
-	size_t o = 2;
+	struct srv *s = c->s;
+	struct umb_capsule cap;
+	struct umb_cfrag cf;
+	char e[PRE_ERRLEN];
 
-	if (why) {
-		atomic_fetch_add(&s->refused, 1);
-		return respond(fd, PRE_REFUSED, why);
+	for (unsigned k = 0; k < r->ncaps; k++) {
+		if (pre_req_capsule(r, k, &cap, e, sizeof(e))) {
+			atomic_fetch_add(&s->bad, 1);
+			respond(c, PRE_BAD, e);
+			return 1;
+		}
+		for (size_t i = 0; i < s->nkf; i++) {
+			if (umb_reencrypt(&cap, &s->kf[i], &cf, e, sizeof(e)))
+				return respond(c, PRE_INTERNAL, e);
+			*o += umb_cfrag_bytes(&cf, false, b + *o);
+		}
 	}
-	for (size_t i = 0; i < s->nkf; i++) {
-		struct umb_cfrag cf;
-		if (umb_reencrypt(&r->capsule, &s->kf[i], &cf, e, sizeof(e)))
-			return respond(fd, PRE_INTERNAL, e);
-		o += umb_cfrag_bytes(&cf, false, b + o);
-	}
-	b[0] = PRE_OK;
-	b[1] = (uint8_t)s->nkf;
-	atomic_fetch_add(&s->cfrags, s->nkf);
-	return pre_frame_write(fd, b, o, e, sizeof(e));
+	return 0;
 }
 
-static int serve_stats(struct srv *s, int fd)
+/* 0 to go on, 1 to close after a bad request, -1 for I/O. */
+static int serve_reencrypt(struct conn *c, const struct pre_req *r)
 {
-	char j[512], e[64];
+	static_assert(3 + PRE_BATCH_CFRAGS * UMB_CFRAG_LEN <= PRE_FRAME_MAX, "answers fit a frame");
+	uint8_t b[3 + PRE_BATCH_CFRAGS * UMB_CFRAG_LEN];
+	struct srv *s = c->s;
+	bool batch = r->op == PRE_OP_BATCH || r->op == PRE_OP_BATCH_ATTESTED;
+	char w[PRE_ERRLEN];
+	const char *why;
+	size_t o = batch ? 3 : 2;
+	int rc;
+
+	if (r->ncaps * s->nkf > PRE_BATCH_CFRAGS) {
+		atomic_fetch_add(&s->bad, 1);
+		snprintf(w, sizeof(w), "batch of %u capsules: this proxy answers at most %zu",
+			 r->ncaps, PRE_BATCH_CFRAGS / s->nkf);
+		respond(c, PRE_BAD, w);
+		return 1;
+	}
+	if ((why = policy(s, r, w, sizeof(w))) != NULL) {
+		atomic_fetch_add(&s->refused, 1);
+		return respond(c, PRE_REFUSED, why);
+	}
+	if ((rc = reencrypt_all(c, r, b, &o)) != 0)
+		return rc;
+	b[0] = PRE_OK;
+	b[1] = (uint8_t)(batch ? r->ncaps : s->nkf);
+	if (batch)
+		b[2] = (uint8_t)s->nkf;
+	atomic_fetch_add(&s->cfrags, r->ncaps * s->nkf);
+	return pre_wbuf_frame(c->fd, &c->wb, b, o, c->err, sizeof(c->err));
+}
+
+static uint64_t cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+static int serve_stats(struct conn *c)
+{
+	struct srv *s = c->s;
+	char j[512];
 	int n = snprintf(j + 1, sizeof(j) - 1,
 			 "{\"connections\": %lu, \"requests\": %lu, \"cfrags\": %lu, \"refused\": "
-			 "%lu, \"bad\": %lu, \"busy\": %lu, \"active\": %u, \"kfrags\": %zu}",
+			 "%lu, \"bad\": %lu, \"busy\": %lu, \"active\": %u, \"kfrags\": %zu, "
+			 "\"cpu_ms\": %llu}",
 			 atomic_load(&s->connections), atomic_load(&s->requests),
 			 atomic_load(&s->cfrags), atomic_load(&s->refused), atomic_load(&s->bad),
-			 atomic_load(&s->busy), atomic_load(&s->active), s->nkf);
+			 atomic_load(&s->busy), atomic_load(&s->active), s->nkf,
+			 (unsigned long long)cpu_ms());
 
 	j[0] = PRE_OK;
-	return pre_frame_write(fd, (uint8_t *)j, (size_t)n + 1, e, sizeof(e));
+	return pre_wbuf_frame(c->fd, &c->wb, (uint8_t *)j, (size_t)n + 1, c->err, sizeof(c->err));
+}
+
+/* One request: 0 to go on, 1 to close, -1 for I/O. */
+static int serve_one(struct conn *c, const uint8_t *body, size_t n)
+{
+	char e[PRE_ERRLEN];
+	struct pre_req r;
+
+	atomic_fetch_add(&c->s->requests, 1);
+	if (pre_req_parse(body, n, &r, e, sizeof(e))) {
+		atomic_fetch_add(&c->s->bad, 1);
+		respond(c, PRE_BAD, e);
+		return 1;
+	}
+	return r.op == PRE_OP_STATS ? serve_stats(c) : serve_reencrypt(c, &r);
 }
 
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
-	struct srv *s = c->s;
-	uint8_t buf[PRE_FRAME_MAX];
-	char e[PRE_ERRLEN];
-	struct pre_req r;
+	const uint8_t *body;
 	size_t n;
 	int rc = 0;
 
 	pre_fd_timeouts(c->fd, IDLE_MS);
-	while (rc == 0 && (rc = pre_frame_read(c->fd, buf, &n, e, sizeof(e))) == 0) {
-		atomic_fetch_add(&s->requests, 1);
-		if (pre_req_parse(buf, n, &r, e, sizeof(e))) {
-			atomic_fetch_add(&s->bad, 1);
-			respond(c->fd, PRE_BAD, e);
+	while (rc == 0) {
+		/* What is answered goes out before the proxy waits for more. */
+		if (!pre_rbuf_ready(&c->rb) && pre_wbuf_flush(c->fd, &c->wb, c->err, sizeof(c->err)))
 			break;
-		}
-		rc = r.op == PRE_OP_STATS ? serve_stats(s, c->fd) : serve_reencrypt(s, c->fd, &r);
+		rc = pre_frame_next(c->fd, &c->rb, &body, &n, c->err, sizeof(c->err));
+		if (rc == 0)
+			rc = serve_one(c, body, n);
 	}
 	if (rc == -2) {
-		atomic_fetch_add(&s->bad, 1);
-		respond(c->fd, PRE_BAD, e);
+		atomic_fetch_add(&c->s->bad, 1);
+		respond(c, PRE_BAD, c->err);
 	}
+	/* The last answers (a refusal's reason) go out on a best-effort basis:
+	 * the connection closes either way. */
+	(void)pre_wbuf_flush(c->fd, &c->wb, c->err, sizeof(c->err));
 	close(c->fd);
-	atomic_fetch_sub(&s->active, 1);
+	atomic_fetch_sub(&c->s->active, 1);
 	free(c);
 	return NULL;
 }
@@ -250,14 +322,20 @@ static void accept_one(struct srv *s, int lfd)
 		return;
 	atomic_fetch_add(&s->connections, 1);
 	if (atomic_load(&s->active) >= s->max_conns || !(c = malloc(sizeof(*c)))) {
+		uint8_t b[64];
+		char e[64];
 		atomic_fetch_add(&s->busy, 1);
 		pre_fd_timeouts(fd, 100);
-		respond(fd, PRE_BUSY, "busy: connection limit reached");
+		/* Refused either way: a peer that does not read misses the reason. */
+		(void)pre_frame_write(fd, b, status_body(b, sizeof(b), PRE_BUSY, "busy: connection "
+							 "limit reached"), e, sizeof(e));
 		close(fd);
 		return;
 	}
 	c->s = s;
 	c->fd = fd;
+	c->rb.off = c->rb.len = 0;
+	c->wb.len = 0;
 	atomic_fetch_add(&s->active, 1);
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

@@ -4,6 +4,8 @@
  * form umbral-pre writes: fixarray headers, bin 8 fields, c2/c3 bools. */
 #include <string.h>
 
+#include <secp256k1_recovery.h>
+
 #include "lib/core/errfmt.h"
 #include "lib/secrets/umbral_curve.h"
 
@@ -206,7 +208,33 @@ static int form(struct rbuf *r, size_t len, size_t mp_len, size_t simple_len)
 	return 0;
 }
 
-/* G*s == V + E*Hs(CAPSULE_POINTS; E, V), as umbral-pre checks on reading. */
+/* E*h - G*s in one variable-time double multiplication (the inputs are
+ * public): ECDSA public-key recovery computes r^-1 * (s' * R - z * G) for
+ * the point R of x-coordinate r, so R = E, s' = h*r and z = s*r give it.
+ * 1 when it ran, 0 when E's x is not below n (probability 2^-128) or a
+ * product is zero: the caller then takes the general path. */
+static int selfcheck_fast(const struct umb_capsule *c, const struct umb_scalar *h, umb_point *q)
+{
+	static const uint8_t zero[32];
+	uint8_t e[UMB_POINT_LEN], m[32];
+	struct umb_scalar r, sr, hr;
+	secp256k1_ecdsa_recoverable_signature sig;
+	uint8_t rs[64];
+
+	umb_point_ser(&c->e, e);
+	memcpy(r.b, e + 1, 32);
+	if (!umb_scalar_valid(&r) || umb_scalar_mul(&hr, h, &r) ||
+	    sodium_memcmp(c->s.b, zero, 32) == 0 || umb_scalar_mul(&sr, &c->s, &r))
+		return 0;
+	memcpy(rs, r.b, 32);
+	memcpy(rs + 32, hr.b, 32);
+	memcpy(m, sr.b, 32);
+	return secp256k1_ecdsa_recoverable_signature_parse_compact(umb_ctx(), &sig, rs, e[0] & 1) &&
+	       secp256k1_ecdsa_recover(umb_ctx(), q, &sig, m);
+}
+
+/* G*s == V + E*Hs(CAPSULE_POINTS; E, V), as umbral-pre checks on reading;
+ * fast path: E*h - G*s == -V. */
 static bool capsule_selfcheck(const struct umb_capsule *c)
 {
 	struct umb_hash h;
@@ -217,7 +245,9 @@ static bool capsule_selfcheck(const struct umb_capsule *c)
 	umb_hash_point(&h, &c->e);
 	umb_hash_point(&h, &c->v);
 	umb_hash_scalar(&h, &hs);
-	return umb_point_gen(&l, &c->s) == 0 && umb_point_mul(&r, &c->e, &hs) == 0 &&
+	if (selfcheck_fast(c, &hs, &l))
+		return umb_point_neg(&r, &c->v) == 0 && umb_point_eq(&l, &r);
+	return umb_point_gen(&l, &c->s) == 0 && umb_point_mul_public(&r, &c->e, &hs) == 0 &&
 	       umb_point_add(&r, &r, &c->v) == 0 && umb_point_eq(&l, &r);
 }
 
