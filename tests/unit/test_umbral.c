@@ -574,3 +574,54 @@ Test(umbral, capsule_selfcheck_sign)
 		cr_assert_eq(umb_capsule_parse(buf, sizeof(buf), &back, err, sizeof(err)), 0, "%s", err);
 	}
 }
+
+/* A batch (op 4): one signature over every capsule, in order; the capsules
+ * stay bytes until asked for, each parsed and self-checked then. */
+Test(umbral, proxy_batch_signed_over_every_capsule)
+{
+	static uint8_t req[PRE_REQ_MAX];
+	struct party a = party(), b = party();
+	uint8_t ct[1 + UMB_DEM_OVERHEAD], pt = 5, cb[UMB_CAPSULE_LEN], doc[3] = { 1, 2, 3 };
+	struct umb_capsule c[3], back;
+	struct pre_req r;
+	char err[ERR];
+	size_t n;
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(umb_encrypt(&a.pk, &pt, 1, &c[i], ct, err, sizeof(err)), 0);
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 3, NULL, 0, req, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, PRE_BATCH_LEN(3));
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.op, PRE_OP_BATCH);
+	cr_assert_eq(r.ncaps, 3);
+	cr_assert(pre_req_verify(&r));
+	for (unsigned i = 0; i < 3; i++) {
+		cr_assert_eq(pre_req_capsule(&r, i, &back, err, sizeof(err)), 0, "%s", err);
+		umb_capsule_bytes(&c[i], false, cb);
+		cr_assert_eq(memcmp(r.caps + i * UMB_CAPSULE_LEN, cb, sizeof(cb)), 0);
+	}
+	cr_assert_eq(pre_req_capsule(&r, 3, &back, err, sizeof(err)), -1);
+	/* Swapping two capsules is another message. */
+	memcpy(req + 44, r.caps + UMB_CAPSULE_LEN, UMB_CAPSULE_LEN);
+	umb_capsule_bytes(&c[0], false, cb);
+	memcpy(req + 44 + UMB_CAPSULE_LEN, cb, UMB_CAPSULE_LEN);
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), 0);
+	cr_assert(!pre_req_verify(&r), "a reordered batch verified");
+	/* A batch body read as op 1 is refused by its length. */
+	req[1] = PRE_OP_REENCRYPT;
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), -1);
+	/* The count must match the length, and stay in 1..32. */
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 3, NULL, 0, req, &n, err, sizeof(err)), 0);
+	req[43] = 2;
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), -1);
+	req[43] = 0;
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), -1);
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 33, NULL, 0, req, &n, err, sizeof(err)), -1);
+	/* op 5 carries a document after the signature. */
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 2, doc, sizeof(doc), req, &n, err,
+					 sizeof(err)), 0);
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.op, PRE_OP_BATCH_ATTESTED);
+	cr_assert_eq(r.doc_len, sizeof(doc));
+	cr_assert(pre_req_verify(&r));
+}
