@@ -1,7 +1,6 @@
 /* seal pre serve: the re-encryption proxy (docs/umbral-proxy.md). One thread
  * per connection, at most --max-conns; requests are small and each costs a
  * few point multiplications, so a connection is served start to end. */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <assert.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,32 +52,14 @@ struct conn {
 };
 
 /* ---------------------------------------------------------------- loading */
+static int one_kfrag(const char *path, size_t i, void *s, char *err)
+{
+	return pre_load_kfrag(path, &((struct srv *)s)->kf[i], err);
+}
+
 static int load_kfrags(struct srv *s, const char *dir, char *err)
 {
-	char path[4096];
-	struct dirent *de;
-	struct stat st;
-	DIR *d = opendir(dir);
-	int rc = 0;
-
-	if (!d)
-		return errfmt(err, PRE_ERRLEN, "%s: %s", dir, strerror(errno));
-	while (rc == 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
-			rc = errfmt(err, PRE_ERRLEN, "%s: name too long", dir);
-		else if (stat(path, &st) || !S_ISREG(st.st_mode))
-			continue;
-		else if (s->nkf == PRE_MAX_CFRAGS)
-			rc = errfmt(err, PRE_ERRLEN, "%s: more than %d kfrags", dir, PRE_MAX_CFRAGS);
-		else if ((rc = pre_load_kfrag(path, &s->kf[s->nkf], err)) == 0)
-			s->nkf++;
-	}
-	closedir(d);
-	if (rc == 0 && s->nkf == 0)
-		rc = errfmt(err, PRE_ERRLEN, "%s: no kfrags", dir);
-	return rc;
+	return pre_load_dir(dir, PRE_MAX_CFRAGS, "kfrags", one_kfrag, s, &s->nkf, err);
 }
 
 static int allow_line(struct srv *s, const char *path, unsigned lineno, char *line, char *err)
@@ -457,28 +437,18 @@ int pre_cmd_serve(int argc, char **argv)
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
 	struct serve_args a = { .max_conns = 64, .skew = 300 };
+	const struct pre_opt t[] = { { 'l', &a.listen }, { 'k', &a.dir }, { 'a', &a.allow },
+				     { 'r', &a.root }, { 'A', NULL, &a.any, true },
+				     { 'T', NULL, &a.attested, true }, { 'D', NULL, &a.debug, true },
+				     { 'I', NULL, &a.any_image, true }, { 0 } };
 	char err[PRE_ERRLEN], perr[PARSE_ERR_MAX];
 	uint64_t v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'l')
-			a.listen = optarg;
-		else if (c == 'k')
-			a.dir = optarg;
-		else if (c == 'a')
-			a.allow = optarg;
-		else if (c == 'A')
-			a.any = true;
-		else if (c == 'T')
-			a.attested = true;
-		else if (c == 'r')
-			a.root = optarg;
-		else if (c == 'D')
-			a.debug = true;
-		else if (c == 'I')
-			a.any_image = true;
-		else if (c == 'p') {
+		if (pre_opt_take(c, t))
+			continue;
+		if (c == 'p') {
 			if (opt_pcr(optarg, &a.pol) != CLI_OK)
 				return CLI_USAGE;
 		}
