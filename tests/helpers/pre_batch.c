@@ -6,6 +6,9 @@
  *
  *   pre_batch MODE ADDR SK DIR CAPSULE...
  *
+ * PRE_BATCH_DOC=FILE makes it op 5 with that attestation document;
+ * PRE_BATCH_REPEAT=N sends the request N times (default 2, at most 16), all
+ * answers read, the first kept.
  * MODE: ok      as above; prints "answers 2 capsules K cfrags N"
  *       forged  the signature's last bit flipped; prints the answer's status
  *               and message
@@ -34,39 +37,58 @@ static int write_cfrags(const char *dir, const uint8_t *b, size_t n)
 			if (pre_write(path, b + o, UMB_CFRAG_LEN, err))
 				return fprintf(stderr, "pre_batch: %s\n", err), -1;
 		}
-	printf("answers 2 capsules %zu cfrags %zu\n", k, nk);
+	printf("answers capsules %zu cfrags %zu\n", k, nk);
 	return 0;
 }
 
-/* Both answers of the pipelined pair; the first is kept in first/fn. */
-static int exchange(int fd, const uint8_t *req, size_t n, uint8_t *first, size_t *fn)
+/* The answers of `times` pipelined copies; the first is kept in first/fn,
+ * the others must have its status. */
+static int answers(int fd, struct pre_rbuf *rb, unsigned times, uint8_t *first, size_t *fn,
+		   char *err)
+{
+	const uint8_t *b;
+	size_t bn;
+
+	if (pre_frame_next(fd, rb, &b, &bn, err, PRE_ERRLEN))
+		return -1;
+	memcpy(first, b, bn);
+	*fn = bn;
+	for (unsigned i = 1; i < times && first[0] == PRE_OK; i++) {
+		if (pre_frame_next(fd, rb, &b, &bn, err, PRE_ERRLEN))
+			return -1;
+		if (b[0] != first[0])
+			return snprintf(err, PRE_ERRLEN, "answer %u: status %u", i + 1, b[0]), -1;
+	}
+	return 0;
+}
+
+static int exchange(int fd, const uint8_t *req, size_t n, unsigned times, uint8_t *first,
+		    size_t *fn)
 {
 	struct pre_rbuf *rb = calloc(1, sizeof(*rb));
 	struct pre_wbuf *wb = calloc(1, sizeof(*wb));
 	char err[PRE_ERRLEN] = "out of memory";
-	const uint8_t *b;
-	size_t bn;
-	int rc = -1;
+	int rc = rb && wb ? 0 : -1;
 
-	if (rb && wb && pre_wbuf_frame(fd, wb, req, n, err, sizeof(err)) == 0 &&
-	    pre_wbuf_frame(fd, wb, req, n, err, sizeof(err)) == 0 &&
-	    pre_wbuf_flush(fd, wb, err, sizeof(err)) == 0 &&
-	    pre_frame_next(fd, rb, &b, &bn, err, sizeof(err)) == 0) {
-		memcpy(first, b, bn);
-		*fn = bn;
-		rc = first[0] == PRE_OK ? pre_frame_next(fd, rb, &b, &bn, err, sizeof(err)) : 0;
-	}
+	for (unsigned i = 0; rc == 0 && i < times; i++)
+		rc = pre_wbuf_frame(fd, wb, req, n, err, sizeof(err));
+	if (rc == 0)
+		rc = pre_wbuf_flush(fd, wb, err, sizeof(err)) || answers(fd, rb, times, first, fn, err);
 	if (rc)
 		fprintf(stderr, "pre_batch: %s\n", err);
 	free(rb);
 	free(wb);
-	return rc;
+	return rc ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct umb_capsule caps[PRE_BATCH_MAX];
 	static uint8_t req[PRE_REQ_MAX], ans[PRE_FRAME_MAX];
+	const char *docp = getenv("PRE_BATCH_DOC"), *rep = getenv("PRE_BATCH_REPEAT");
+	unsigned times = rep ? (unsigned)atoi(rep) : 2;
+	uint8_t *doc = NULL;
+	size_t doc_len = 0;
 	char err[PRE_ERRLEN];
 	unsigned k = (unsigned)(argc - 5);
 	struct umb_sk sk;
@@ -76,13 +98,18 @@ int main(int argc, char **argv)
 
 	if (argc < 6 || k > PRE_BATCH_MAX || (strcmp(argv[1], "ok") && strcmp(argv[1], "forged")))
 		return fprintf(stderr, "usage: pre_batch ok|forged ADDR SK DIR CAPSULE...\n"), 2;
-	if (pre_load_sk(argv[3], &sk, err) || addr_parse(argv[2], &a, err, sizeof(err)))
+	if (times < 1 || times > 16)
+		return fprintf(stderr, "pre_batch: PRE_BATCH_REPEAT is 1..16\n"), 2;
+	if (pre_load_sk(argv[3], &sk, err) || addr_parse(argv[2], &a, err, sizeof(err)) ||
+	    (docp && pre_read(docp, PRE_DOC_MAX, &doc, &doc_len, err)))
 		return fprintf(stderr, "pre_batch: %s\n", err), 1;
 	for (unsigned i = 0; i < k; i++)
 		if (pre_load_capsule(argv[5 + i], &caps[i], err))
 			return fprintf(stderr, "pre_batch: %s\n", err), 1;
-	if (pre_req_build_batch(&sk, (uint64_t)time(NULL), caps, k, NULL, 0, req, &n, err,
-				sizeof(err)))
+	rc = pre_req_build_batch(&sk, (uint64_t)time(NULL), caps, k, doc, doc_len, req, &n, err,
+				 sizeof(err));
+	free(doc);
+	if (rc)
 		return fprintf(stderr, "pre_batch: %s\n", err), 1;
 	umb_sk_clear(&sk);
 	if (strcmp(argv[1], "forged") == 0)
@@ -90,7 +117,7 @@ int main(int argc, char **argv)
 	if ((fd = sock_connect(&a, 2000, 0, err, sizeof(err))) < 0)
 		return fprintf(stderr, "pre_batch: %s\n", err), 1;
 	pre_fd_timeouts(fd, 5000);
-	rc = exchange(fd, req, n, ans, &an);
+	rc = exchange(fd, req, n, times, ans, &an);
 	close(fd);
 	if (rc)
 		return 1;
