@@ -1,6 +1,6 @@
-/* seal pre serve: the re-encryption proxy (docs/umbral-proxy.md). One thread
- * per connection, at most --max-conns; requests are small and each costs a
- * few point multiplications, so a connection is served start to end. */
+/* seal pre serve: the re-encryption proxy (docs/umbral-proxy.md). Two
+ * threads per connection (a reader that checks, a worker that re-encrypts),
+ * at most --max-conns connections. */
 #include <errno.h>
 #include <poll.h>
 #include <assert.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -53,13 +54,38 @@ struct doc_memo {
 	int64_t at;
 };
 
+/* A connection is two threads: its reader parses each request, applies
+ * the policy and checks the capsules; its worker re-encrypts and writes the
+ * answers, in request order. A pipelining client so keeps two cores busy,
+ * the checks of one request beside the re-encryption of the one before. */
+#define QUEUE 8
+
+enum job_kind { JOB_ANSWER, JOB_CAPSULES, JOB_END };
+
+struct job {
+	enum job_kind kind;
+	bool batch;
+	unsigned ncaps;
+	struct umb_capsule caps[PRE_BATCH_MAX]; /* JOB_CAPSULES: checked already */
+	size_t len;
+	uint8_t body[512]; /* JOB_ANSWER: a status answer or the stats */
+};
+
 struct conn {
 	struct srv *s;
 	int fd;
 	struct pre_rbuf rb;
-	struct pre_wbuf wb;
 	struct doc_memo memo;
 	char err[PRE_ERRLEN];
+	/* the queue from reader to worker: jobs[head .. head + n) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job jobs[QUEUE];
+	unsigned head, n;
+	/* the worker's */
+	struct pre_wbuf wb;
+	bool dead; /* a write failed: the rest is dropped */
+	char werr[PRE_ERRLEN];
 };
 
 /* ---------------------------------------------------------------- loading */
@@ -119,13 +145,67 @@ static size_t status_body(uint8_t *b, size_t room, uint8_t status, const char *m
 	return n + 1;
 }
 
-/* An answer queued behind the others of the connection. */
-static int respond(struct conn *c, uint8_t status, const char *msg)
+/* ---------------------------------------------------------------- the queue */
+/* The reader's next slot, once the worker has room. */
+static struct job *q_slot(struct conn *c)
 {
-	uint8_t b[256];
+	struct job *j;
 
-	return pre_wbuf_frame(c->fd, &c->wb, b, status_body(b, sizeof(b), status, msg), c->err,
-			      sizeof(c->err));
+	pthread_mutex_lock(&c->mu);
+	while (c->n == QUEUE)
+		pthread_cond_wait(&c->cv, &c->mu);
+	j = &c->jobs[(c->head + c->n) % QUEUE];
+	pthread_mutex_unlock(&c->mu);
+	return j;
+}
+
+static void q_push(struct conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->n++;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The worker's next job; what it has answered goes out before it waits. */
+static struct job *q_next(struct conn *c)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->n == 0) {
+		pthread_mutex_unlock(&c->mu);
+		if (!c->dead && pre_wbuf_flush(c->fd, &c->wb, c->werr, sizeof(c->werr))) {
+			c->dead = true;
+			/* The reader may sit in read(): end it. */
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		pthread_mutex_lock(&c->mu);
+		while (c->n == 0)
+			pthread_cond_wait(&c->cv, &c->mu);
+	}
+	j = &c->jobs[c->head];
+	pthread_mutex_unlock(&c->mu);
+	return j;
+}
+
+static void q_done(struct conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->head = (c->head + 1) % QUEUE;
+	c->n--;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* An answer queued behind the others of the connection. */
+static void respond(struct conn *c, uint8_t status, const char *msg)
+{
+	struct job *j = q_slot(c);
+
+	j->kind = JOB_ANSWER;
+	j->len = status_body(j->body, sizeof(j->body), status, msg);
+	q_push(c);
 }
 
 static bool allowed(const struct srv *s, const struct umb_pk *pk)
@@ -191,40 +271,97 @@ static const char *policy(struct conn *c, const struct pre_req *r, char *why, si
 	return NULL;
 }
 
+/* ---------------------------------------------------------------- the worker */
 /* The cfrags of every capsule, each with every kfrag, after the header. */
-static int reencrypt_all(struct conn *c, const struct pre_req *r, uint8_t *b, size_t *o)
+static int reencrypt_all(const struct srv *s, const struct job *j, uint8_t *b, size_t *o,
+			 char *e)
 {
-	struct srv *s = c->s;
-	struct umb_capsule cap;
 	struct umb_cfrag cf;
-	char e[PRE_ERRLEN];
 
-	for (unsigned k = 0; k < r->ncaps; k++) {
-		if (pre_req_capsule(r, k, &cap, e, sizeof(e))) {
-			atomic_fetch_add(&s->bad, 1);
-			respond(c, PRE_BAD, e);
-			return 1;
-		}
+	for (unsigned k = 0; k < j->ncaps; k++)
 		for (size_t i = 0; i < s->nkf; i++) {
-			if (umb_reencrypt(&cap, &s->kf[i], &cf, e, sizeof(e)))
-				return respond(c, PRE_INTERNAL, e);
+			if (umb_reencrypt(&j->caps[k], &s->kf[i], &cf, e, PRE_ERRLEN))
+				return -1;
 			*o += umb_cfrag_bytes(&cf, false, b + *o);
 		}
-	}
 	return 0;
 }
 
-/* 0 to go on, 1 to close after a bad request, -1 for I/O. */
-static int serve_reencrypt(struct conn *c, const struct pre_req *r)
+static int answer_capsules(struct conn *c, const struct job *j)
 {
 	static_assert(3 + PRE_BATCH_CFRAGS * UMB_CFRAG_LEN <= PRE_FRAME_MAX, "answers fit a frame");
 	uint8_t b[3 + PRE_BATCH_CFRAGS * UMB_CFRAG_LEN];
 	struct srv *s = c->s;
+	size_t o = j->batch ? 3 : 2;
+	char e[PRE_ERRLEN];
+
+	if (reencrypt_all(s, j, b, &o, e)) {
+		o = status_body(b, sizeof(b), PRE_INTERNAL, e);
+	} else {
+		b[0] = PRE_OK;
+		b[1] = (uint8_t)(j->batch ? j->ncaps : s->nkf);
+		if (j->batch)
+			b[2] = (uint8_t)s->nkf;
+		atomic_fetch_add(&s->cfrags, j->ncaps * s->nkf);
+	}
+	return pre_wbuf_frame(c->fd, &c->wb, b, o, c->werr, sizeof(c->werr));
+}
+
+static void *worker_main(void *arg)
+{
+	struct conn *c = arg;
+	struct job *j;
+	int rc;
+
+	while ((j = q_next(c))->kind != JOB_END) {
+		if (c->dead)
+			rc = 0;
+		else if (j->kind == JOB_ANSWER)
+			rc = pre_wbuf_frame(c->fd, &c->wb, j->body, j->len, c->werr, sizeof(c->werr));
+		else
+			rc = answer_capsules(c, j);
+		if (rc) {
+			c->dead = true;
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		q_done(c);
+	}
+	/* The last answers (a refusal's reason) go out on a best-effort basis:
+	 * the connection closes either way. */
+	if (!c->dead)
+		(void)pre_wbuf_flush(c->fd, &c->wb, c->werr, sizeof(c->werr));
+	q_done(c);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- the reader */
+/* The capsules of an admitted request, checked, for the worker; 1 to close
+ * after a capsule that does not parse. */
+static int queue_capsules(struct conn *c, const struct pre_req *r, bool batch)
+{
+	struct job *j = q_slot(c);
+	char e[PRE_ERRLEN];
+
+	for (unsigned k = 0; k < r->ncaps; k++)
+		if (pre_req_capsule(r, k, &j->caps[k], e, sizeof(e))) {
+			atomic_fetch_add(&c->s->bad, 1);
+			respond(c, PRE_BAD, e);
+			return 1;
+		}
+	j->kind = JOB_CAPSULES;
+	j->batch = batch;
+	j->ncaps = r->ncaps;
+	q_push(c);
+	return 0;
+}
+
+/* 0 to go on, 1 to close after a bad request. */
+static int serve_reencrypt(struct conn *c, const struct pre_req *r)
+{
+	struct srv *s = c->s;
 	bool batch = r->op == PRE_OP_BATCH || r->op == PRE_OP_BATCH_ATTESTED;
 	char w[PRE_ERRLEN];
 	const char *why;
-	size_t o = batch ? 3 : 2;
-	int rc;
 
 	if (r->ncaps * s->nkf > PRE_BATCH_CFRAGS) {
 		atomic_fetch_add(&s->bad, 1);
@@ -235,16 +372,10 @@ static int serve_reencrypt(struct conn *c, const struct pre_req *r)
 	}
 	if ((why = policy(c, r, w, sizeof(w))) != NULL) {
 		atomic_fetch_add(&s->refused, 1);
-		return respond(c, PRE_REFUSED, why);
+		respond(c, PRE_REFUSED, why);
+		return 0;
 	}
-	if ((rc = reencrypt_all(c, r, b, &o)) != 0)
-		return rc;
-	b[0] = PRE_OK;
-	b[1] = (uint8_t)(batch ? r->ncaps : s->nkf);
-	if (batch)
-		b[2] = (uint8_t)s->nkf;
-	atomic_fetch_add(&s->cfrags, r->ncaps * s->nkf);
-	return pre_wbuf_frame(c->fd, &c->wb, b, o, c->err, sizeof(c->err));
+	return queue_capsules(c, r, batch);
 }
 
 static uint64_t cpu_ms(void)
@@ -257,11 +388,11 @@ static uint64_t cpu_ms(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
-static int serve_stats(struct conn *c)
+static void serve_stats(struct conn *c)
 {
 	struct srv *s = c->s;
-	char j[512];
-	int n = snprintf(j + 1, sizeof(j) - 1,
+	struct job *j = q_slot(c);
+	int n = snprintf((char *)j->body + 1, sizeof(j->body) - 1,
 			 "{\"connections\": %lu, \"requests\": %lu, \"cfrags\": %lu, \"refused\": "
 			 "%lu, \"bad\": %lu, \"busy\": %lu, \"active\": %u, \"kfrags\": %zu, "
 			 "\"attestations\": %lu, \"cpu_ms\": %llu}",
@@ -270,11 +401,13 @@ static int serve_stats(struct conn *c)
 			 atomic_load(&s->busy), atomic_load(&s->active), s->nkf,
 			 atomic_load(&s->attestations), (unsigned long long)cpu_ms());
 
-	j[0] = PRE_OK;
-	return pre_wbuf_frame(c->fd, &c->wb, (uint8_t *)j, (size_t)n + 1, c->err, sizeof(c->err));
+	j->kind = JOB_ANSWER;
+	j->body[0] = PRE_OK;
+	j->len = n > 0 && (size_t)n < sizeof(j->body) - 1 ? (size_t)n + 1 : 1;
+	q_push(c);
 }
 
-/* One request: 0 to go on, 1 to close, -1 for I/O. */
+/* One request: 0 to go on, 1 to close. */
 static int serve_one(struct conn *c, const uint8_t *body, size_t n)
 {
 	char e[PRE_ERRLEN];
@@ -286,21 +419,36 @@ static int serve_one(struct conn *c, const uint8_t *body, size_t n)
 		respond(c, PRE_BAD, e);
 		return 1;
 	}
-	return r.op == PRE_OP_STATS ? serve_stats(c) : serve_reencrypt(c, &r);
+	if (r.op != PRE_OP_STATS)
+		return serve_reencrypt(c, &r);
+	serve_stats(c);
+	return 0;
+}
+
+static void conn_free(struct conn *c)
+{
+	close(c->fd);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	atomic_fetch_sub(&c->s->active, 1);
+	free(c);
 }
 
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	const uint8_t *body;
+	pthread_t w;
 	size_t n;
 	int rc = 0;
 
 	pre_fd_timeouts(c->fd, IDLE_MS);
+	if (pthread_create(&w, NULL, worker_main, c)) {
+		atomic_fetch_add(&c->s->busy, 1);
+		conn_free(c);
+		return NULL;
+	}
 	while (rc == 0) {
-		/* What is answered goes out before the proxy waits for more. */
-		if (!pre_rbuf_ready(&c->rb) && pre_wbuf_flush(c->fd, &c->wb, c->err, sizeof(c->err)))
-			break;
 		rc = pre_frame_next(c->fd, &c->rb, &body, &n, c->err, sizeof(c->err));
 		if (rc == 0)
 			rc = serve_one(c, body, n);
@@ -309,12 +457,10 @@ static void *conn_main(void *arg)
 		atomic_fetch_add(&c->s->bad, 1);
 		respond(c, PRE_BAD, c->err);
 	}
-	/* The last answers (a refusal's reason) go out on a best-effort basis:
-	 * the connection closes either way. */
-	(void)pre_wbuf_flush(c->fd, &c->wb, c->err, sizeof(c->err));
-	close(c->fd);
-	atomic_fetch_sub(&c->s->active, 1);
-	free(c);
+	q_slot(c)->kind = JOB_END;
+	q_push(c);
+	pthread_join(w, NULL);
+	conn_free(c);
 	return NULL;
 }
 
@@ -344,14 +490,15 @@ static void accept_one(struct srv *s, int lfd)
 	c->rb.off = c->rb.len = 0;
 	c->wb.len = 0;
 	c->memo.len = 0;
+	c->head = c->n = 0;
+	c->dead = false;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
 	atomic_fetch_add(&s->active, 1);
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, conn_main, c)) {
-		atomic_fetch_sub(&s->active, 1);
-		close(fd);
-		free(c);
-	}
+	if (pthread_create(&t, &at, conn_main, c))
+		conn_free(c);
 	pthread_attr_destroy(&at);
 }
 
