@@ -71,8 +71,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		/* A proxy request (seal pre serve): its signature is only checked,
 		 * never trusted, here. */
-		if (pre_req_parse(p, n, &req, err, sizeof(err)) == 0 && req.op != PRE_OP_STATS)
-			(void)pre_req_verify(&req);
+		if (pre_req_parse(p, n, &req, err, sizeof(err)) || req.op == PRE_OP_STATS)
+			break;
+		(void)pre_req_verify(&req);
+		/* Each capsule as the proxy takes it, after the policy: the bytes
+		 * it accepts are the bytes it writes back. */
+		for (unsigned i = 0; i < req.ncaps; i++)
+			if (pre_req_capsule(&req, i, &c, err, sizeof(err)) == 0)
+				same(req.caps + (size_t)i * UMB_CAPSULE_LEN, UMB_CAPSULE_LEN, out,
+				     umb_capsule_bytes(&c, false, out));
 	}
 	return 0;
 }

@@ -4,7 +4,8 @@
 # seal decrypt --proxy opens the file through them, with one down, with one
 # lying; not with two down; requesters outside the allow-list, stale or
 # forged requests and malformed frames are refused; the connection limit
-# answers busy; a proxy's fds stay flat over many requests.
+# answers busy; batches of capsules (op 4), pipelined, give cfrags that open
+# each file; a proxy's fds stay flat over many requests.
 T_NAME=seal_pre_serve
 . "$NEK_ROOT/tests/lib.sh"
 t_require_cmd seal xxd cmp python3
@@ -40,6 +41,37 @@ t_eq "bob opens the file through 3 proxies" 0 $?
 rm -f out; dec $(px 1 3) -o out && cmp -s data out
 t_eq "through 2 of them" 0 $?
 t_match "one proxy alone is not enough" 'fewer than the threshold' "$(dec $(px 2) -o out3 2>&1)"
+
+# Batches (op 4): one signed request for several capsules, pipelined twice
+# on one connection; each file opens with the cfrags two proxies gave for
+# its capsule, in the batch's order.
+head -c 5000 /dev/urandom >data2
+seal encrypt -r "umbral:$(hex alice.pk)" -o data2.age data2
+seal pre capsule -o cap1 data.age && seal pre capsule -o cap2 data2.age
+mkdir -p b1 b3 cf.one cf.two
+t_match "a batch of two capsules, pipelined twice, is answered twice" '^answers capsules 2 cfrags 1$' \
+	"$(pre_batch ok tcp:127.0.0.1:${PORTS[1]} bob.sk b1 cap1 cap2)"
+pre_batch ok tcp:127.0.0.1:${PORTS[3]} bob.sk b3 cap1 cap2 >/dev/null
+cp b1/cf-1-1 cf.one/a && cp b3/cf-1-1 cf.one/b && cp b1/cf-2-1 cf.two/a && cp b3/cf-2-1 cf.two/b
+t_ok "the first file opens with its batch cfrags" bash -c \
+	"seal decrypt --umbral-key bob.sk --cfrags cf.one --verifying-key signer.pk -o out.b1 data.age && cmp -s data out.b1"
+t_ok "the second too, each answer in request order" bash -c \
+	"seal decrypt --umbral-key bob.sk --cfrags cf.two --verifying-key signer.pk -o out.b2 data2.age && cmp -s data2 out.b2"
+t_match "a batch with a forged signature is refused" '^status 1: request signature does not verify' \
+	"$(pre_batch forged tcp:127.0.0.1:${PORTS[1]} bob.sk b1 cap1 cap2)"
+t_match "alice's batch is refused by the allow-list" '^status 1: requester not allowed' \
+	"$(pre_batch ok tcp:127.0.0.1:${PORTS[1]} alice.sk b1 cap1)"
+# A proxy of two kfrags answers K x 2 cfrags a batch, at most 42 a frame.
+mkdir -p two && cp p1/kfrag-1 p3/kfrag-3 two/
+start 9 two --allow-any
+t_match "seal pre bench drives a proxy with pipelined batches" '^proxy_cfrags_per_s [1-9]' \
+	"$(seal pre bench --proxy tcp:127.0.0.1:${PORTS[9]} --batch 4 --window 3 --seconds 0.3 2>&1)"
+t_match "and reads the proxy's CPU time from its stats" '^proxy_cfrags_per_cpu_s [0-9]' \
+	"$(seal pre bench --proxy tcp:127.0.0.1:${PORTS[9]} --batch 2 --seconds 0.3 2>&1)"
+t_match "a batch whose answer would not fit a frame is a bad request" 'status 2' \
+	"$(seal pre bench --proxy tcp:127.0.0.1:${PORTS[9]} --batch 32 --seconds 0.1 2>&1)"
+t_match "which the proxy counts" '"bad": 1' "$(seal pre stats tcp:127.0.0.1:${PORTS[9]})"
+t_exit "--batch without --proxy is a usage error" 2 seal pre bench --batch 4
 t_match "alice is not on the allow-list" 'requester not allowed' \
 	"$(seal decrypt --umbral-key alice.sk --verifying-key signer.pk $(px 1) -o out3 data.age 2>&1)"
 t_eq "refused: nothing written" no "$( [ -e out3 ] && echo yes || echo no)"
@@ -97,14 +129,15 @@ t_eq "past --max-conns a connection is answered busy" 3 "$(cat busy.out)"
 t_match "stats count the refusals" '"refused": [1-9]' "$(seal pre stats tcp:127.0.0.1:${PORTS[1]})"
 t_match "and the bad requests, the oversized frame too" '"bad": 3' "$(seal pre stats tcp:127.0.0.1:${PORTS[1]})"
 
-# fds of a proxy stay flat over 40 requests (good and refused).
+# fds of a proxy stay flat over 60 connections (good, refused, pipelined batches).
 before=$(t_fdcount "${PIDS[1]}")
 for i in $(seq 1 20); do
 	dec $(px 1) -o /dev/null >/dev/null 2>&1
 	seal decrypt --umbral-key carol.sk --verifying-key signer.pk $(px 1) -o /dev/null data.age >/dev/null 2>&1
+	pre_batch ok tcp:127.0.0.1:${PORTS[1]} bob.sk b1 cap1 cap2 >/dev/null
 done
 sleep 0.3
-t_eq "the proxy's fds are the same after 40 requests" "$before" "$(t_fdcount "${PIDS[1]}")"
+t_eq "the proxy's fds are the same after 60 connections (batches too)" "$before" "$(t_fdcount "${PIDS[1]}")"
 
 # Attested callers: the proxy admits a requester whose key is in an
 # attestation document of an enclave its PCR policy pins (the NSM emulator's
@@ -127,6 +160,19 @@ if command -v attest >/dev/null; then
 	other=$(head -c 48 /dev/urandom | xxd -p -c 48)
 	start 8 p1 --allow-attested --trust-root emu/root.pem --pcr "8=$other"
 	t_match "another image's PCR8 is refused" 'attestation: pcr' "$(dec $(px 8) --attestation doc.bob -o out3 2>&1)"
+	# A pipelining attested client: 16 batches with one document on one
+	# connection; the proxy verifies it at most once a second.
+	a0=$(seal pre stats tcp:127.0.0.1:${PORTS[6]} | grep -oE '"attestations": [0-9]+' | grep -oE '[0-9]+$')
+	mkdir -p b6
+	t_match "16 pipelined attested batches are all answered" '^answers capsules 2 cfrags 1$' \
+		"$(PRE_BATCH_DOC=doc.bob PRE_BATCH_REPEAT=16 pre_batch ok tcp:127.0.0.1:${PORTS[6]} bob.sk b6 cap1 cap2)"
+	a1=$(seal pre stats tcp:127.0.0.1:${PORTS[6]} | grep -oE '"attestations": [0-9]+' | grep -oE '[0-9]+$')
+	t_ok "with the document verified once a second, not 16 times ($a0 -> $a1)" test $((a1 - a0)) -ge 1 -a $((a1 - a0)) -le 2
+	t_match "the same document for carol's key is still refused" '^status 1: attestation: public_key' \
+		"$(PRE_BATCH_DOC=doc.bob pre_batch ok tcp:127.0.0.1:${PORTS[6]} carol.sk b6 cap1)"
+	cp b6/cf-1-1 cf.one/a && cp b3/cf-1-1 cf.one/b
+	t_ok "an attested batch's cfrags open the file" bash -c \
+		"seal decrypt --umbral-key bob.sk --cfrags cf.one --verifying-key signer.pk -o out.b6 data.age && cmp -s data out.b6"
 	t_match "an attested policy must pin the image" 'no --pcr pins the image' \
 		"$(seal pre serve --listen tcp:127.0.0.1:1 --kfrags p1 --allow-attested --trust-root emu/root.pem 2>&1)"
 else

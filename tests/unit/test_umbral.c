@@ -478,6 +478,10 @@ Test(umbral, parsers_refuse_malformed_input)
 	bad[n - 1] ^= 1; /* s changes: the self-check fails */
 	cr_assert_eq(umb_capsule_parse(bad, n, &c, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "self-check"), "%s", err);
+	memcpy(bad, buf, n);
+	bad[38] ^= 1; /* V's sign flips: still a point, the self-check fails */
+	cr_assert_eq(umb_capsule_parse(bad, n, &c, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "self-check"), "%s", err);
 
 	n = umb_kfrag_bytes(&kf, buf);
 	memcpy(bad, buf, n);
@@ -538,4 +542,86 @@ Test(umbral, proxy_request_signed_parsed_and_forgery_refused)
 	cr_assert_eq(pre_req_parse((const uint8_t *)"\x01\x02", 2, &r, err, sizeof(err)), 0);
 	cr_assert_eq(r.op, PRE_OP_STATS);
 	cr_assert_eq(pre_req_parse((const uint8_t *)"\x01\x07", 2, &r, err, sizeof(err)), -1);
+}
+
+/* The self-check computes E*h - G*s and compares it with -V: a capsule
+ * built so that G*s = E*h - V (the other sign) must fail it, its twin with
+ * G*s = E*h + V pass. */
+Test(umbral, capsule_selfcheck_sign)
+{
+	struct umb_scalar r, u, h, rh;
+	struct umb_capsule c, back;
+	uint8_t buf[UMB_CAPSULE_LEN];
+	struct umb_hash st;
+	char err[ERR];
+
+	for (int i = 0; i < 16; i++) {
+		cr_assert_eq(umb_scalar_random(&r), 0);
+		cr_assert_eq(umb_scalar_random(&u), 0);
+		cr_assert_eq(umb_point_gen(&c.e, &r), 0);
+		cr_assert_eq(umb_point_gen(&c.v, &u), 0);
+		umb_hash_init(&st, "CAPSULE_POINTS");
+		umb_hash_point(&st, &c.e);
+		umb_hash_point(&st, &c.v);
+		umb_hash_scalar(&st, &h);
+		cr_assert_eq(umb_scalar_mul(&rh, &r, &h), 0);
+		cr_assert_eq(umb_scalar_sub(&c.s, &rh, &u), 0);
+		umb_capsule_bytes(&c, false, buf);
+		cr_assert_eq(umb_capsule_parse(buf, sizeof(buf), &back, err, sizeof(err)), -1);
+		cr_assert(strstr(err, "self-check"), "%s", err);
+		cr_assert_eq(umb_scalar_add(&c.s, &rh, &u), 0);
+		umb_capsule_bytes(&c, false, buf);
+		cr_assert_eq(umb_capsule_parse(buf, sizeof(buf), &back, err, sizeof(err)), 0, "%s", err);
+	}
+}
+
+/* A batch (op 4): one signature over every capsule, in order; the capsules
+ * stay bytes until asked for, each parsed and self-checked then. */
+Test(umbral, proxy_batch_signed_over_every_capsule)
+{
+	static uint8_t req[PRE_REQ_MAX];
+	struct party a = party(), b = party();
+	uint8_t ct[1 + UMB_DEM_OVERHEAD], pt = 5, cb[UMB_CAPSULE_LEN], doc[3] = { 1, 2, 3 };
+	struct umb_capsule c[3], back;
+	struct pre_req r;
+	char err[ERR];
+	size_t n;
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(umb_encrypt(&a.pk, &pt, 1, &c[i], ct, err, sizeof(err)), 0);
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 3, NULL, 0, req, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, PRE_BATCH_LEN(3));
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.op, PRE_OP_BATCH);
+	cr_assert_eq(r.ncaps, 3);
+	cr_assert(pre_req_verify(&r));
+	for (unsigned i = 0; i < 3; i++) {
+		cr_assert_eq(pre_req_capsule(&r, i, &back, err, sizeof(err)), 0, "%s", err);
+		umb_capsule_bytes(&c[i], false, cb);
+		cr_assert_eq(memcmp(r.caps + i * UMB_CAPSULE_LEN, cb, sizeof(cb)), 0);
+	}
+	cr_assert_eq(pre_req_capsule(&r, 3, &back, err, sizeof(err)), -1);
+	/* Swapping two capsules is another message. */
+	memcpy(req + 44, r.caps + UMB_CAPSULE_LEN, UMB_CAPSULE_LEN);
+	umb_capsule_bytes(&c[0], false, cb);
+	memcpy(req + 44 + UMB_CAPSULE_LEN, cb, UMB_CAPSULE_LEN);
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), 0);
+	cr_assert(!pre_req_verify(&r), "a reordered batch verified");
+	/* A batch body read as op 1 is refused by its length. */
+	req[1] = PRE_OP_REENCRYPT;
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), -1);
+	/* The count must match the length, and stay in 1..32. */
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 3, NULL, 0, req, &n, err, sizeof(err)), 0);
+	req[43] = 2;
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), -1);
+	req[43] = 0;
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), -1);
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 33, NULL, 0, req, &n, err, sizeof(err)), -1);
+	/* op 5 carries a document after the signature. */
+	cr_assert_eq(pre_req_build_batch(&b.sk, 99, c, 2, doc, sizeof(doc), req, &n, err,
+					 sizeof(err)), 0);
+	cr_assert_eq(pre_req_parse(req, n, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.op, PRE_OP_BATCH_ATTESTED);
+	cr_assert_eq(r.doc_len, sizeof(doc));
+	cr_assert(pre_req_verify(&r));
 }

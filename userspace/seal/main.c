@@ -112,7 +112,8 @@ static const struct cli_cmd cmds[] = {
 	  "    pre reencrypt --kfrag KF --capsule C [--verifying-key PK_S [--from PK_A]\n"
 	  "                  [--to PK_B]] [--simple] -o CF\n"
 	  "    pre capsule [--simple] [-o C] [FILE.age]\n"
-	  "    pre bench [--json] [--seconds S] [--proxy ADDR [--conns N]]\n"
+	  "    pre bench [--json] [--seconds S] [--proxy ADDR [--conns N] [--batch K]\n"
+	  "              [--window W]]\n"
 	  "    pre serve --listen ADDR --kfrags DIR (--allow FILE | --allow-any)\n"
 	  "              [--allow-attested [--trust-root PEM] [--pcr N=HEX]...\n"
 	  "              [--allow-debug] [--any-image]] [--max-conns N] [--max-skew S]\n"
@@ -144,7 +145,8 @@ static const struct cli_cmd cmds[] = {
 	  "                         file key to itself (payload unchanged); chain prints\n"
 	  "                         the verified keys from the first owner to the tip\n"
 	  "  bench                  per-operation rates on this thread (JSON: *_per_s);\n"
-	  "                         --proxy: cfrags/s a proxy serves over N connections\n"
+	  "                         --proxy: cfrags/s a proxy serves over N connections,\n"
+	  "                         W requests of K capsules in flight on each\n"
 	  "exit status: 0 done; 1 refused (the error names the file and the check); 2 usage.\n" },
 	{ "tpm", seal_cmd_tpm, "seal the host's own credentials to the host TPM (never enclave secrets)",
 	  "tpm seal --pcr LIST [--tcti T] -o BLOB [IN]\n"

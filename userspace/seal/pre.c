@@ -73,20 +73,13 @@ static int pre_keygen(int argc, char **argv)
 	char err[PRE_ERRLEN];
 	struct umb_sk sk;
 	bool force = false;
+	const struct pre_opt t[] = { { 'o', &name }, { 's', &seed }, { 'l', &label },
+				     { 'f', NULL, &force, true }, { 0 } };
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'o')
-			name = optarg;
-		else if (c == 'f')
-			force = true;
-		else if (c == 's')
-			seed = optarg;
-		else if (c == 'l')
-			label = optarg;
-		else if (cli_common_opt(c) != CLI_OK)
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1)
+		if (!pre_opt_take(c, t) && cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
-	}
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!name)
@@ -109,31 +102,22 @@ static int pre_encrypt(int argc, char **argv)
 					     { "simple", no_argument, NULL, 's' },
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
-	const char *to = NULL, *cout = NULL, *out = NULL, *in = "-";
+	const char *to = NULL, *cout = NULL, *out = NULL, *in;
 	uint8_t *pt = NULL, *ct = NULL, cb[UMB_CAPSULE_LEN];
 	char err[PRE_ERRLEN];
 	struct umb_capsule cap;
 	struct umb_pk pk;
 	bool simple = false;
+	const struct pre_opt t[] = { { 't', &to }, { 'c', &cout }, { 'o', &out },
+				     { 's', NULL, &simple, true }, { 0 } };
 	size_t n = 0;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 't')
-			to = optarg;
-		else if (c == 'c')
-			cout = optarg;
-		else if (c == 'o')
-			out = optarg;
-		else if (c == 's')
-			simple = true;
-		else if (cli_common_opt(c) != CLI_OK)
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1)
+		if (!pre_opt_take(c, t) && cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
-	}
-	if (argc - optind > 1)
-		return cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
-	if (optind < argc)
-		in = argv[optind];
+	if (pre_opt_input(argc, argv, &in) != CLI_OK)
+		return CLI_USAGE;
 	if (!to || !cout)
 		return cli_usage_error("encrypt needs --to PK and --capsule-out FILE");
 	if (pre_load_pk(to, &pk, err) || pre_read(in, PRE_MAX_DATA, &pt, &n, err))
@@ -224,32 +208,24 @@ static int pre_decrypt(int argc, char **argv)
 					     { "output", required_argument, NULL, 'o' },
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
-	struct dec_args a = { .in = "-" };
+	struct dec_args a = { 0 };
+	const struct pre_opt t[] = { { 'k', &a.sk }, { 'c', &a.capsule }, { 'f', &a.from },
+				     { 'V', &a.vk }, { 'o', &a.out }, { 0 } };
 	char err[PRE_ERRLEN];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'k')
-			a.sk = optarg;
-		else if (c == 'c')
-			a.capsule = optarg;
-		else if (c == 'f')
-			a.from = optarg;
-		else if (c == 'V')
-			a.vk = optarg;
-		else if (c == 'o')
-			a.out = optarg;
-		else if (c == 'F' && a.ncfrags == MAX_CFRAGS)
+		if (pre_opt_take(c, t))
+			continue;
+		if (c == 'F' && a.ncfrags == MAX_CFRAGS)
 			return cli_usage_error("more than %d --cfrag", MAX_CFRAGS);
-		else if (c == 'F')
+		if (c == 'F')
 			a.cfrags[a.ncfrags++] = optarg;
 		else if (cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
 	}
-	if (argc - optind > 1)
-		return cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
-	if (optind < argc)
-		a.in = argv[optind];
+	if (pre_opt_input(argc, argv, &a.in) != CLI_OK)
+		return CLI_USAGE;
 	if (!a.sk || !a.capsule)
 		return cli_usage_error("decrypt needs --sk SK and --capsule C");
 	if (a.ncfrags && (!a.from || !a.vk))
@@ -333,25 +309,17 @@ static int pre_kfrags(int argc, char **argv)
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
 	struct kf_args a = { .sign_dk = true, .sign_rk = true };
+	const struct pre_opt t[] = { { 'f', &a.from }, { 't', &a.to }, { 's', &a.signer },
+				     { 'o', &a.dir }, { 'D', NULL, &a.sign_dk, false },
+				     { 'R', NULL, &a.sign_rk, false }, { 'F', NULL, &a.force, true },
+				     { 0 } };
 	char err[PRE_ERRLEN];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "m:n:o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'f')
-			a.from = optarg;
-		else if (c == 't')
-			a.to = optarg;
-		else if (c == 's')
-			a.signer = optarg;
-		else if (c == 'o')
-			a.dir = optarg;
-		else if (c == 'D')
-			a.sign_dk = false;
-		else if (c == 'R')
-			a.sign_rk = false;
-		else if (c == 'F')
-			a.force = true;
-		else if (c == 'm' || c == 'n') {
+		if (pre_opt_take(c, t))
+			continue;
+		if (c == 'm' || c == 'n') {
 			if (count_arg(c == 'm' ? "-m" : "-n", optarg, c == 'm' ? &a.m : &a.n))
 				return CLI_USAGE;
 		} else if (cli_common_opt(c) != CLI_OK)
@@ -413,27 +381,15 @@ static int pre_reencrypt(int argc, char **argv)
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
 	struct re_args a = { 0 };
+	const struct pre_opt t[] = { { 'k', &a.kfrag }, { 'c', &a.capsule }, { 'V', &a.vk },
+				     { 'f', &a.from }, { 't', &a.to }, { 'o', &a.out },
+				     { 's', NULL, &a.simple, true }, { 0 } };
 	char err[PRE_ERRLEN];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'k')
-			a.kfrag = optarg;
-		else if (c == 'c')
-			a.capsule = optarg;
-		else if (c == 'V')
-			a.vk = optarg;
-		else if (c == 'f')
-			a.from = optarg;
-		else if (c == 't')
-			a.to = optarg;
-		else if (c == 'o')
-			a.out = optarg;
-		else if (c == 's')
-			a.simple = true;
-		else if (cli_common_opt(c) != CLI_OK)
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1)
+		if (!pre_opt_take(c, t) && cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
-	}
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!a.kfrag || !a.capsule || !a.out)
@@ -516,23 +472,17 @@ static int pre_capsule(int argc, char **argv)
 					     { "simple", no_argument, NULL, 's' },
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
-	const char *out = NULL, *in = "-";
+	const char *out = NULL, *in;
 	char err[PRE_ERRLEN];
 	bool simple = false;
+	const struct pre_opt t[] = { { 'o', &out }, { 's', NULL, &simple, true }, { 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'o')
-			out = optarg;
-		else if (c == 's')
-			simple = true;
-		else if (cli_common_opt(c) != CLI_OK)
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1)
+		if (!pre_opt_take(c, t) && cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
-	}
-	if (argc - optind > 1)
-		return cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
-	if (optind < argc)
-		in = argv[optind];
+	if (pre_opt_input(argc, argv, &in) != CLI_OK)
+		return CLI_USAGE;
 	return capsule_run(in, out, simple, err) ? failed(err) : CLI_OK;
 }
 

@@ -42,6 +42,27 @@ int pre_umbral_identity_proxies(const char *sk, const char *vk, const char *cons
 				size_t np, int timeout_ms, const char *doc, const char *in,
 				struct age_identity *id, char *err);
 
+/* Each file of dir that is not hidden and is a regular file, handed to one
+ * (with its index); more than max of them, or none, is an error naming
+ * what (the objects' name, plural). *n gets the count. */
+int pre_load_dir(const char *dir, size_t max, const char *what,
+		 int (*one)(const char *path, size_t i, void *ctx, char *err), void *ctx,
+		 size_t *n, char *err);
+
+/* An option of a command's table: one that takes an argument stores optarg
+ * in *arg; one that does not sets *flag to value. */
+struct pre_opt {
+	int c;
+	const char **arg;
+	bool *flag;
+	bool value;
+};
+/* true when c is in t (zero-terminated), its slot set. */
+bool pre_opt_take(int c, const struct pre_opt *t);
+/* After getopt: the optional last argument IN into *in ("-" without one);
+ * a usage error for more. */
+int pre_opt_input(int argc, char **argv, const char **in);
+
 /* seal pre bench, seal pre serve, seal pre stats */
 int pre_cmd_bench(int argc, char **argv);
 int pre_cmd_serve(int argc, char **argv);

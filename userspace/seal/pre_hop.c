@@ -49,19 +49,13 @@ int pre_cmd_hop(int argc, char **argv)
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
 	const char *from = NULL, *to = NULL, *out = NULL;
+	const struct pre_opt t[] = { { 'f', &from }, { 't', &to }, { 'o', &out }, { 0 } };
 	char err[PRE_ERRLEN];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'f')
-			from = optarg;
-		else if (c == 't')
-			to = optarg;
-		else if (c == 'o')
-			out = optarg;
-		else if (cli_common_opt(c) != CLI_OK)
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1)
+		if (!pre_opt_take(c, t) && cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
-	}
 	if (argc - optind != 1 || !from || !to || !out)
 		return cli_usage_error("hop needs --from SK --to PK -o HOP FILE.age");
 	return hop_run(from, to, out, argv[optind], err) ? cli_fail("%s", err) : CLI_OK;
@@ -200,23 +194,14 @@ int pre_cmd_forward(int argc, char **argv)
 					     CLI_COMMON_LONGOPTS,
 					     { 0 } };
 	struct fwd a = { 0 };
+	const struct pre_opt t[] = { { 'k', &a.sk }, { 'C', &a.cfrags }, { 'V', &a.vk },
+				     { 'H', &a.hop }, { 'o', &a.out }, { 0 } };
 	char err[PRE_ERRLEN];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (c == 'k')
-			a.sk = optarg;
-		else if (c == 'C')
-			a.cfrags = optarg;
-		else if (c == 'V')
-			a.vk = optarg;
-		else if (c == 'H')
-			a.hop = optarg;
-		else if (c == 'o')
-			a.out = optarg;
-		else if (cli_common_opt(c) != CLI_OK)
+	while ((c = getopt_long(argc, argv, "o:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1)
+		if (!pre_opt_take(c, t) && cli_common_opt(c) != CLI_OK)
 			return CLI_USAGE;
-	}
 	if (argc - optind != 1 || !a.sk || !a.cfrags || !a.vk || !a.hop || !a.out)
 		return cli_usage_error("forward needs --umbral-key SK --cfrags DIR --verifying-key PK "
 				       "--hop HOP -o OUT FILE.age");

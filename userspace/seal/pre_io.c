@@ -148,8 +148,10 @@ int pre_load_cfrag(const char *path, struct umb_cfrag *c, char *err)
 	return load(path, OBJ_MAX, err, p_cfrag, c);
 }
 
-/* ---------------------------------------------------------------- umbral age identities */
-static int load_cfrag_dir(const char *dir, struct umb_cfrag *cf, size_t *n, char *err)
+/* ---------------------------------------------------------------- directories */
+int pre_load_dir(const char *dir, size_t max, const char *what,
+		 int (*one)(const char *path, size_t i, void *ctx, char *err), void *ctx,
+		 size_t *n, char *err)
 {
 	char path[4096];
 	struct dirent *de;
@@ -163,20 +165,25 @@ static int load_cfrag_dir(const char *dir, struct umb_cfrag *cf, size_t *n, char
 	while (rc == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path)) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
 			rc = errfmt(err, PRE_ERRLEN, "%s: name too long", dir);
-		} else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (*n == UMB_MAX_SHARES)
-				rc = errfmt(err, PRE_ERRLEN, "%s: more than %d cfrags", dir,
-					    UMB_MAX_SHARES);
-			else if ((rc = pre_load_cfrag(path, &cf[*n], err)) == 0)
-				(*n)++;
-		}
+		else if (stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		else if (*n == max)
+			rc = errfmt(err, PRE_ERRLEN, "%s: more than %zu %s", dir, max, what);
+		else if ((rc = one(path, *n, ctx, err)) == 0)
+			(*n)++;
 	}
 	closedir(d);
 	if (rc == 0 && *n == 0)
-		rc = errfmt(err, PRE_ERRLEN, "%s: no cfrags", dir);
+		rc = errfmt(err, PRE_ERRLEN, "%s: no %s", dir, what);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- umbral age identities */
+static int one_cfrag(const char *path, size_t i, void *cf, char *err)
+{
+	return pre_load_cfrag(path, (struct umb_cfrag *)cf + i, err);
 }
 
 static int receiver_identity(const struct umb_sk *sk, const char *dir, const char *vk,
@@ -189,7 +196,8 @@ static int receiver_identity(const struct umb_sk *sk, const char *dir, const cha
 
 	if (!cf)
 		return errfmt(err, PRE_ERRLEN, "out of memory");
-	if (pre_load_pk(vk, &pk_s, err) == 0 && load_cfrag_dir(dir, cf, &n, err) == 0 &&
+	if (pre_load_pk(vk, &pk_s, err) == 0 &&
+	    pre_load_dir(dir, UMB_MAX_SHARES, "cfrags", one_cfrag, cf, &n, err) == 0 &&
 	    age_umbral_identity_receiver(sk, &pk_s, cf, n, id, e, PRE_ERRLEN) == 0)
 		rc = 0;
 	OPENSSL_cleanse(cf, UMB_MAX_SHARES * sizeof(*cf));

@@ -28,7 +28,11 @@ void umb_scalar_one(struct umb_scalar *r);
 /* Points. */
 int umb_point_parse(const uint8_t in[UMB_POINT_LEN], umb_point *p);
 void umb_point_ser(const umb_point *p, uint8_t out[UMB_POINT_LEN]);
+/* r = p * k in constant time: for secret scalars (and any caller unsure). */
 int umb_point_mul(umb_point *r, const umb_point *p, const struct umb_scalar *k);
+/* The same in variable time, faster: only for public scalars (verification
+ * equations' challenges and responses). */
+int umb_point_mul_public(umb_point *r, const umb_point *p, const struct umb_scalar *k);
 int umb_point_gen(umb_point *r, const struct umb_scalar *k);
 int umb_point_add(umb_point *r, const umb_point *a, const umb_point *b);
 int umb_point_neg(umb_point *r, const umb_point *a);

@@ -273,7 +273,7 @@ static bool proof_eq(const umb_point *p, const struct umb_scalar *z, const umb_p
 {
 	umb_point l, r;
 
-	return umb_point_mul(&l, p, z) == 0 && umb_point_mul(&r, b, h) == 0 &&
+	return umb_point_mul_public(&l, p, z) == 0 && umb_point_mul_public(&r, b, h) == 0 &&
 	       umb_point_add(&r, &r, a) == 0 && umb_point_eq(&l, &r);
 }
 
