@@ -2,10 +2,26 @@
 /* Loopback bypass: sockops puts both ends of a local TCP connection to one
  * of our proxy ports into a SOCKHASH; sk_msg redirects every sendmsg on
  * either end straight into the other end's receive queue, so the payload
- * never goes through the TCP stack. See docs/bpf.md.
+ * never goes through the TCP stack. See docs/bpf.md, and docs/dataplane.md
+ * "Loopback bypass: flow control" for the bound on the receiver's backlog.
  */
 #include "nek_bpf_util.h"
 #include "nek_accel.h"
+
+#include <bpf/bpf_core_read.h>
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* Set by the loader before load (0: NEK_BYPASS_QUEUE_MAX). */
+const volatile __u32 nek_bp_qmax = NEK_BYPASS_QUEUE_MAX;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nek_bp_state);
+} nek_bp_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -49,6 +65,7 @@ int nek_bp_sockops(struct bpf_sock_ops *skops)
 {
 	struct nek_sock_key k = {};
 	__u32 op = skops->op;
+	struct bpf_sock *sk;
 	__u32 server_port;
 	long err;
 
@@ -61,25 +78,109 @@ int nek_bp_sockops(struct bpf_sock_ops *skops)
 	server_port = op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB ? k.lport : k.rport;
 	if (!is_local(&k) || !port_wanted(server_port))
 		return 1;
+	/* The state first: a socket whose sends could not be tracked must
+	 * never be redirected (see nek_bp_msg). */
+	sk = skops->sk;
+	if (!sk || !bpf_sk_storage_get(&nek_bp_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE)) {
+		nek_count(nek_bp_count, NEK_BYPASS_STATE_ERR, 1);
+		return 1;
+	}
 	err = bpf_sock_hash_update(skops, &nek_bp_socks, &k, BPF_ANY);
 	nek_count(nek_bp_count, err ? NEK_BYPASS_INSERT_ERR : NEK_BYPASS_ESTABLISHED, 1);
 	return 1;
 }
 
+static __always_inline int peer_key(struct sk_msg_md *msg, struct nek_sock_key *peer)
+{
+	/* The peer's key is ours mirrored. */
+	if (nek_ctx_addrs(msg, peer->rip, peer->lip) < 0)
+		return -1;
+	peer->lport = bpf_ntohl(msg->remote_port);
+	peer->rport = msg->local_port;
+	return 0;
+}
+
+/* Bytes the redirect target holds unread: its psock's ingress list, which
+ * the helper just chose as target (msg->sk_redir). Read through BTF
+ * (CO-RE): the psock is the socket's sk_user_data while it is in a map. */
+static __always_inline __u32 target_backlog(struct sk_msg_md *msg)
+{
+	struct sk_msg *km = bpf_cast_to_kern_ctx(msg);
+	struct sk_psock *ps;
+	struct sock *t;
+
+	t = km->sk_redir;
+	if (!t)
+		return 0;
+	/* sk_user_data carries flags in its low bits (SK_USER_DATA_NOCOPY,
+	 * _BPF, _PSOCK: SK_USER_DATA_PTRMASK in include/net/sock.h). */
+	ps = bpf_rdonly_cast((void *)((__u64)t->sk_user_data & ~7ull),
+			     bpf_core_type_id_kernel(struct sk_psock));
+	if (!ps)
+		return 0;
+	return ps->msg_tot_len;
+}
+
+/* With flow control. A redirect cannot be taken back once the helper chose
+ * the target, so the receiver's backlog is read right after it: when it is
+ * over the bound, this message still goes (the overshoot is one message),
+ * and every later one of this socket takes the TCP path, whose window is
+ * the bound from then on. The switch is one way: the receiver reads its
+ * ingress list before its TCP queue, so older redirected bytes always come
+ * first, and no redirected byte can overtake one sent through TCP. */
 SEC("sk_msg")
 int nek_bp_msg(struct sk_msg_md *msg)
 {
 	struct nek_sock_key peer = {};
+	struct nek_bp_state *st;
+	__u32 size = msg->size, qmax = nek_bp_qmax ? nek_bp_qmax : NEK_BYPASS_QUEUE_MAX, q;
+	struct bpf_sock *sk = msg->sk;
+
+	if (!sk)
+		return SK_PASS;
+	st = bpf_sk_storage_get(&nek_bp_state, sk, 0, 0);
+	if (!st) {
+		/* sockops made none: this socket is not in the hash either. */
+		nek_count(nek_bp_count, NEK_BYPASS_MSG_PASS, 1);
+		return SK_PASS;
+	}
+	if (st->spilled) {
+		st->spilled_bytes += size;
+		nek_count(nek_bp_count, NEK_BYPASS_SPILL_BYTES, size);
+		return SK_PASS;
+	}
+	if (peer_key(msg, &peer) < 0 ||
+	    bpf_msg_redirect_hash(msg, &nek_bp_socks, &peer, BPF_F_INGRESS) != SK_PASS) {
+		nek_count(nek_bp_count, NEK_BYPASS_MSG_PASS, 1);
+		return SK_PASS;
+	}
+	q = target_backlog(msg);
+	if (q >> 10 > st->peak_kib)
+		st->peak_kib = q >> 10;
+	if (q > qmax) {
+		st->spilled = 1;
+		nek_count(nek_bp_count, NEK_BYPASS_SPILLED, 1);
+	}
+	st->redirected += size;
+	nek_count(nek_bp_count, NEK_BYPASS_MSG_REDIR, 1);
+	nek_count(nek_bp_count, NEK_BYPASS_BYTES, size);
+	return SK_PASS;
+}
+
+/* Without flow control, for kernels that refuse the one above (no
+ * bpf_rdonly_cast / bpf_cast_to_kern_ctx, or no msg_tot_len): the loader
+ * loads exactly one of the two. vsockfw then joins the bypass only when
+ * asked to (--bypass). */
+SEC("sk_msg")
+int nek_bp_msg_nofc(struct sk_msg_md *msg)
+{
+	struct nek_sock_key peer = {};
 	__u32 size = msg->size;
 
-	/* The peer's key is ours mirrored. */
-	if (nek_ctx_addrs(msg, peer.rip, peer.lip) < 0)
-		return SK_PASS;
-	peer.lport = bpf_ntohl(msg->remote_port);
-	peer.rport = msg->local_port;
 	/* Without a peer in the hash the helper sets no redirect and SK_PASS
 	 * sends the data the ordinary way. */
-	if (bpf_msg_redirect_hash(msg, &nek_bp_socks, &peer, BPF_F_INGRESS) == SK_PASS) {
+	if (peer_key(msg, &peer) == 0 &&
+	    bpf_msg_redirect_hash(msg, &nek_bp_socks, &peer, BPF_F_INGRESS) == SK_PASS) {
 		nek_count(nek_bp_count, NEK_BYPASS_MSG_REDIR, 1);
 		nek_count(nek_bp_count, NEK_BYPASS_BYTES, size);
 	} else {

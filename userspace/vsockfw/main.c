@@ -17,7 +17,8 @@
 	"  --listen ADDR, --to ADDR     any transport address (unix:, tcp:, vsock:)\n"   \
 	"  --tier auto|copy|splice|sockmap|kmod  data path (auto: fastest loaded)\n"     \
 	"  --backend auto|uring|epoll   --bpf-pin DIR|none (default " ACCEL_PIN_DEFAULT ")\n" \
-	"  --bypass                     TCP listener ports join the loaded loopback bypass\n" \
+	"  --bypass, --no-bypass        TCP listener ports join the loaded loopback bypass\n" \
+	"                               (default: when it has flow control)\n"            \
 	"  --buffer-size SIZE --buffers N --vsock-buffer SIZE\n"                        \
 	"  --max-conns N --rate N/s     limits       --peer-cid CID[,CID...]\n"         \
 	"  --connect-timeout D --header-timeout D --idle-timeout D --drain-timeout D\n" \
