@@ -62,20 +62,23 @@ upload() {
 	DOWN=$(cat "$D/sink.out")
 }
 
-t_ok "load lobypass for the forwarder's and the server's ports" \
-	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass --port $XB --port $SV
+# Only the server's port: the forwarder adds its own when it joins.
+t_ok "load lobypass for the server's port" \
+	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass --port $SV
 t_match "status: the flow-controlled sk_msg program" 'prog +nek_bp_msg +id.*sk_msg' \
 	"$(vsockfw bpf status --pin "$PIN")"
 s0=$(socks)
 start_fw b $XB $SV
-fd0=$(t_fdcount "$FW_PID")
+BFW=$FW_PID
+fd0=$(t_fdcount "$BFW")
 t_match "vsockfw joined the bypass by itself (flow control, no --bypass)" \
 	'"lobypass_flow_control":true,"lobypass_joined":true' \
 	"$(vsockfw stats --control "unix:$D/b.ctl" --json)"
+t_match "...and added its port to the bypass's" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
+	"$(vsockfw bpf status --pin "$PIN")"
 
 # ---------------------------------------------------------------- integrity
-y0=$(ctr bytes)
-segs0=$(snmp_tcp OutSegs)
+y0=$(ctr bytes) z0=$(ctr spilled_bytes)
 for n in 0 1 1000003 64M; do
 	nb=$(bytes_of "$n")
 	upload "$n"
@@ -85,13 +88,14 @@ for n in 0 1 1000003 64M; do
 	t_eq "upload $n: the server got $nb bytes" "$nb" "$1"
 	t_eq "upload $n: SHA-256 equal at both ends" "$shs" "$2"
 done
-segs=$(( $(snmp_tcp OutSegs) - segs0 ))
-y1=$(ctr bytes)
-t_ok "the bypass carried both legs ($((y1 - y0)) bytes for 2 x 65 MiB)" \
-	test $((y1 - y0)) -ge $((128 << 20))
-t_diag "TCP segments for those uploads: $segs"
-t_ok "...not TCP (fewer than 600 segments)" test "$segs" -lt 600
-t_eq "nothing spilled at full speed" 0 "$(ctr spilled)"
+y=$(( $(ctr bytes) - y0 )) z=$(( $(ctr spilled_bytes) - z0 ))
+# Whether vsockfw falls 8 MiB behind (and a direction spills) depends on the
+# machine's load: what is certain is that every byte of both legs went
+# through the bypass's program, and that the bypass carried each leg at
+# least up to the bound.
+t_eq "every payload byte of both legs passed the bypass ($y redirected, $z spilled)" \
+	$((2 * (1 + 1000003 + (64 << 20)))) $((y + z))
+t_ok "...and the bypass carried at least the bound on each leg" test "$y" -ge $((2 * (8 << 20)))
 
 # Half-close both ways: the source ends its upload first and still reads the
 # echo to the end; the echo server half-closes after the source did.
@@ -139,39 +143,44 @@ e0=$(vsockfw stats --control "unix:$D/b.ctl" --json | jq '.proxies[0].closed')
 upload 1G --reset-at $((16 << 20))
 t_match "a server reset: the sink reset it" 'reset' "$DOWN"
 t_match "a server reset: the source saw an error, not a clean end" 'error' "$UP"
+for i in $(seq 40); do
+	js=$(vsockfw stats --control "unix:$D/b.ctl" --json)
+	[ "$(jq '.proxies[0].active' <<<"$js")" = 0 ] && break
+	sleep 0.05
+done
+t_eq "a server reset: vsockfw ended the pair" "$((e0 + 1)) 0" \
+	"$(jq -r '.proxies[0] | "\(.closed) \(.active)"' <<<"$js")"
 
 # ---------------------------------------------------------------- stats
 js=$(vsockfw stats --control "unix:$D/b.ctl" --json)
-t_ok "stats: per-tier connections and bytes" jq -e \
-	'.proxies[0].tier_stats.copy.connections >= 8 and .proxies[0].tier_stats.copy.bytes > 0' <<<"$js"
-t_ok "stats: bypassed connections counted" jq -e '.proxies[0].bypassed >= 8' <<<"$js"
-t_ok "stats: the bypass counters" jq -e '.accel.lobypass_counters.spilled >= 1' <<<"$js"
+t_eq "stats: per-tier connections and bytes" true "$(jq -c '.proxies[0].tier_stats.copy.connections >= 8 and .proxies[0].tier_stats.copy.bytes > 0' <<<"$js")"
+t_eq "stats: bypassed connections counted" true "$(jq -c '.proxies[0].bypassed >= 8' <<<"$js")"
+t_eq "stats: the bypass counters" true "$(jq -c '.accel.lobypass_counters.spilled >= 1' <<<"$js")"
 in_cg $PEER sink --port $SV --pause-at 0 --pause 2 >/dev/null 2>&1 &
 sp=$!
 T_PIDS+=("$sp")
 ns_wait_port $SV
-in_cg $PEER source --port $XB --bytes 1M >/dev/null 2>&1 &
+in_cg $PEER source --port $XB --bytes 1048576 >/dev/null 2>&1 &
 src=$!
 for i in $(seq 40); do
 	js=$(vsockfw stats --control "unix:$D/b.ctl" --json)
 	[ "$(jq '.proxies[0].connections | length' <<<"$js")" = 1 ] && break
 	sleep 0.05
 done
-t_ok "stats: a live connection shows its tier and that it is bypassed" jq -e \
-	'.proxies[0].connections[0] | .tier == "copy" and .bypassed == true' <<<"$js"
+t_eq "stats: a live connection shows its tier and that it is bypassed" true "$(jq -c '.proxies[0].connections[0] | .tier == "copy" and .bypassed == true' <<<"$js")"
 wait $src
 wait $sp
 
 # ---------------------------------------------------------------- baseline
 for i in $(seq 40); do
-	[ "$(t_fdcount "$FW_PID")" -le "$fd0" ] && [ "$(socks)" -le "$s0" ] && break
+	[ "$(t_fdcount "$BFW")" -le "$fd0" ] && [ "$(socks)" -le "$s0" ] && break
 	sleep 0.1
 done
-t_eq "vsockfw's fds back to the baseline" "$fd0" "$(t_fdcount "$FW_PID")"
+t_eq "vsockfw's fds back to the baseline" "$fd0" "$(t_fdcount "$BFW")"
 t_eq "sockhash entries back to the baseline" "$s0" "$(socks)"
 
 # ---------------------------------------------------------------- negative control
-stop "$FW_PID"
+stop "$BFW"
 start_fw n $XB $SV --no-bypass
 y0=$(ctr bytes)
 upload 16M
@@ -179,8 +188,11 @@ set -- $UP
 shs=$2
 set -- $DOWN
 t_eq "--no-bypass: verified" "$shs" "$2"
-t_ok "--no-bypass: fewer bytes redirected than carried (only the server leg)" \
-	test $(( $(ctr bytes) - y0 )) -lt $((17 << 20))
+t_match "--no-bypass: the forwarder's port is not in the bypass" 'nek_bp_ports +id [0-9]+ +hash, 1/' \
+	"$(vsockfw bpf status --pin "$PIN")"
+y=$(( $(ctr bytes) - y0 ))
+t_ok "--no-bypass: only the server leg was redirected ($y bytes for 16 MiB)" \
+	test "$y" -ge $((16 << 20)) -a "$y" -lt $((17 << 20))
 t_match "--no-bypass: stats say not joined" '"lobypass_joined":false' \
 	"$(vsockfw stats --control "unix:$D/n.ctl" --json)"
 stop "$FW_PID"
@@ -197,23 +209,28 @@ set -- $UP
 shs=$2
 set -- $DOWN
 t_eq "sk_msg refused: 64 MiB through the copy tier, verified" "$shs" "$2"
-t_ok "  ... copied" jq -e '.proxies[0].tier_stats.copy.connections >= 1 or .proxies[0].tier_stats.splice.connections >= 1' \
-	<<<"$(vsockfw stats --control "unix:$D/r.ctl" --json)"
+js=$(vsockfw stats --control "unix:$D/r.ctl" --json)
+t_eq "  ... by vsockfw's own tiers, not bypassed" true \
+	"$(jq -c '.proxies[0] | (.tier_stats.copy.connections + .tier_stats.splice.connections) >= 1 and .bypassed == 0' <<<"$js")"
 stop "$FW_PID"
 [ -d "$PIN/lobypass" ] && vsockfw bpf unload --pin "$PIN"
 
 t_ok "flow-controlled program refused: lobypass loads without it" env NEK_ACCEL_REFUSE=sk_msg_kfunc \
-	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass --port $XB --port $SV
+	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass --port $SV
 t_match "  ... the plain sk_msg program is attached" 'prog +nek_bp_msg_nofc' \
 	"$(vsockfw bpf status --pin "$PIN")"
 start_fw u $XB $SV
 t_match "  ... vsockfw does not join it by itself" '"lobypass_flow_control":false,"lobypass_joined":false' \
 	"$(vsockfw stats --control "unix:$D/u.ctl" --json)"
-upload 64M
+y0=$(ctr bytes)
+upload 16M
 set -- $UP
 shs=$2
 set -- $DOWN
-t_eq "  ... 64 MiB verified" "$shs" "$2"
+t_eq "  ... 16 MiB verified" "$shs" "$2"
+y=$(( $(ctr bytes) - y0 ))
+t_ok "  ... only the server leg was redirected ($y bytes)" \
+	test "$y" -ge $((16 << 20)) -a "$y" -lt $((17 << 20))
 stop "$FW_PID"
 unload_leaves_nothing
 t_done
