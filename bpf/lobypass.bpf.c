@@ -15,6 +15,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /* Set by the loader before load (0: NEK_BYPASS_QUEUE_MAX). */
 const volatile __u32 nek_bp_qmax = NEK_BYPASS_QUEUE_MAX;
+/* 0: a spilled direction stays on TCP (NEK_ACCEL_REFUSE=bypass_return). */
+const volatile __u32 nek_bp_return = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -100,34 +102,52 @@ static __always_inline int peer_key(struct sk_msg_md *msg, struct nek_sock_key *
 	return 0;
 }
 
-/* Bytes the redirect target holds unread: its psock's ingress list, which
- * the helper just chose as target (msg->sk_redir). Read through BTF
- * (CO-RE): the psock is the socket's sk_user_data while it is in a map. */
-static __always_inline __u32 target_backlog(struct sk_msg_md *msg)
+/* The psock of a socket in a sockmap: its sk_user_data, whose low bits
+ * carry flags (SK_USER_DATA_NOCOPY, _BPF, _PSOCK: SK_USER_DATA_PTRMASK in
+ * include/net/sock.h). Read through BTF (CO-RE), read-only. */
+static __always_inline struct sk_psock *psock_of(struct sock *sk)
 {
-	struct sk_msg *km = bpf_cast_to_kern_ctx(msg);
-	struct sk_psock *ps;
-	struct sock *t;
+	return bpf_rdonly_cast((void *)((__u64)sk->sk_user_data & ~7ull),
+			       bpf_core_type_id_kernel(struct sk_psock));
+}
 
-	t = km->sk_redir;
-	if (!t)
+/* Bytes a socket holds on its psock ingress list unread. */
+static __always_inline __u32 backlog_of(struct sock *sk)
+{
+	struct sk_psock *ps = psock_of(sk);
+
+	return ps ? ps->msg_tot_len : 0;
+}
+
+/* A spilled direction may come back to the bypass only when no byte it
+ * sent through TCP is still unread: everything it wrote is acked (so it is
+ * in the peer's receive queue) and the peer has read its receive queue to
+ * the end. Then nothing sent through TCP can be overtaken by what is
+ * redirected next. The peer is read through the pointer kept at the last
+ * redirect: reads through it are fault-safe, and if the socket has gone
+ * the redirect that follows finds no peer in the hash and passes. */
+static __always_inline int may_return(struct bpf_sock *sk, const struct nek_bp_state *st,
+				      __u32 qmax)
+{
+	struct tcp_sock *me = bpf_skc_to_tcp_sock(sk), *pt;
+	struct sock *peer;
+
+	if (!me || !st->peer || me->write_seq != me->snd_una)
 		return 0;
-	/* sk_user_data carries flags in its low bits (SK_USER_DATA_NOCOPY,
-	 * _BPF, _PSOCK: SK_USER_DATA_PTRMASK in include/net/sock.h). */
-	ps = bpf_rdonly_cast((void *)((__u64)t->sk_user_data & ~7ull),
-			     bpf_core_type_id_kernel(struct sk_psock));
-	if (!ps)
+	peer = bpf_rdonly_cast((void *)st->peer, bpf_core_type_id_kernel(struct sock));
+	pt = bpf_rdonly_cast((void *)st->peer, bpf_core_type_id_kernel(struct tcp_sock));
+	if (!peer || !pt)
 		return 0;
-	return ps->msg_tot_len;
+	return pt->copied_seq == pt->rcv_nxt && backlog_of(peer) <= qmax / 2;
 }
 
 /* With flow control. A redirect cannot be taken back once the helper chose
  * the target, so the receiver's backlog is read right after it: when it is
  * over the bound, this message still goes (the overshoot is one message),
- * and every later one of this socket takes the TCP path, whose window is
- * the bound from then on. The switch is one way: the receiver reads its
- * ingress list before its TCP queue, so older redirected bytes always come
- * first, and no redirected byte can overtake one sent through TCP. */
+ * and the socket's later data takes the TCP path, whose window is the bound
+ * from then on. The receiver reads its ingress list before its TCP queue,
+ * so older redirected bytes always come first; the way back (may_return)
+ * waits until every byte sent through TCP has been read. */
 SEC("sk_msg")
 int nek_bp_msg(struct sk_msg_md *msg)
 {
@@ -135,6 +155,8 @@ int nek_bp_msg(struct sk_msg_md *msg)
 	struct nek_bp_state *st;
 	__u32 size = msg->size, qmax = nek_bp_qmax ? nek_bp_qmax : NEK_BYPASS_QUEUE_MAX, q;
 	struct bpf_sock *sk = msg->sk;
+	struct sk_msg *km;
+	struct sock *t;
 
 	if (!sk)
 		return SK_PASS;
@@ -144,17 +166,27 @@ int nek_bp_msg(struct sk_msg_md *msg)
 		nek_count(nek_bp_count, NEK_BYPASS_MSG_PASS, 1);
 		return SK_PASS;
 	}
-	if (st->spilled) {
+	if (st->spilled && !(nek_bp_return && may_return(sk, st, qmax))) {
 		st->spilled_bytes += size;
 		nek_count(nek_bp_count, NEK_BYPASS_SPILL_BYTES, size);
 		return SK_PASS;
 	}
 	if (peer_key(msg, &peer) < 0 ||
 	    bpf_msg_redirect_hash(msg, &nek_bp_socks, &peer, BPF_F_INGRESS) != SK_PASS) {
+		/* No peer: a spilled socket stays spilled (its TCP bytes may
+		 * still be unread), any other goes the ordinary way. */
 		nek_count(nek_bp_count, NEK_BYPASS_MSG_PASS, 1);
 		return SK_PASS;
 	}
-	q = target_backlog(msg);
+	km = bpf_cast_to_kern_ctx(msg);
+	t = km->sk_redir;
+	if (st->spilled) {
+		st->spilled = 0;
+		nek_count(nek_bp_count, NEK_BYPASS_RETURNED, 1);
+	}
+	/* Kept only to read the peer's queues when spilled (may_return). */
+	st->peer = (__u64)t;
+	q = t ? backlog_of(t) : 0;
 	if (q >> 10 > st->peak_kib)
 		st->peak_kib = q >> 10;
 	if (q > qmax) {

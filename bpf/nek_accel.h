@@ -42,6 +42,9 @@ struct nek_bp_state {
 	__u32 peak_kib;	  /* largest receiver backlog seen, KiB */
 	__u64 redirected; /* bytes this socket sent over the bypass */
 	__u64 spilled_bytes; /* bytes it sent through TCP after spilling */
+	/* The peer socket as of the last redirect, to read its queues while
+	 * spilled (kernel address: never leaves the BPF side). */
+	__u64 peer;
 };
 
 enum nek_bypass_counter {
@@ -53,6 +56,7 @@ enum nek_bypass_counter {
 	NEK_BYPASS_SPILLED,	/* directions moved to TCP (receiver over the bound) */
 	NEK_BYPASS_SPILL_BYTES,	/* bytes sent through TCP by spilled directions */
 	NEK_BYPASS_STATE_ERR,	/* no per-socket state: the socket stayed out of the hash */
+	NEK_BYPASS_RETURNED,	/* spilled directions back on the bypass (TCP bytes all read) */
 	NEK_BYPASS_NCOUNTERS,
 };
 

@@ -49,7 +49,8 @@ start_fw() {
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
 # upload BYTES [SINK OPTS...]: source -> XB -> sink on SV; sets UP (source's
-# "sent sha") and DOWN (sink's "bytes sha [reset]").
+# "sent sha") and DOWN (sink's "bytes sha [reset]"). SRC_OPTS: more options
+# for the source.
 upload() {
 	local n=$1 out sp
 	shift
@@ -57,7 +58,7 @@ upload() {
 	sp=$!
 	T_PIDS+=("$sp")
 	ns_wait_port $SV || t_fail "sink did not start"
-	UP=$(in_cg $PEER source --port $XB --bytes "$(bytes_of "$n")" 2>"$D/source.err")
+	UP=$(in_cg $PEER source --port $XB --bytes "$(bytes_of "$n")" ${SRC_OPTS:-} 2>"$D/source.err")
 	wait $sp
 	DOWN=$(cat "$D/sink.out")
 }
@@ -137,6 +138,22 @@ shs=$2
 set -- $DOWN
 t_eq "a reader that stops: all 256 MiB" $((256 << 20)) "$1"
 t_eq "a reader that stops: SHA-256 equal" "$shs" "$2"
+
+# Back to the bypass: the reader sleeps 2 s while 32 MiB come (a direction
+# spills), the source stops for 5 s after them (the reader reads all of it),
+# then sends 32 MiB more: with every byte sent through TCP read, the spilled
+# directions return to the bypass.
+sp0=$(ctr spilled) r0=$(ctr returned)
+SRC_OPTS="--pause-at $((32 << 20)) --pause 5" upload 64M --pause-at 0 --pause 2
+set -- $UP
+shs=$2
+set -- $DOWN
+t_eq "spill and return: all 64 MiB" $((64 << 20)) "$1"
+t_eq "spill and return: SHA-256 equal" "$shs" "$2"
+t_ok "spill and return: a direction spilled" test "$(ctr spilled)" -gt "$sp0"
+t_ok "spill and return: and came back to the bypass ($(( $(ctr returned) - r0 )))" \
+	test "$(ctr returned)" -gt "$r0"
+t_ok "...never more returns than spills" test "$(ctr returned)" -le "$(ctr spilled)"
 
 # The server resets after 16 MiB: the source sees an error, vsockfw ends the pair.
 e0=$(vsockfw stats --control "unix:$D/b.ctl" --json | jq '.proxies[0].closed')

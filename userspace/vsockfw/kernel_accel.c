@@ -225,9 +225,11 @@ static void bypass_json(struct strbuf *sb)
 		return;
 	sb_printf(sb,
 		  ",\"lobypass_counters\":{\"redirected_bytes\":%llu,\"spilled\":%llu,"
-		  "\"spilled_bytes\":%llu,\"state_err\":%llu,\"insert_err\":%llu}",
+		  "\"returned\":%llu,\"spilled_bytes\":%llu,\"state_err\":%llu,"
+		  "\"insert_err\":%llu}",
 		  (unsigned long long)bp_counter(NEK_BYPASS_BYTES),
 		  (unsigned long long)bp_counter(NEK_BYPASS_SPILLED),
+		  (unsigned long long)bp_counter(NEK_BYPASS_RETURNED),
 		  (unsigned long long)bp_counter(NEK_BYPASS_SPILL_BYTES),
 		  (unsigned long long)bp_counter(NEK_BYPASS_STATE_ERR),
 		  (unsigned long long)bp_counter(NEK_BYPASS_INSERT_ERR));
@@ -255,8 +257,9 @@ void fw_accel_report(struct strbuf *sb, int json)
 		  A.od_open ? "yes" : "no");
 	if (A.loaded & ACCEL_BYPASS)
 		sb_printf(sb, "  lobypass: %llu bytes redirected, %llu directions spilled to TCP "
-			      "(%llu bytes)\n",
+			      "(%llu back), %llu bytes through TCP\n",
 			  (unsigned long long)bp_counter(NEK_BYPASS_BYTES),
 			  (unsigned long long)bp_counter(NEK_BYPASS_SPILLED),
+			  (unsigned long long)bp_counter(NEK_BYPASS_RETURNED),
 			  (unsigned long long)bp_counter(NEK_BYPASS_SPILL_BYTES));
 }

@@ -8,8 +8,9 @@ what they carried, so the suite compares both ends.
                    [--reset-at N] [--count C]
       accepts C connections one after the other (default 1) on 127.0.0.1:P;
       per connection prints "BYTES SHA256" (and "reset" when it reset it).
-  flowpeer.py source --port P --bytes N [--seed S] [--half-close]
-      connects, sends N bytes of a seeded stream, shuts down its write side,
+  flowpeer.py source --port P --bytes N [--seed S] [--pause-at N --pause S]
+      connects, sends N bytes of a seeded stream (stopping for S seconds
+      once it has sent N bytes, when asked), shuts down its write side,
       reads what comes back until end of stream and prints
       "SENT SHA256_SENT RECEIVED SHA256_RECEIVED".
   flowpeer.py echo --port P
@@ -104,8 +105,12 @@ def source(a):
     s = socket.create_connection(("127.0.0.1", a.port))
     h = hashlib.sha256()
     sent = 0
+    paused = False
     try:
         for b in stream(a.seed, a.bytes):
+            if a.pause_at is not None and not paused and sent >= a.pause_at:
+                time.sleep(a.pause)
+                paused = True
             s.sendall(b)
             h.update(b)
             sent += len(b)
@@ -156,6 +161,8 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--bytes", type=int, required=True)
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--pause-at", type=int)
+    s.add_argument("--pause", type=float, default=0)
     e = sub.add_parser("echo")
     e.add_argument("--port", type=int, required=True)
     a = p.parse_args()

@@ -29,7 +29,7 @@
 
 static const char *const bypass_counters[] = {
 	"established", "insert_err", "msg_redirected", "msg_passed", "bytes",
-	"spilled", "spilled_bytes", "state_err",
+	"spilled", "spilled_bytes", "state_err", "returned",
 };
 static const char *const splice_counters[] = {
 	"redirected", "redirect_err", "bytes", "no_socket",
@@ -484,6 +484,8 @@ static struct lobypass *open_bypass(const struct accel_load_opts *o, int fc, int
 	bpf_program__set_autoload(fc ? s->progs.nek_bp_msg_nofc : s->progs.nek_bp_msg, false);
 	if (o->bypass_qmax)
 		s->rodata->nek_bp_qmax = o->bypass_qmax;
+	if (refused("bypass_return"))
+		s->rodata->nek_bp_return = 0;
 	if (lobypass__load(s) < 0) {
 		*err = errno;
 		lobypass__destroy(s);
