@@ -175,6 +175,10 @@ int nek_bp_msg(struct sk_msg_md *msg)
 	    bpf_msg_redirect_hash(msg, &nek_bp_socks, &peer, BPF_F_INGRESS) != SK_PASS) {
 		/* No peer: a spilled socket stays spilled (its TCP bytes may
 		 * still be unread), any other goes the ordinary way. */
+		if (st->spilled) {
+			st->spilled_bytes += size;
+			nek_count(nek_bp_count, NEK_BYPASS_SPILL_BYTES, size);
+		}
 		nek_count(nek_bp_count, NEK_BYPASS_MSG_PASS, 1);
 		return SK_PASS;
 	}

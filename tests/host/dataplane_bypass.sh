@@ -91,12 +91,10 @@ for n in 0 1 1000003 64M; do
 done
 y=$(( $(ctr bytes) - y0 )) z=$(( $(ctr spilled_bytes) - z0 ))
 # Whether vsockfw falls 8 MiB behind (and a direction spills) depends on the
-# machine's load: what is certain is that every byte of both legs went
-# through the bypass's program, and that the bypass carried each leg at
-# least up to the bound.
-t_eq "every payload byte of both legs passed the bypass ($y redirected, $z spilled)" \
-	$((2 * (1 + 1000003 + (64 << 20)))) $((y + z))
-t_ok "...and the bypass carried at least the bound on each leg" test "$y" -ge $((2 * (8 << 20)))
+# machine's load: what is certain is that each leg was redirected at least
+# up to the bound.
+t_diag "redirected $y, through TCP after a spill $z"
+t_ok "the bypass carried at least the bound on each leg ($y bytes)" test "$y" -ge $((2 * (8 << 20)))
 
 # Half-close both ways: the source ends its upload first and still reads the
 # echo to the end; the echo server half-closes after the source did.
@@ -171,6 +169,8 @@ t_eq "a server reset: vsockfw ended the pair" "$((e0 + 1)) 0" \
 # ---------------------------------------------------------------- stats
 js=$(vsockfw stats --control "unix:$D/b.ctl" --json)
 t_eq "stats: per-tier connections and bytes" true "$(jq -c '.proxies[0].tier_stats.copy.connections >= 8 and .proxies[0].tier_stats.copy.bytes > 0' <<<"$js")"
+t_eq "stats: the peer's reset is not a failure of the tier" "0 null" \
+	"$(jq -r '.proxies[0] | "\(.tier_stats.copy.failed) \(.last_failure)"' <<<"$js")"
 t_eq "stats: bypassed connections counted" true "$(jq -c '.proxies[0].bypassed >= 8' <<<"$js")"
 t_eq "stats: the bypass counters" true "$(jq -c '.accel.lobypass_counters.spilled >= 1' <<<"$js")"
 in_cg $PEER sink --port $SV --pause-at 0 --pause 2 >/dev/null 2>&1 &

@@ -127,18 +127,17 @@ if [ -n "$BP" ]; then
 	t_match "the proxy joined the (flow-controlled) bypass by default, the --no-bypass one did not" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
 		"$(vsockfw bpf status --pin "$PIN")"
 	e0=$(vsockfw bpf counter --pin "$PIN" lobypass established)
-	y0=$(( $(vsockfw bpf counter --pin "$PIN" lobypass bytes) +
-		$(vsockfw bpf counter --pin "$PIN" lobypass spilled_bytes) ))
+	y0=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
 	t_ok "bypass: 32 MiB up, verified" in_cg tperf send --connect tcp:127.0.0.1:$XB --bytes 32M --verify
 	t_ok "bypass: 32 MiB down, verified" in_cg tperf recv --connect tcp:127.0.0.1:$XB --bytes 32M --verify
 	t_ok "bypass: round trips" in_cg tperf ping --connect tcp:127.0.0.1:$XB --count 200 --size 1000
 	e1=$(vsockfw bpf counter --pin "$PIN" lobypass established)
-	# A direction whose reader fell 8 MiB behind went on through TCP
-	# (docs/dataplane.md): its bytes still passed the bypass's program.
-	y1=$(( $(vsockfw bpf counter --pin "$PIN" lobypass bytes) +
-		$(vsockfw bpf counter --pin "$PIN" lobypass spilled_bytes) ))
+	y1=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
 	t_eq "bypass: both ends of both legs of 3 connections in the hash" 12 $((e1 - e0))
-	t_ok "bypass: sk_msg carried both legs ($((y1 - y0)) bytes)" test $((y1 - y0)) -ge $((128 << 20))
+	# A direction whose reader falls 8 MiB (the bound) behind goes on through
+	# TCP (docs/dataplane.md), which depends on the machine's load; up to the
+	# bound each of the 4 leg directions was redirected for certain.
+	t_ok "bypass: sk_msg carried both legs ($((y1 - y0)) bytes)" test $((y1 - y0)) -ge $((4 * (8 << 20)))
 	out=$(vsockfw stats --control "unix:$D/b.ctl" --json)
 	t_match "stats: bypassed pairs are copied" '"tiers":\{"copy":3\}' "$out"
 else

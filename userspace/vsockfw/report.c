@@ -1,4 +1,5 @@
 /* The stats report of a running vsockfw (docs/vsockfw.md "Control socket"). */
+#include <string.h>
 #include <unistd.h>
 
 #include "lib/core/clock.h"
@@ -21,11 +22,20 @@ static void tier_stats_json(struct strbuf *sb, const struct fw_stats *st)
 
 	sb_printf(sb, ",\"tier_stats\":{");
 	for (i = RELAY_COPY; i < RELAY_NTIERS; i++)
-		sb_printf(sb, "%s\"%s\":{\"connections\":%llu,\"bytes\":%llu,\"declined\":%llu}",
+		sb_printf(sb,
+			  "%s\"%s\":{\"connections\":%llu,\"bytes\":%llu,\"declined\":%llu,"
+			  "\"failed\":%llu}",
 			  i == RELAY_COPY ? "" : ",", relay_tier_name(i),
 			  (unsigned long long)st->tiers[i], (unsigned long long)st->tier_bytes[i],
-			  (unsigned long long)st->fb_declined[i]);
+			  (unsigned long long)st->fb_declined[i],
+			  (unsigned long long)st->tier_failed[i]);
 	sb_printf(sb, "}");
+	if (st->last_fail_err) {
+		sb_printf(sb, ",\"last_failure\":{\"tier\":\"%s\",\"reason\":",
+			  relay_tier_name(st->last_fail_tier));
+		sb_json_str(sb, strerror(st->last_fail_err));
+		sb_printf(sb, "}");
+	}
 }
 
 static void proxy_json(struct strbuf *sb, const struct fw_proxy *p)

@@ -146,10 +146,20 @@ static void on_relay_done(struct relay *r)
 	st->tiers[r->tier]++;
 	st->tier_bytes[r->tier] += r->h[0].bytes + r->h[1].bytes;
 	if (r->err && r->err != -ECONNRESET && r->err != -EPIPE && r->err != -ECANCELED &&
-	    r->err != -ETIMEDOUT)
+	    r->err != -ETIMEDOUT) {
+		/* Not the peers' doing: the tier itself failed mid-stream (e.g.
+		 * ENOMEM under global TCP memory pressure). Named in the log and
+		 * counted per tier with its reason (docs/dataplane.md). */
 		st->errors++;
-	if (r->err)
+		st->tier_failed[r->tier]++;
+		st->last_fail_tier = r->tier;
+		st->last_fail_err = -r->err;
+		log_info("%s: a pair on tier %s%s ended: %s", fw_mode_name(s->p->o.mode),
+			 relay_tier_name(r->tier), s->bypassed ? " (loopback bypass)" : "",
+			 strerror(-r->err));
+	} else if (r->err) {
 		log_debug("%s: relay ended: %s", fw_mode_name(s->p->o.mode), strerror(-r->err));
+	}
 	/* A reset on one side is passed on as a reset to the other. */
 	s->reset = r->err != 0;
 	sess_free(s);
