@@ -5,7 +5,8 @@
 # bypassed, with vsockfw joining the bypass by default (no --bypass).
 #   - a large upload into a reader throttled well below the sender completes
 #     intact (SHA-256 both ends) and the slow direction spills to TCP
-#     (counters), with the receiver's backlog bounded;
+#     (counters), with the receiver's backlog bounded; a direction that
+#     spilled comes back to the bypass once its TCP bytes were all read;
 #   - integrity at 0, 1, odd and 64 MiB; half-close both ways; a reader
 #     that stops for a while; a server reset mid-transfer;
 #   - the bypass was taken (counters, no TCP segments) and a negative
@@ -172,6 +173,10 @@ t_eq "stats: per-tier connections and bytes" true "$(jq -c '.proxies[0].tier_sta
 t_eq "stats: the peer's reset is not a failure of the tier" "0 null" \
 	"$(jq -r '.proxies[0] | "\(.tier_stats.copy.failed) \(.last_failure)"' <<<"$js")"
 t_eq "stats: bypassed connections counted" true "$(jq -c '.proxies[0].bypassed >= 8' <<<"$js")"
+txt=$(vsockfw stats --control "unix:$D/b.ctl")
+t_match "stats (text): the bypass line" \
+	'lobypass: [0-9]+ bytes redirected, [1-9][0-9]* directions spilled to TCP \([0-9]+ back\)' "$txt"
+t_match "stats (text): pairs on the bypass" 'connections by tier: copy [0-9]+; [0-9]+ on the loopback bypass' "$txt"
 t_eq "stats: the bypass counters" true "$(jq -c '.accel.lobypass_counters.spilled >= 1' <<<"$js")"
 in_cg $PEER sink --port $SV --pause-at 0 --pause 2 >/dev/null 2>&1 &
 sp=$!
