@@ -777,7 +777,7 @@ void fw_sess_report(const struct fw_proxy *p, struct strbuf *sb)
 		}
 		sb_printf(sb, "%s{\"peer\":", n ? "," : "");
 		sb_json_str(sb, addr_format(&s->peer, text, sizeof(text)));
-		sb_printf(sb, ",\"tier\":\"%s\",\"bypassed\":%s,\"bytes_up\":%llu,\"bytes_down\":%llu}",
+		sb_printf(sb, ",\"tier\":\"%s\",\"bypassed\":%s,\"up_bytes\":%llu,\"down_bytes\":%llu}",
 			  relay_tier_name(s->relay.tier), s->bypassed ? "true" : "false",
 			  (unsigned long long)s->relay.h[0].bytes,
 			  (unsigned long long)s->relay.h[1].bytes);
