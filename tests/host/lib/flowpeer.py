@@ -46,10 +46,9 @@ def recv(c, n):
 
 
 def stream(seed, n):
-    """N bytes of a stream that is cheap to make and to check: SHA-256 in
-    counter mode over the seed, 1 MiB blocks of a repeated 32-byte digest
-    would be too regular to catch reordering, so each 4 KiB page carries its
-    own counter digest."""
+    """N bytes that are cheap to make and that show reordering: each 4 KiB
+    page is the SHA-256 of (seed, page number) repeated, so no two pages of
+    a stream are alike."""
     page = 0
     sent = 0
     block = bytearray()
