@@ -10,7 +10,7 @@
 #include <linux/types.h>
 #endif
 
-#define NEK_ACCEL_ABI 1
+#define NEK_ACCEL_ABI 2
 
 /* ---------------------------------------------------------------- lobypass
  * Loopback bypass (sockops + sk_msg). Both ends of a local TCP connection
@@ -29,6 +29,23 @@ struct nek_sock_key {
 
 #define NEK_BYPASS_MAX_SOCKS 65536
 #define NEK_BYPASS_MAX_PORTS 256
+/* Flow control (docs/dataplane.md "Loopback bypass: flow control"): a
+ * direction whose receiver holds more than this many redirected bytes
+ * unread moves to the TCP path, where TCP's window bounds it. */
+#define NEK_BYPASS_QUEUE_MAX (8u << 20)
+
+/* Per socket (SK_STORAGE `nek_bp_state`), made by sockops before the socket
+ * joins the hash: the sk_msg program keeps no socket's data on the bypass
+ * without it. */
+struct nek_bp_state {
+	__u32 spilled;	  /* 1: this socket's sends go through TCP from now on */
+	__u32 peak_kib;	  /* largest receiver backlog seen, KiB */
+	__u64 redirected; /* bytes this socket sent over the bypass */
+	__u64 spilled_bytes; /* bytes it sent through TCP after spilling */
+	/* The peer socket as of the last redirect, to read its queues while
+	 * spilled (kernel address: never leaves the BPF side). */
+	__u64 peer;
+};
 
 enum nek_bypass_counter {
 	NEK_BYPASS_ESTABLISHED, /* sockets put into the hash */
@@ -36,6 +53,10 @@ enum nek_bypass_counter {
 	NEK_BYPASS_MSG_REDIR,	/* sendmsg calls redirected to the peer */
 	NEK_BYPASS_MSG_PASS,	/* sendmsg calls left on the TCP path (no peer) */
 	NEK_BYPASS_BYTES,	/* bytes redirected */
+	NEK_BYPASS_SPILLED,	/* directions moved to TCP (receiver over the bound) */
+	NEK_BYPASS_SPILL_BYTES,	/* bytes sent through TCP by spilled directions */
+	NEK_BYPASS_STATE_ERR,	/* no per-socket state: the socket stayed out of the hash */
+	NEK_BYPASS_RETURNED,	/* spilled directions back on the bypass (TCP bytes all read) */
 	NEK_BYPASS_NCOUNTERS,
 };
 

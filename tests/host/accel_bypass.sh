@@ -9,8 +9,13 @@ T_NAME=accel_bypass
 accel_setup
 
 P=7101 Q=7102 R=7103
+# A bound of 1 GiB: these checks are about the shortcut itself, and a reader
+# that falls 8 MiB (the default) behind would send the rest through TCP
+# (docs/dataplane.md; tests/host/dataplane_bypass.sh checks that).
+t_exit "a bypass bound below 64 KiB: usage error" 2 vsockfw bpf load --pin "$PIN" --cgroup "$CG" \
+	--objs bypass --bypass-queue 4096
 t_ok "load bypass for port $P and $R" vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs bypass \
-	--port $P --port $R
+	--port $P --port $R --bypass-queue 1G
 t_ok "pin dir is a bpffs" test "$(stat -f -c %T "$PIN")" = bpf_fs
 st=$(vsockfw bpf status --pin "$PIN")
 t_match "status lists the sockops and sk_msg programs" 'prog +nek_bp_msg.*sk_msg' "$st"

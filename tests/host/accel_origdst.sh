@@ -16,8 +16,10 @@ accel_setup
 for a in 198.51.100.10 198.51.100.20 198.51.100.30; do ip -n "$NS" addr add $a/32 dev lo; done
 ip -n "$NS" addr add 2001:db8::10/128 dev lo nodad
 PX=7301 MARK=4242
+# A 1 GiB bypass bound: the byte count below is about the shortcut, not the
+# flow control (tests/host/dataplane_bypass.sh).
 t_ok "load origdst + bypass" vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs origdst,bypass \
-	--port $PX --proxy-port $PX --exempt-mark $MARK --deny 198.51.100.20/32 \
+	--bypass-queue 1G --port $PX --proxy-port $PX --exempt-mark $MARK --deny 198.51.100.20/32 \
 	--deny 198.51.100.30/32:443 --deny 2001:db8::20/128
 cg=$(bpftool cgroup show "$CG")
 t_match "connect4 and connect6 on the cgroup" 'cgroup_inet4_connect.*nek_od_connect4' "$cg"

@@ -79,7 +79,7 @@ if [ -n "$SP" ]; then
 	# The sockmap tier: proxy and clients outside the cgroup, so lobypass never
 	# sees their sockets and each pair goes to the splice verdict.
 	t_bg in_ns vsockfw ip2vs --listen tcp:127.0.0.1:$XS --to tcp:127.0.0.1:$S2 --bpf-pin "$PIN" \
-		--state-dir "$ST" --control "unix:$D/s.ctl"
+		--state-dir "$ST" --control "unix:$D/s.ctl" --no-bypass
 	PS=$T_LAST_PID
 	ns_wait_port $XS && t_wait_sock "$D/s.ctl" || t_fail "sockmap proxy did not start"
 	b0=$(vsockfw bpf counter --pin "$PIN" splice bytes)
@@ -121,10 +121,10 @@ if [ -n "$BP" ]; then
 	# listener port in the bypass, its pairs are copied (sk_msg carries the
 	# bytes past TCP on both legs).
 	t_bg in_cg vsockfw ip2vs --listen tcp:127.0.0.1:$XB --to tcp:127.0.0.1:$S1 --bpf-pin "$PIN" \
-		--bypass --state-dir "$ST" --control "unix:$D/b.ctl"
+		--state-dir "$ST" --control "unix:$D/b.ctl"
 	PB=$T_LAST_PID
 	ns_wait_port $XB && t_wait_sock "$D/b.ctl" || t_fail "bypass proxy did not start"
-	t_match "the --bypass proxy added its port to the bypass's $S1, the other did not" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
+	t_match "the proxy joined the (flow-controlled) bypass by default, the --no-bypass one did not" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
 		"$(vsockfw bpf status --pin "$PIN")"
 	e0=$(vsockfw bpf counter --pin "$PIN" lobypass established)
 	y0=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
@@ -134,7 +134,10 @@ if [ -n "$BP" ]; then
 	e1=$(vsockfw bpf counter --pin "$PIN" lobypass established)
 	y1=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)
 	t_eq "bypass: both ends of both legs of 3 connections in the hash" 12 $((e1 - e0))
-	t_ok "bypass: sk_msg carried both legs ($((y1 - y0)) bytes)" test $((y1 - y0)) -ge $((128 << 20))
+	# A direction whose reader falls 8 MiB (the bound) behind goes on through
+	# TCP (docs/dataplane.md), which depends on the machine's load; up to the
+	# bound each of the 4 leg directions was redirected for certain.
+	t_ok "bypass: sk_msg carried both legs ($((y1 - y0)) bytes)" test $((y1 - y0)) -ge $((4 * (8 << 20)))
 	out=$(vsockfw stats --control "unix:$D/b.ctl" --json)
 	t_match "stats: bypassed pairs are copied" '"tiers":\{"copy":3\}' "$out"
 else
@@ -150,7 +153,7 @@ if [ -n "$OD" ]; then
 	t_bg in_ns vsockfw vs2ip-tp --listen "unix:$D/tp.sock" --state-dir "$ST" --bpf-pin none \
 		--allow 198.51.100.10/32
 	t_bg in_cg vsockfw ip2vs-tp --listen tcp:127.0.0.1:$XT --to "unix:$D/tp.sock" --bpf-pin "$PIN" \
-		--state-dir "$ST" --control "unix:$D/t.ctl" --allow 198.51.100.10/32
+		--state-dir "$ST" --control "unix:$D/t.ctl" --allow 198.51.100.10/32 --no-bypass
 	PT=$T_LAST_PID
 	ns_wait_port 80 && ns_wait_port $XT && t_wait_sock "$D/tp.sock" && t_wait_sock "$D/t.ctl" ||
 		t_fail "transparent proxies did not start"

@@ -27,6 +27,7 @@ static const struct option bpf_opts[] = {
 	{ "cgroup", required_argument, NULL, 'g' },
 	{ "objs", required_argument, NULL, 'o' },
 	{ "port", required_argument, NULL, 'p' },
+	{ "bypass-queue", required_argument, NULL, 'Q' },
 	{ "proxy-port", required_argument, NULL, 'x' },
 	{ "proxy-ip4", required_argument, NULL, '4' },
 	{ "proxy-ip6", required_argument, NULL, '6' },
@@ -122,6 +123,15 @@ static int bpf_opt(int c, struct bpf_args *a)
 			return CLI_USAGE;
 		a->ports[a->o.nports++] = (uint16_t)v;
 		return CLI_OK;
+	case 'Q': {
+		char err[PARSE_ERR_MAX];
+
+		/* A u32 in the program; below 64 KiB every message would spill. */
+		if (parse_size(optarg, 64u << 10, 0xffffffffu, &v, err, sizeof(err)) < 0)
+			return cli_usage_error("--bypass-queue: %s", err);
+		a->o.bypass_qmax = (uint32_t)v;
+		return CLI_OK;
+	}
 	case 'x':
 		if (num("--proxy-port", 65535, &v))
 			return CLI_USAGE;
@@ -161,7 +171,7 @@ static int bpf_parse(int argc, char **argv, const char *allowed, unsigned nargs,
 	int c;
 
 	a->pin = ACCEL_PIN_DEFAULT;
-	while ((c = getopt_long(argc, argv, "P:g:o:p:x:4:6:m:La:d:Rj" CLI_COMMON_SHORTOPTS,
+	while ((c = getopt_long(argc, argv, "P:g:o:p:Q:x:4:6:m:La:d:Rj" CLI_COMMON_SHORTOPTS,
 				bpf_opts, NULL)) != -1) {
 		if (c != 'P' && c != '?' && !strchr(CLI_COMMON_SHORTOPTS, c) && !strchr(allowed, c))
 			return cli_usage_error("option '%s' does not go with '%s'", argv[optind - 1],
@@ -211,7 +221,7 @@ static int bpf_load(int argc, char **argv)
 	unasked[0] = '\0';
 	inet_pton(AF_INET, "127.0.0.1", &a.o.od.proxy_ip4);
 	inet_pton(AF_INET6, "::1", a.o.od.proxy_ip6);
-	if (bpf_parse(argc, argv, "gopx46mLadR", 0, &a) != CLI_OK)
+	if (bpf_parse(argc, argv, "gopQx46mLadR", 0, &a) != CLI_OK)
 		return CLI_USAGE;
 	if (!a.o.objs)
 		default_objs(&a, unasked, sizeof(unasked));

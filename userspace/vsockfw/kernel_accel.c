@@ -11,9 +11,6 @@
 
 #include "lib/accel/accel.h"
 #include "lib/accel/accel_origdst.h"
-#include "lib/core/log.h"
-#include "lib/accel/accel.h"
-#include "lib/accel/accel_origdst.h"
 #include "lib/core/errfmt.h"
 #include "lib/core/log.h"
 
@@ -22,13 +19,15 @@ static struct {
 	unsigned loaded; /* ACCEL_* pinned */
 	int kmod, sockmap, od_open;
 	int sp_iter;		/* splice has its backlog iterator */
-	int bypass;		/* --bypass: listeners join lobypass */
-	int ports_fd, socks_fd; /* lobypass server ports (with --bypass) and sockets, or -1 */
+	int bypass;		/* listeners join lobypass (see opts.h) */
+	int bp_fc;		/* lobypass has its flow control */
+	int ports_fd, socks_fd; /* lobypass server ports (when joined) and sockets, or -1 */
+	int count_fd;		/* lobypass counters, or -1 */
 	struct accel_origdst od;
 	/* Ports this process added to the bypass, to take them out again. */
 	uint16_t ports[64];
 	unsigned nports;
-} A = { .ports_fd = -1, .socks_fd = -1 }; /* fw_accel_free may come without init */
+} A = { .ports_fd = -1, .socks_fd = -1, .count_fd = -1 }; /* fw_accel_free may come without init */
 
 static int port_set(uint16_t port, int add, char *err, size_t errlen);
 
@@ -37,9 +36,8 @@ int fw_accel_init(const char *pin, int bypass)
 	char err[ACCEL_ERR_MAX];
 
 	memset(&A, 0, sizeof(A));
-	A.bypass = bypass;
 	A.od.cookie = -1;
-	A.ports_fd = A.socks_fd = -1;
+	A.ports_fd = A.socks_fd = A.count_fd = -1;
 	A.kmod = tier_kmod_register() == 0;
 	if (!pin || strcmp(pin, "none") == 0)
 		return 0;
@@ -47,9 +45,17 @@ int fw_accel_init(const char *pin, int bypass)
 	accel_quiet_libbpf();
 	A.loaded = accel_loaded(pin);
 	if (A.loaded & ACCEL_BYPASS) {
-		if (bypass)
+		A.bp_fc = accel_bypass_has_fc(pin);
+		/* Without flow control a fast sender into a slow reader can
+		 * exhaust TCP memory (docs/dataplane.md): only when asked. */
+		A.bypass = bypass > 0 || (bypass == 0 && A.bp_fc);
+		if (!A.bp_fc && bypass == 0)
+			log_info("loopback bypass loaded without flow control: not joined "
+				 "(--bypass to join anyway)");
+		if (A.bypass)
 			A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
 		A.socks_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_socks");
+		A.count_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_count");
 	}
 	if (A.loaded & ACCEL_SPLICE) {
 		A.sockmap = tier_sockmap_register(pin) == 0;
@@ -61,8 +67,12 @@ int fw_accel_init(const char *pin, int bypass)
 		else
 			log_warn("%s", err);
 	}
-	log_info("kernel acceleration: module %s, bpf under %s:%s%s%s%s%s", A.kmod ? "yes" : "no",
+	log_info("kernel acceleration: module %s, bpf under %s:%s%s%s%s%s%s", A.kmod ? "yes" : "no",
 		 pin, A.loaded ? "" : " none", (A.loaded & ACCEL_BYPASS) ? " lobypass" : "",
+		 (A.loaded & ACCEL_BYPASS) ? (A.bypass ? (A.bp_fc ? " (joined, flow control)"
+								 : " (joined, no flow control)")
+						       : " (not joined)")
+					   : "",
 		 A.sockmap ? " splice" : "",
 		 A.sockmap && !A.sp_iter ? " (no backlog iterator: TCP pairs only)" : "",
 		 A.od_open ? " origdst" : "");
@@ -81,7 +91,9 @@ void fw_accel_free(void)
 		close(A.ports_fd);
 	if (A.socks_fd >= 0)
 		close(A.socks_fd);
-	A.ports_fd = A.socks_fd = -1;
+	if (A.count_fd >= 0)
+		close(A.count_fd);
+	A.ports_fd = A.socks_fd = A.count_fd = -1;
 	if (A.od_open)
 		accel_origdst_close(&A.od);
 	A.od_open = 0;
@@ -195,19 +207,59 @@ int fw_accel_origdst(int fd, struct sockaddr_storage *dst)
 	return accel_origdst_lookup(&A.od, fd, dst, NULL) == 0 ? 0 : -ENOENT;
 }
 
+/* The bypass's own counters (all its sockets, not only this process's). */
+static uint64_t bp_counter(unsigned idx)
+{
+	uint64_t v = 0;
+
+	if (A.count_fd < 0 || accel_counter_fd(A.count_fd, idx, &v) < 0)
+		return 0;
+	return v;
+}
+
+static void bypass_json(struct strbuf *sb)
+{
+	sb_printf(sb, ",\"lobypass_flow_control\":%s,\"lobypass_joined\":%s",
+		  A.bp_fc ? "true" : "false", A.bypass ? "true" : "false");
+	if (!(A.loaded & ACCEL_BYPASS))
+		return;
+	sb_printf(sb,
+		  ",\"lobypass_counters\":{\"redirected_bytes\":%llu,\"spilled\":%llu,"
+		  "\"returned\":%llu,\"spilled_bytes\":%llu,\"state_err\":%llu,"
+		  "\"insert_err\":%llu}",
+		  (unsigned long long)bp_counter(NEK_BYPASS_BYTES),
+		  (unsigned long long)bp_counter(NEK_BYPASS_SPILLED),
+		  (unsigned long long)bp_counter(NEK_BYPASS_RETURNED),
+		  (unsigned long long)bp_counter(NEK_BYPASS_SPILL_BYTES),
+		  (unsigned long long)bp_counter(NEK_BYPASS_STATE_ERR),
+		  (unsigned long long)bp_counter(NEK_BYPASS_INSERT_ERR));
+}
+
 void fw_accel_report(struct strbuf *sb, int json)
 {
 	if (json) {
 		sb_printf(sb, "{\"kmod\":%s,\"bpf_pin\":", A.kmod ? "true" : "false");
 		sb_json_str(sb, A.pin[0] ? A.pin : "none");
-		sb_printf(sb, ",\"lobypass\":%s,\"sockmap\":%s,\"sockmap_iter\":%s,\"origdst\":%s}",
+		sb_printf(sb, ",\"lobypass\":%s,\"sockmap\":%s,\"sockmap_iter\":%s,\"origdst\":%s",
 			  (A.loaded & ACCEL_BYPASS) ? "true" : "false", A.sockmap ? "true" : "false",
 			  A.sockmap && A.sp_iter ? "true" : "false", A.od_open ? "true" : "false");
+		bypass_json(sb);
+		sb_printf(sb, "}");
 		return;
 	}
 	sb_printf(sb, "kernel acceleration: module %s; bpf (%s): lobypass %s, sockmap %s%s, origdst %s\n",
 		  A.kmod ? "yes" : "no", A.pin[0] ? A.pin : "none",
-		  (A.loaded & ACCEL_BYPASS) ? "yes" : "no", A.sockmap ? "yes" : "no",
+		  !(A.loaded & ACCEL_BYPASS) ? "no"
+		  : A.bypass		   ? (A.bp_fc ? "yes (flow control)" : "yes (no flow control)")
+					   : (A.bp_fc ? "loaded, not joined" : "loaded without flow control, not joined"),
+		  A.sockmap ? "yes" : "no",
 		  A.sockmap && !A.sp_iter ? " (no backlog iterator: TCP pairs only)" : "",
 		  A.od_open ? "yes" : "no");
+	if (A.loaded & ACCEL_BYPASS)
+		sb_printf(sb, "  lobypass: %llu bytes redirected, %llu directions spilled to TCP "
+			      "(%llu back), %llu bytes through TCP\n",
+			  (unsigned long long)bp_counter(NEK_BYPASS_BYTES),
+			  (unsigned long long)bp_counter(NEK_BYPASS_SPILLED),
+			  (unsigned long long)bp_counter(NEK_BYPASS_RETURNED),
+			  (unsigned long long)bp_counter(NEK_BYPASS_SPILL_BYTES));
 }

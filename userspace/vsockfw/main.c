@@ -17,7 +17,8 @@
 	"  --listen ADDR, --to ADDR     any transport address (unix:, tcp:, vsock:)\n"   \
 	"  --tier auto|copy|splice|sockmap|kmod  data path (auto: fastest loaded)\n"     \
 	"  --backend auto|uring|epoll   --bpf-pin DIR|none (default " ACCEL_PIN_DEFAULT ")\n" \
-	"  --bypass                     TCP listener ports join the loaded loopback bypass\n" \
+	"  --bypass, --no-bypass        TCP listener ports join the loaded loopback bypass\n" \
+	"                               (default: when it has flow control)\n"            \
 	"  --buffer-size SIZE --buffers N --vsock-buffer SIZE\n"                        \
 	"  --max-conns N --rate N/s     limits       --peer-cid CID[,CID...]\n"         \
 	"  --connect-timeout D --header-timeout D --idle-timeout D --drain-timeout D\n" \
@@ -176,7 +177,7 @@ static const struct cli_cmd cmds[] = {
 	  "  --latch   one-way until reboot\n"
 	  "status exits 1 when the kernel and the state file disagree.\n" },
 	{ "bpf", cmd_bpf, "load | status | unload | counter | port: the kernel-acceleration BPF programs",
-	  "bpf load [--pin DIR] [--cgroup PATH] [--objs LIST] [--port N]...\n"
+	  "bpf load [--pin DIR] [--cgroup PATH] [--objs LIST] [--port N]... [--bypass-queue SIZE]\n"
 	  "                 [--proxy-port N] [--proxy-ip4 A] [--proxy-ip6 A] [--exempt-mark N]\n"
 	  "                 [--redirect-local] [--allow SPEC]... [--deny SPEC]...\n"
 	  "                 [--allow-root-cgroup]\n"
@@ -190,7 +191,9 @@ static const struct cli_cmd cmds[] = {
 	  "                 the root of the hierarchy only with --allow-root-cgroup\n"
 	  "  --objs LIST    lobypass,splice,origdst or all (default)\n"
 	  "  --port N       lobypass: a server port whose local connections bypass TCP\n"
-	  "                 (none: every local port; forwarders with --bypass add theirs)\n"
+	  "                 (none: every local port; forwarders that join add theirs)\n"
+	  "  --bypass-queue SIZE  lobypass: unread bytes a receiver may hold before the\n"
+	  "                 sender's data goes through TCP (default 8M; docs/dataplane.md)\n"
 	  "  --proxy-port N, --proxy-ip4 A, --proxy-ip6 A   origdst: where connects go\n"
 	  "  --exempt-mark N  origdst: sockets with this SO_MARK are not redirected\n"
 	  "  --allow SPEC, --deny SPEC   origdst: CIDR[:PORTS] refused at connect()\n"

@@ -60,6 +60,7 @@ enum {
 	O_VERBOSE,
 	O_BPFPIN,
 	O_BYPASS,
+	O_NOBYPASS,
 	O_USER,
 	O_NOSECCOMP,
 };
@@ -92,6 +93,7 @@ static const struct opt_info infos[] = {
 	{ O_STATEDIR, ANY },
 	{ O_BPFPIN, ANY },
 	{ O_BYPASS, ANY },
+	{ O_NOBYPASS, ANY },
 	{ O_USER, ANY },
 	{ O_NOSECCOMP, ANY },
 	{ O_PEERCID, ALL_FW | ALL_DNS | M(FW_NONE) },
@@ -137,6 +139,7 @@ static const struct option long_opts[] = {
 	{ "state-dir", required_argument, NULL, O_STATEDIR },
 	{ "bpf-pin", required_argument, NULL, O_BPFPIN },
 	{ "bypass", no_argument, NULL, O_BYPASS },
+	{ "no-bypass", no_argument, NULL, O_NOBYPASS },
 	{ "user", required_argument, NULL, O_USER },
 	{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
 	{ "peer-cid", required_argument, NULL, O_PEERCID },
@@ -382,6 +385,9 @@ static int global_opt(int c, const char *arg, struct fw_global *g, char *err, si
 		return 0;
 	case O_BYPASS:
 		g->bypass = 1;
+		return 0;
+	case O_NOBYPASS:
+		g->bypass = -1;
 		return 0;
 	case O_USER:
 		g->has_user = 1;

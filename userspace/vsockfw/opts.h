@@ -58,8 +58,9 @@ struct fw_global {
 	int backend; /* enum ev_backend */
 	char state_dir[FW_PATH_MAX];
 	char bpf_pin[FW_PATH_MAX]; /* pinned acceleration objects, or "none" */
-	/* Listener ports join the loopback bypass only when asked: the bypass
-	 * has no flow control, so a fast uploader can hit ENOMEM (docs/bpf.md). */
+	/* Whether listener ports join a loaded loopback bypass: 0 (auto) when
+	 * it was loaded with its flow control, 1 (--bypass) even without it,
+	 * -1 (--no-bypass) never (docs/dataplane.md "Tier choice and fall-back"). */
 	int bypass;
 	unsigned buffers;
 	size_t buffer_size;

@@ -1,4 +1,5 @@
 /* The stats report of a running vsockfw (docs/vsockfw.md "Control socket"). */
+#include <string.h>
 #include <unistd.h>
 
 #include "lib/core/clock.h"
@@ -6,10 +7,36 @@
 #include "vsockfw/kernel_accel.h"
 #include "vsockfw/fw.h"
 #include "vsockfw/report.h"
+#include "vsockfw/session.h"
 
 #define COUNTERS(X)                                                            \
 	X(accepted) X(closed) X(bytes_up) X(bytes_down) X(denied) X(limited)   \
 	X(upstream_failed) X(bad_preamble) X(timeouts) X(errors)
+
+/* Per tier: pairs carried, bytes, and pairs it declined under auto (the
+ * reason a pair went to a lower tier). Every tier is listed, so a reader
+ * need not know which ones exist. */
+static void tier_stats_json(struct strbuf *sb, const struct fw_stats *st)
+{
+	int i;
+
+	sb_printf(sb, ",\"tier_stats\":{");
+	for (i = RELAY_COPY; i < RELAY_NTIERS; i++)
+		sb_printf(sb,
+			  "%s\"%s\":{\"connections\":%llu,\"bytes\":%llu,\"declined\":%llu,"
+			  "\"failed\":%llu}",
+			  i == RELAY_COPY ? "" : ",", relay_tier_name(i),
+			  (unsigned long long)st->tiers[i], (unsigned long long)st->tier_bytes[i],
+			  (unsigned long long)st->fb_declined[i],
+			  (unsigned long long)st->tier_failed[i]);
+	sb_printf(sb, "}");
+	if (st->last_fail_err) {
+		sb_printf(sb, ",\"last_failure\":{\"tier\":\"%s\",\"reason\":",
+			  relay_tier_name(st->last_fail_tier));
+		sb_json_str(sb, strerror(st->last_fail_err));
+		sb_printf(sb, "}");
+	}
+}
 
 static void proxy_json(struct strbuf *sb, const struct fw_proxy *p)
 {
@@ -43,7 +70,11 @@ static void proxy_json(struct strbuf *sb, const struct fw_proxy *p)
 			  (unsigned long long)st->tiers[i]);
 		first = 0;
 	}
-	sb_printf(sb, "},\"setup_p50_us\":%llu,\"setup_p99_us\":%llu}",
+	sb_printf(sb, "}");
+	tier_stats_json(sb, st);
+	sb_printf(sb, ",\"bypassed\":%llu,\"connections\":", (unsigned long long)st->bypassed);
+	fw_sess_report(p, sb);
+	sb_printf(sb, ",\"setup_p50_us\":%llu,\"setup_p99_us\":%llu}",
 		  (unsigned long long)hist_quantile(&st->setup, 0.5),
 		  (unsigned long long)hist_quantile(&st->setup, 0.99));
 }
@@ -75,6 +106,12 @@ static void proxy_text(struct strbuf *sb, const struct fw_proxy *p)
 		if (st->tiers[i])
 			sb_printf(sb, " %s %llu", relay_tier_name(i),
 				  (unsigned long long)st->tiers[i]);
+	if (st->bypassed)
+		sb_printf(sb, "; %llu on the loopback bypass", (unsigned long long)st->bypassed);
+	for (i = RELAY_COPY; i < RELAY_NTIERS; i++)
+		if (st->fb_declined[i])
+			sb_printf(sb, "; %s declined %llu", relay_tier_name(i),
+				  (unsigned long long)st->fb_declined[i]);
 	sb_printf(sb, "\n  set-up time: p50 %llu us, p99 %llu us\n",
 		  (unsigned long long)hist_quantile(&st->setup, 0.5),
 		  (unsigned long long)hist_quantile(&st->setup, 0.99));

@@ -45,6 +45,7 @@ struct fw_sess {
 	uint64_t idle_since_ms;
 	uint8_t timed_out, compat, reset;
 	uint8_t replied; /* a status went back: close gracefully so it arrives */
+	uint8_t bypassed; /* a leg is on the loopback bypass */
 	struct relay relay;
 };
 
@@ -143,11 +144,22 @@ static void on_relay_done(struct relay *r)
 	st->bytes_up += r->h[0].bytes;
 	st->bytes_down += r->h[1].bytes;
 	st->tiers[r->tier]++;
+	st->tier_bytes[r->tier] += r->h[0].bytes + r->h[1].bytes;
 	if (r->err && r->err != -ECONNRESET && r->err != -EPIPE && r->err != -ECANCELED &&
-	    r->err != -ETIMEDOUT)
+	    r->err != -ETIMEDOUT) {
+		/* Not the peers' doing: the tier itself failed mid-stream (e.g.
+		 * ENOMEM under global TCP memory pressure). Named in the log and
+		 * counted per tier with its reason (docs/dataplane.md). */
 		st->errors++;
-	if (r->err)
+		st->tier_failed[r->tier]++;
+		st->last_fail_tier = r->tier;
+		st->last_fail_err = -r->err;
+		log_info("%s: a pair on tier %s%s ended: %s", fw_mode_name(s->p->o.mode),
+			 relay_tier_name(r->tier), s->bypassed ? " (loopback bypass)" : "",
+			 strerror(-r->err));
+	} else if (r->err) {
 		log_debug("%s: relay ended: %s", fw_mode_name(s->p->o.mode), strerror(-r->err));
+	}
 	/* A reset on one side is passed on as a reset to the other. */
 	s->reset = r->err != 0;
 	sess_free(s);
@@ -158,6 +170,19 @@ static void on_relay_done(struct relay *r)
 static int set_nonblock(int fd)
 {
 	return fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+/* Under auto, a pair the first kernel tier would have taken but declined
+ * (a bypassed pair is copied by choice and is not counted here). */
+static void count_fallback(struct fw_sess *s, enum relay_tier_id want)
+{
+	enum relay_tier_id first = relay_tier_effective(want);
+
+	if (want == RELAY_AUTO && first > RELAY_SPLICE && s->relay.tier < first) {
+		s->p->st.fb_declined[first]++;
+		log_debug("%s: tier %s declined a pair, %s took it", fw_mode_name(s->p->o.mode),
+			  relay_tier_name(first), relay_tier_name(s->relay.tier));
+	}
 }
 
 static void start_relay(struct fw_sess *s)
@@ -189,9 +214,14 @@ static void start_relay(struct fw_sess *s)
 	/* Bypassed sockets hand their data over as sk_msg, which only recv
 	 * reads (not splice(2), not the sockmap verdict): the bypass already
 	 * skips TCP, the copy loop moves it on. */
-	if (want == RELAY_AUTO && (fw_accel_bypassed(s->cfd) || fw_accel_bypassed(s->ufd)))
+	s->bypassed = fw_accel_bypassed(s->cfd) || fw_accel_bypassed(s->ufd);
+	if (s->bypassed)
+		p->st.bypassed++;
+	if (want == RELAY_AUTO && s->bypassed)
 		want = RELAY_COPY;
 	e = relay_start(r, want);
+	if (e == 0)
+		count_fallback(s, want);
 	if (e < 0) {
 		log_warn("%s: no data path for a connection: %s", fw_mode_name(p->o.mode),
 			 strerror(-e));
@@ -727,4 +757,31 @@ void fw_sess_abort_all(struct fw_proxy *p)
 		else if (s->state != SS_CLOSING)
 			sess_close(s, 1);
 	}
+}
+
+/* Live connections for `vsockfw stats --json`: at most FW_REPORT_CONNS, so
+ * the one-line answer stays bounded. */
+void fw_sess_report(const struct fw_proxy *p, struct strbuf *sb)
+{
+	const struct fw_sess *s;
+	char text[ADDR_TEXT_MAX];
+	unsigned n = 0;
+
+	sb_printf(sb, "[");
+	for (s = p->sessions; s; s = s->next) {
+		if (s->state != SS_RELAY)
+			continue;
+		if (n == FW_REPORT_CONNS) {
+			sb_printf(sb, "],\"connections_truncated\":true");
+			return;
+		}
+		sb_printf(sb, "%s{\"peer\":", n ? "," : "");
+		sb_json_str(sb, addr_format(&s->peer, text, sizeof(text)));
+		sb_printf(sb, ",\"tier\":\"%s\",\"bypassed\":%s,\"up_bytes\":%llu,\"down_bytes\":%llu}",
+			  relay_tier_name(s->relay.tier), s->bypassed ? "true" : "false",
+			  (unsigned long long)s->relay.h[0].bytes,
+			  (unsigned long long)s->relay.h[1].bytes);
+		n++;
+	}
+	sb_printf(sb, "]");
 }

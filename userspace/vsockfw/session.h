@@ -11,4 +11,9 @@ void fw_sess_tick(struct fw_proxy *p, uint64_t now_ms);
 /* Resets every connection of p (kill-switch, end of the drain time). */
 void fw_sess_abort_all(struct fw_proxy *p);
 
+/* The connections being relayed, as a JSON array (tier, bypassed, bytes
+ * each way), at most FW_REPORT_CONNS of them. */
+#define FW_REPORT_CONNS 256
+void fw_sess_report(const struct fw_proxy *p, struct strbuf *sb);
+
 #endif

@@ -25,7 +25,12 @@ uint64_t hist_quantile(const struct fw_hist *h, double q);
 struct fw_stats {
 	uint64_t accepted, closed, bytes_up, bytes_down;
 	uint64_t denied, limited, upstream_failed, bad_preamble, timeouts, errors;
-	uint64_t tiers[RELAY_NTIERS];
+	uint64_t tiers[RELAY_NTIERS];	    /* pairs each tier carried (at their end) */
+	uint64_t tier_bytes[RELAY_NTIERS];  /* bytes both ways, per tier */
+	uint64_t fb_declined[RELAY_NTIERS]; /* auto: pairs this kernel tier declined */
+	uint64_t bypassed;		    /* pairs with a leg on the loopback bypass */
+	uint64_t tier_failed[RELAY_NTIERS]; /* pairs ended by an error of the path itself */
+	int last_fail_tier, last_fail_err;  /* the latest of those (errno), 0: none */
 	struct fw_hist setup;
 };
 

@@ -28,7 +28,7 @@ in_cg() {
 
 ip addr add 198.51.100.10/32 dev lo
 t_ok "load everything (CO-RE on $(uname -r))" vsockfw bpf load --pin "$PIN" --cgroup "$CG" \
-	--port 7502 --proxy-port 7510 --exempt-mark 7 --deny 198.51.100.20/32
+	--bypass-queue 1G --port 7502 --proxy-port 7510 --exempt-mark 7 --deny 198.51.100.20/32
 
 t_bg tperf serve --listen tcp:127.0.0.1:7501
 t_bg tperf serve --listen vsock:ANY:7503

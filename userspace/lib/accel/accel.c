@@ -29,6 +29,7 @@
 
 static const char *const bypass_counters[] = {
 	"established", "insert_err", "msg_redirected", "msg_passed", "bytes",
+	"spilled", "spilled_bytes", "state_err", "returned",
 };
 static const char *const splice_counters[] = {
 	"redirected", "redirect_err", "bytes", "no_socket",
@@ -39,11 +40,11 @@ static const char *const origdst_counters[] = {
 
 const struct accel_desc accel_descs[3] = {
 	{ ACCEL_BYPASS, "lobypass", "map_nek_bp_count", bypass_counters, NEK_BYPASS_NCOUNTERS,
-	  "prog_nek_bp_msg", "map_nek_bp_socks", BPF_SK_MSG_VERDICT },
+	  "prog_nek_bp_msg", "map_nek_bp_socks", BPF_SK_MSG_VERDICT, "prog_nek_bp_msg_nofc" },
 	{ ACCEL_SPLICE, "splice", "map_nek_sp_count", splice_counters, NEK_SPLICE_NCOUNTERS,
-	  "prog_nek_sp_verdict", "map_nek_sp_src", BPF_SK_SKB_VERDICT },
+	  "prog_nek_sp_verdict", "map_nek_sp_src", BPF_SK_SKB_VERDICT, NULL },
 	{ ACCEL_ORIGDST, "origdst", "map_nek_od_count", origdst_counters, NEK_ORIGDST_NCOUNTERS,
-	  NULL, NULL, 0 },
+	  NULL, NULL, 0, NULL },
 };
 
 const struct accel_desc *accel_desc_of(unsigned bit)
@@ -127,6 +128,11 @@ int accel_percpu_sum(int map_fd, unsigned idx, uint64_t *val)
 	return 0;
 }
 
+int accel_counter_fd(int map_fd, unsigned idx, uint64_t *val)
+{
+	return accel_percpu_sum(map_fd, idx, val);
+}
+
 int accel_counter(const char *pin, unsigned obj, unsigned idx, uint64_t *val)
 {
 	const struct accel_desc *d = accel_desc_of(obj);
@@ -199,6 +205,8 @@ static int unload_obj(const char *pin, const struct accel_desc *d, char *err, si
 	}
 	if (d->map_prog) {
 		pfd = accel_pin_open(pin, d->bit, d->map_prog);
+		if (pfd < 0 && d->map_prog_alt)
+			pfd = accel_pin_open(pin, d->bit, d->map_prog_alt);
 		mfd = accel_pin_open(pin, d->bit, d->map_name);
 		if (pfd >= 0 && mfd >= 0)
 			(void)bpf_prog_detach2(pfd, mfd, d->map_type); /* ENOENT with a link */
@@ -359,6 +367,10 @@ static int pin_all(struct ld *ld, struct bpf_object *obj)
 	struct bpf_map *m;
 
 	bpf_object__for_each_map(m, obj) {
+		/* .rodata and the like: set before load, and bpffs takes no
+		 * dots in names. */
+		if (bpf_map__is_internal(m))
+			continue;
 		if (pin_fd(ld, bpf_map__fd(m), "map_", bpf_map__name(m)) < 0)
 			return -1;
 	}
@@ -425,20 +437,92 @@ static int fill_ports(struct ld *ld, int map_fd)
 	return 0;
 }
 
+/* NEK_ACCEL_REFUSE=TYPE,... makes the loader act as if the kernel refused
+ * those program types (sockops, sk_msg, sk_msg_kfunc: the flow-controlled
+ * sk_msg, sk_skb, iter, sock_addr), so the fallbacks can be tested on a
+ * kernel that takes everything (docs/dataplane.md "Tier choice and
+ * fall-back"). */
+static int refused(const char *type)
+{
+	const char *v = getenv("NEK_ACCEL_REFUSE"), *p;
+	size_t n = strlen(type);
+
+	for (p = v; p && *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, type, n) == 0)
+			return 1;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int refuse(struct ld *ld, const char *obj, const char *type)
+{
+	errno = EPERM;
+	return errfmt(ld->err, ld->errlen, "load %s: %s programs refused (NEK_ACCEL_REFUSE)", obj,
+		      type);
+}
+
+/* One of the two sk_msg programs: with flow control (kfuncs and CO-RE
+ * reads of the receiver's psock) or without. */
+static struct lobypass *open_bypass(const struct accel_load_opts *o, int fc, int *err)
+{
+	struct lobypass *s;
+
+	if (fc && refused("sk_msg_kfunc")) {
+		*err = EPERM;
+		return NULL;
+	}
+	s = lobypass__open();
+	if (!s) {
+		*err = errno;
+		return NULL;
+	}
+	bpf_program__set_autoload(fc ? s->progs.nek_bp_msg_nofc : s->progs.nek_bp_msg, false);
+	if (o->bypass_qmax)
+		s->rodata->nek_bp_qmax = o->bypass_qmax;
+	if (refused("bypass_return"))
+		s->rodata->nek_bp_return = 0;
+	if (lobypass__load(s) < 0) {
+		*err = errno;
+		lobypass__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
 static int load_bypass(struct ld *ld)
 {
-	struct lobypass *s = lobypass__open_and_load();
-	int rc = -1;
+	struct lobypass *s;
+	int rc = -1, e_fc = 0, e;
 
-	if (!s)
-		return errfmt(ld->err, ld->errlen, "load lobypass: %s", strerror(errno));
+	if (refused("sockops"))
+		return refuse(ld, "lobypass", "sockops");
+	if (refused("sk_msg"))
+		return refuse(ld, "lobypass", "sk_msg");
+	s = open_bypass(ld->o, 1, &e_fc);
+	if (!s) {
+		s = open_bypass(ld->o, 0, &e);
+		if (!s) {
+			errno = e;
+			return errfmt(ld->err, ld->errlen, "load lobypass: %s", strerror(e));
+		}
+		log_info("lobypass: loaded without flow control (the flow-controlled sk_msg "
+			 "program was refused: %s); forwarders join it only with --bypass",
+			 strerror(e_fc));
+	}
 	if (fill_ports(ld, bpf_map__fd(s->maps.nek_bp_ports)) < 0) {
 		errfmt(ld->err, ld->errlen, "lobypass ports: %s", strerror(errno));
 		goto out;
 	}
 	if (pin_all(ld, s->obj) < 0 ||
-	    attach_map(ld, s->progs.nek_bp_msg, s->maps.nek_bp_socks, BPF_SK_MSG_VERDICT,
-		       "msg") < 0 ||
+	    attach_map(ld,
+		       bpf_program__autoload(s->progs.nek_bp_msg) ? s->progs.nek_bp_msg
+								  : s->progs.nek_bp_msg_nofc,
+		       s->maps.nek_bp_socks, BPF_SK_MSG_VERDICT, "msg") < 0 ||
 	    attach_cgroup(ld, s->progs.nek_bp_sockops, "sockops") < 0)
 		goto out;
 	rc = 0;
@@ -477,8 +561,13 @@ static int pin_iter(struct ld *ld, struct bpf_program *prog, struct bpf_map *map
  * iterator. */
 static struct splice *open_splice(int with_iter, int *err)
 {
-	struct splice *s = splice__open();
+	struct splice *s;
 
+	if (with_iter && refused("iter")) {
+		*err = EPERM;
+		return NULL;
+	}
+	s = splice__open();
 	if (!s) {
 		*err = errno;
 		return NULL;
@@ -498,6 +587,8 @@ static int load_splice(struct ld *ld)
 	int rc = -1, e_iter = 0, e;
 	struct splice *s;
 
+	if (refused("sk_skb"))
+		return refuse(ld, "splice", "sk_skb");
 	s = open_splice(1, &e_iter);
 	if (!s) {
 		s = open_splice(0, &e);
@@ -540,9 +631,14 @@ static int fill_origdst(struct ld *ld, int cfg_fd, int rules_fd)
 
 static int load_origdst(struct ld *ld)
 {
-	struct origdst *s = origdst__open_and_load();
+	struct origdst *s;
 	int rc = -1;
 
+	if (refused("sockops"))
+		return refuse(ld, "origdst", "sockops");
+	if (refused("sock_addr"))
+		return refuse(ld, "origdst", "sock_addr");
+	s = origdst__open_and_load();
 	if (!s)
 		return errfmt(ld->err, ld->errlen, "load origdst: %s", strerror(errno));
 	if (fill_origdst(ld, bpf_map__fd(s->maps.nek_od_config),
@@ -672,6 +768,14 @@ int accel_splice_has_iter(const char *pin)
 	return accel_pin_path(src, sizeof(src), pin, ACCEL_SPLICE, "link_iter_src") == 0 &&
 	       accel_pin_path(dst, sizeof(dst), pin, ACCEL_SPLICE, "link_iter_dst") == 0 &&
 	       access(src, F_OK) == 0 && access(dst, F_OK) == 0;
+}
+
+int accel_bypass_has_fc(const char *pin)
+{
+	char path[ACCEL_PATH_MAX];
+
+	return accel_pin_path(path, sizeof(path), pin, ACCEL_BYPASS, "prog_nek_bp_msg") == 0 &&
+	       access(path, F_OK) == 0;
 }
 
 int accel_bypass_port(const char *pin, uint16_t port, int add, char *err, size_t errlen)

@@ -41,6 +41,9 @@ struct accel_load_opts {
 	 * their reasons in skipped ("name: reason; ..."); without it, the
 	 * first failure fails the whole load. */
 	int best_effort;
+	/* bypass: receiver backlog above which a direction moves to TCP
+	 * (0: NEK_BYPASS_QUEUE_MAX); see docs/dataplane.md */
+	uint32_t bypass_qmax;
 	char *skipped;
 	size_t skippedlen;
 };
@@ -69,6 +72,10 @@ int accel_status(const char *pin, FILE *out, int json);
 /* Sum over CPUs of counter idx of object obj (one ACCEL_* bit). */
 int accel_counter(const char *pin, unsigned obj, unsigned idx, uint64_t *val);
 
+/* The same through a counter map opened before (accel_pin_open), for a
+ * process that can no longer open the pin. */
+int accel_counter_fd(int map_fd, unsigned idx, uint64_t *val);
+
 /* Name of object bit obj ("lobypass", "splice", "origdst"). */
 const char *accel_obj_name(unsigned obj);
 
@@ -80,6 +87,10 @@ int accel_pin_open(const char *pin, unsigned obj, const char *name);
 
 /* The routines' libbpf messages go to the log at debug level. */
 void accel_quiet_libbpf(void);
+
+/* 1 when the bypass was loaded with its flow control (the sk_msg program
+ * that bounds the receiver's backlog), 0 without it or when not loaded. */
+int accel_bypass_has_fc(const char *pin);
 
 /* Bypass: add or remove a server port at run time (0 = every port). */
 int accel_bypass_port(const char *pin, uint16_t port, int add, char *err, size_t errlen);

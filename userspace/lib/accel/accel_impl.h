@@ -16,6 +16,7 @@ struct accel_desc {
 	 * the kernel had no link for it. */
 	const char *map_prog, *map_name;
 	enum bpf_attach_type map_type;
+	const char *map_prog_alt; /* the other program that may be attached there */
 };
 
 extern const struct accel_desc accel_descs[3];
