@@ -2,7 +2,7 @@
 # The loopback bypass with flow control, through vsockfw (docs/dataplane.md
 # "Loopback bypass: flow control", "Tier choice and fall-back"), in a private
 # cgroup, netns and bpffs: app -> vsockfw ip2vs -> server, both legs
-# bypassed, with vsockfw joining the bypass by default (no --bypass).
+# bypassed, with vsockfw joining the bypass (--bypass; it is opt-in, docs/dataplane.md).
 #   - a large upload into a reader throttled well below the sender completes
 #     intact (SHA-256 both ends) and the slow direction spills to TCP
 #     (counters), with the receiver's backlog bounded; a direction that
@@ -37,12 +37,16 @@ ctr() { vsockfw bpf counter --pin "$PIN" lobypass "$1"; }
 # Entries of the bypass's sockhash (a user-space dump lists one key per socket).
 socks() { bpftool map dump pinned "$PIN/lobypass/map_nek_bp_socks" 2>/dev/null | grep -c '^key'; }
 
-# start_fw NAME PORT TO [OPTS...]: an ip2vs forwarder in the cgroup; its PID in FW_PID.
+# start_fw NAME PORT TO [OPTS...]: an ip2vs forwarder in the cgroup, joining the bypass
+# (--bypass) unless OPTS has --no-bypass or is --default (no flag); its PID in FW_PID.
 start_fw() {
 	local name=$1 port=$2 to=$3
 	shift 3
+	local join=--bypass
+	[[ " $* " == *" --no-bypass "* || " $* " == *" --default "* ]] && join=
+	[[ " $* " == *" --default "* ]] && set --
 	t_bg in_cg vsockfw ip2vs --listen tcp:127.0.0.1:$port --to tcp:127.0.0.1:$to \
-		--bpf-pin "$PIN" --state-dir "$ST" --control "unix:$D/$name.ctl" "$@"
+		--bpf-pin "$PIN" --state-dir "$ST" --control "unix:$D/$name.ctl" $join "$@"
 	FW_PID=$T_LAST_PID
 	ns_wait_port "$port" && t_wait_sock "$D/$name.ctl" || t_fail "forwarder $name did not start"
 }
@@ -73,7 +77,7 @@ s0=$(socks)
 start_fw b $XB $SV
 BFW=$FW_PID
 fd0=$(t_fdcount "$BFW")
-t_match "vsockfw joined the bypass by itself (flow control, no --bypass)" \
+t_match "vsockfw joined the bypass with --bypass (flow control)" \
 	'"lobypass_flow_control":true,"lobypass_joined":true' \
 	"$(vsockfw stats --control "unix:$D/b.ctl" --json)"
 t_match "...and added its port to the bypass's" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
@@ -213,8 +217,11 @@ t_eq "--no-bypass: verified" "$shs" "$2"
 t_match "--no-bypass: the forwarder's port is not in the bypass" 'nek_bp_ports +id [0-9]+ +hash, 1/' \
 	"$(vsockfw bpf status --pin "$PIN")"
 y=$(( $(ctr bytes) - y0 ))
+# The counter can fall short of what was carried (the kernel may reuse a
+# verdict without running the program, docs/dataplane.md), never above it:
+# below one leg's 17 MiB means the client leg was not redirected.
 t_ok "--no-bypass: only the server leg was redirected ($y bytes for 16 MiB)" \
-	test "$y" -ge $((16 << 20)) -a "$y" -lt $((17 << 20))
+	test "$y" -gt 0 -a "$y" -lt $((17 << 20))
 t_match "--no-bypass: stats say not joined" '"lobypass_joined":false' \
 	"$(vsockfw stats --control "unix:$D/n.ctl" --json)"
 stop "$FW_PID"
@@ -241,8 +248,8 @@ t_ok "flow-controlled program refused: lobypass loads without it" env NEK_ACCEL_
 	vsockfw bpf load --pin "$PIN" --cgroup "$CG" --objs lobypass --port $SV
 t_match "  ... the plain sk_msg program is attached" 'prog +nek_bp_msg_nofc' \
 	"$(vsockfw bpf status --pin "$PIN")"
-start_fw u $XB $SV
-t_match "  ... vsockfw does not join it by itself" '"lobypass_flow_control":false,"lobypass_joined":false' \
+start_fw u $XB $SV --default
+t_match "  ... vsockfw does not join it unless asked" '"lobypass_flow_control":false,"lobypass_joined":false' \
 	"$(vsockfw stats --control "unix:$D/u.ctl" --json)"
 y0=$(ctr bytes)
 upload 16M
@@ -252,7 +259,7 @@ set -- $DOWN
 t_eq "  ... 16 MiB verified" "$shs" "$2"
 y=$(( $(ctr bytes) - y0 ))
 t_ok "  ... only the server leg was redirected ($y bytes)" \
-	test "$y" -ge $((16 << 20)) -a "$y" -lt $((17 << 20))
+	test "$y" -gt 0 -a "$y" -lt $((17 << 20))
 stop "$FW_PID"
 unload_leaves_nothing
 t_done

@@ -121,10 +121,10 @@ if [ -n "$BP" ]; then
 	# listener port in the bypass, its pairs are copied (sk_msg carries the
 	# bytes past TCP on both legs).
 	t_bg in_cg vsockfw ip2vs --listen tcp:127.0.0.1:$XB --to tcp:127.0.0.1:$S1 --bpf-pin "$PIN" \
-		--state-dir "$ST" --control "unix:$D/b.ctl"
+		--state-dir "$ST" --control "unix:$D/b.ctl" --bypass
 	PB=$T_LAST_PID
 	ns_wait_port $XB && t_wait_sock "$D/b.ctl" || t_fail "bypass proxy did not start"
-	t_match "the proxy joined the (flow-controlled) bypass by default, the --no-bypass one did not" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
+	t_match "the --bypass proxy joined the (flow-controlled) bypass, the --no-bypass one did not" 'nek_bp_ports +id [0-9]+ +hash, 2/' \
 		"$(vsockfw bpf status --pin "$PIN")"
 	e0=$(vsockfw bpf counter --pin "$PIN" lobypass established)
 	y0=$(vsockfw bpf counter --pin "$PIN" lobypass bytes)

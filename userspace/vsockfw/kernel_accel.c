@@ -46,12 +46,16 @@ int fw_accel_init(const char *pin, int bypass)
 	A.loaded = accel_loaded(pin);
 	if (A.loaded & ACCEL_BYPASS) {
 		A.bp_fc = accel_bypass_has_fc(pin);
-		/* Without flow control a fast sender into a slow reader can
-		 * exhaust TCP memory (docs/dataplane.md): only when asked. */
-		A.bypass = bypass > 0 || (bypass == 0 && A.bp_fc);
-		if (!A.bp_fc && bypass == 0)
-			log_info("loopback bypass loaded without flow control: not joined "
-				 "(--bypass to join anyway)");
+		/* Only when asked, even with flow control: a socket in the
+		 * sockmap changes what a blocking application sees, since
+		 * tcp_bpf_recvmsg answers EAGAIN when what woke it came
+		 * through TCP (the FIN, spilled data) rather than the psock
+		 * (docs/dataplane.md). vsockfw's own sockets do not mind; an
+		 * application's may, and vsockfw is meant to be transparent. */
+		A.bypass = bypass > 0;
+		if (!A.bp_fc && A.bypass)
+			log_warn("loopback bypass loaded without flow control: a slow "
+				 "reader can exhaust TCP memory (docs/dataplane.md)");
 		if (A.bypass)
 			A.ports_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_ports");
 		A.socks_fd = accel_pin_open(pin, ACCEL_BYPASS, "map_nek_bp_socks");
