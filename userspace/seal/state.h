@@ -1,0 +1,31 @@
+/* seal state and the kms recipient type's client flags (docs/state.md,
+ * docs/age.md "kms"). Internal to seal. */
+#ifndef NEK_SEAL_STATE_H
+#define NEK_SEAL_STATE_H
+
+#include <stddef.h>
+
+#include "lib/secrets/age.h"
+#include "lib/secrets/age_kms.h"
+#include "lib/secrets/kms_creds.h"
+
+#define STATE_ERRLEN 512
+
+/* The KMS client flags as given (NULL: not given). */
+struct kms_flags {
+	const char *endpoint, *region, *profile, *ca_file, *nsm;
+};
+
+/* A client from flags, the environment and the credentials (kept in creds,
+ * which must outlive c; kms_creds_free it). 0, or -1 and err. */
+int kms_flags_client(const struct kms_flags *f, struct age_kms_client *c, struct kms_creds *creds,
+		     char *err, size_t errlen);
+
+/* Whether any of the n recipients is of type kms. */
+int kms_any_recipient(const struct age_recipient *r, size_t n);
+
+/* seal encrypt/decrypt: binds every kms recipient to c. */
+int kms_bind_recipients(struct age_recipient *r, size_t n, const struct age_kms_client *c,
+			char *err, size_t errlen);
+
+#endif
