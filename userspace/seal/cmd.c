@@ -599,7 +599,7 @@ struct dec_opts {
 };
 
 /* Reads and parses the header from src; the bytes after it stay in src. */
-static int read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen)
+int seal_read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen)
 {
 	uint8_t *buf = malloc(AGE_MAX_HEADER);
 	size_t len = 0, used = 0, i;
@@ -659,7 +659,7 @@ static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src
 	struct out out;
 	int rc;
 
-	if (read_header(src, &h, err, ERRLEN) < 0)
+	if (seal_read_header(src, &h, err, ERRLEN) < 0)
 		return -1;
 	/* A header with umbral hops is read only when the chain verifies
 	 * (docs/umbral-hops.md). */

@@ -166,6 +166,26 @@ static const struct cli_cmd cmds[] = {
 	  "  -o BLOB|OUT  the sealed blob (required); the unsealed data (default stdout)\n"
 	  "IN (at most 1 MiB) defaults to stdin. exit status: 0 done; 1 refused (the\n"
 	  "error names the TCTI or BLOB and what the TPM said); 2 usage error.\n" },
+	{ "state", seal_cmd_state, "seal a directory tree to the enclaves a KMS key policy admits",
+	  "state save DIR --kms-key ID --to FILE (--version N | --version-file F)\n"
+	  "           [--name NAME] [--nsm /dev/nsm|emu:DIR] [--json]\n"
+	  "    state restore --from FILE DIR (--expect-version N | --min-version N |\n"
+	  "           --version-file F | --any-version) [--name NAME] [--kms-key ID]\n"
+	  "           [--replace] [--nsm /dev/nsm|emu:DIR] [--json]\n"
+	  "\n"
+	  "The tree as a pax stream in an age file with one kms stanza whose\n"
+	  "EncryptionContext binds NAME (default: FILE's basename) and the version\n"
+	  "(docs/state.md). save gets the file key from an attested GenerateDataKey;\n"
+	  "restore opens it with an attested Decrypt, refuses another name, key or an\n"
+	  "older version before asking KMS, extracts into DIR.restore-XXXXXX and\n"
+	  "renames it to DIR only when everything checked out.\n"
+	  "  --version-file F     save: write one more than F holds, then store it in F;\n"
+	  "                       restore: refuse versions older than F, then store it\n"
+	  "  --replace            restore over an existing DIR (swapped atomically)\n"
+	  "  --endpoint URL --region R --profile P --ca-file PEM   the KMS (as seal kms)\n"
+	  "  --threads N          worker threads (default: one per CPU)\n"
+	  "exit status: 0 done; 1 refused (names the object, the check or KMS's error\n"
+	  "type, e.g. AccessDeniedException); 2 usage error.\n" },
 	{ 0 }
 };
 

@@ -14,5 +14,7 @@ int seal_cmd_kms_policy(int argc, char **argv);
 /* seal pre ...: Umbral proxy re-encryption (seal/pre.c). */
 int seal_cmd_pre(int argc, char **argv);
 int seal_cmd_tpm(int argc, char **argv);
+/* seal state save|restore (docs/state.md). */
+int seal_cmd_state(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "lib/secrets/age.h"
+#include "lib/secrets/age_io.h"
 #include "lib/secrets/age_kms.h"
 #include "lib/secrets/kms_creds.h"
 
@@ -27,5 +28,16 @@ int kms_any_recipient(const struct age_recipient *r, size_t n);
 /* seal encrypt/decrypt: binds every kms recipient to c. */
 int kms_bind_recipients(struct age_recipient *r, size_t n, const struct age_kms_client *c,
 			char *err, size_t errlen);
+
+/* seal decrypt's header reader (cmd.c): reads and parses the header from
+ * src, leaving the payload in src. */
+int seal_read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen);
+
+/* The tree below dirfd as a pax stream into fd (docs/state.md). */
+int state_tar_write(int dirfd, int fd, char *err, size_t errlen);
+/* A pax stream from fd extracted below destfd (read to its end, even on an
+ * error). Changes the working directory meanwhile, so the caller's other
+ * threads must not use relative paths. */
+int state_tar_extract(int fd, int destfd, char *err, size_t errlen);
 
 #endif
