@@ -134,6 +134,11 @@ static int put_entry(struct walker *w, int dfd, const char *name, size_t plen, i
 	archive_entry_clear(w->e);
 	archive_entry_copy_stat(w->e, &st);
 	archive_entry_set_nlink(w->e, 1);
+	/* Whole seconds, for every entry alike: sub-second times would cost a
+	 * pax header (1 KiB) per entry (docs/state.md). */
+	archive_entry_set_mtime(w->e, st.st_mtime, 0);
+	archive_entry_unset_atime(w->e);
+	archive_entry_unset_ctime(w->e);
 	archive_entry_set_pathname(w->e, w->path);
 	if (S_ISLNK(st.st_mode)) {
 		tl = readlinkat(dfd, name, target, sizeof(target) - 1);
@@ -188,7 +193,10 @@ int state_tar_write(int dirfd, int fd, char *err, size_t errlen)
 	w.buf = malloc(IO_BLOCK);
 	if (!w.a || !w.e || !w.buf)
 		errfmt(err, errlen, "out of memory");
+	/* Names are bytes, as the kernel has them: no translation through a
+	 * locale that may not fit them (pax's hdrcharset=BINARY). */
 	else if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+		 archive_write_set_format_option(w.a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
 		 archive_write_set_bytes_per_block(w.a, IO_BLOCK) != ARCHIVE_OK ||
 		 archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
 		 archive_write_open_fd(w.a, fd) != ARCHIVE_OK)
