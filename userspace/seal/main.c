@@ -186,6 +186,36 @@ static const struct cli_cmd cmds[] = {
 	  "  --threads N          worker threads (default: one per CPU)\n"
 	  "exit status: 0 done; 1 refused (names the object, the check or KMS's error\n"
 	  "type, e.g. AccessDeniedException); 2 usage error.\n" },
+	{ "s3", seal_cmd_s3, "objects in and out of S3, sealed with age before they leave",
+	  "s3 put  --endpoint URL --bucket B [--encrypt-to RECIPIENT]... [--part-size SIZE]\n"
+	  "           [--parallel N] [--unsigned-payload] [--content-type T] KEY [FILE]\n"
+	  "    s3 get  --endpoint URL --bucket B [--range A-B | --decrypt -i IDENTITY...]\n"
+	  "           [-o OUT] KEY\n"
+	  "    s3 head --endpoint URL --bucket B [--json] KEY\n"
+	  "    s3 ls   --endpoint URL --bucket B [--json] [PREFIX]\n"
+	  "    s3 rm   --endpoint URL --bucket B KEY\n"
+	  "\n"
+	  "Path-style S3 with SigV4 (docs/s3.md); credentials as for seal kms.\n"
+	  "  --endpoint URL        https://..., or http:// to a loopback host (tests)\n"
+	  "  --region R            else AWS_REGION, AWS_DEFAULT_REGION, us-east-1\n"
+	  "  --profile P           the shared credentials file's profile\n"
+	  "  --ca-file PEM         trust these CAs instead of the system's\n"
+	  "  --retries N           more tries on 5xx, throttling, transport (default 4)\n"
+	  "  --timeout DUR         per request attempt (default none)\n"
+	  "  --part-size SIZE      multipart part size, 4K..5G (default 8M); FILE (or stdin)\n"
+	  "                        larger than one part goes as a multipart upload, aborted\n"
+	  "                        on failure so no half object remains\n"
+	  "  --parallel N          parts in flight, 1..32 (default 4); memory (N+1) x SIZE\n"
+	  "  --encrypt-to R        seal the content as age to R (age1...; repeatable) on the\n"
+	  "                        way; the object is an age file\n"
+	  "  --unsigned-payload    sign UNSIGNED-PAYLOAD instead of each body's SHA-256\n"
+	  "  --decrypt -i ID       open the age object with the identities in ID; nothing\n"
+	  "                        lands under OUT unless every chunk authenticated\n"
+	  "  --range A-B           bytes A..B (also A-, -N); the answer must be 206\n"
+	  "  -o OUT                default or '-': stdout (streamed)\n"
+	  "  --json                head: one object; ls: an array\n"
+	  "Progress is shown on a terminal. exit status: 0 done; 1 refused (S3's code and\n"
+	  "message, the key; 'abort failed' says an upload ID remains); 2 usage error.\n" },
 	{ 0 }
 };
 
