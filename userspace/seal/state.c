@@ -35,13 +35,17 @@
 struct sopts {
 	const char *dir, *file, *key, *name, *vfile;
 	struct kms_flags kms;
+	struct s3_flags s3;
+	struct state_s3 obj;
+	int is_s3;
 	uint64_t version, expect, min;
 	int have_version, have_expect, have_min, any, replace, json, threads;
 };
 
 enum {
 	O_KEY = 256, O_TO, O_FROM, O_NAME, O_VERSION, O_VFILE, O_EXPECT, O_MIN, O_ANY, O_REPLACE,
-	O_NSM, O_ENDPOINT, O_REGION, O_PROFILE, O_CA, O_JSON, O_THREADS,
+	O_NSM, O_ENDPOINT, O_REGION, O_PROFILE, O_CA, O_JSON, O_THREADS, O_S3_ENDPOINT,
+	O_S3_REGION, O_S3_CA,
 };
 
 static const struct option longopts[] = {
@@ -63,6 +67,9 @@ static const struct option longopts[] = {
 	{ "ca-file", required_argument, NULL, O_CA },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "threads", required_argument, NULL, O_THREADS },
+	{ "s3-endpoint", required_argument, NULL, O_S3_ENDPOINT },
+	{ "s3-region", required_argument, NULL, O_S3_REGION },
+	{ "s3-ca-file", required_argument, NULL, O_S3_CA },
 	CLI_COMMON_LONGOPTS,
 	{ 0 }
 };
@@ -99,6 +106,9 @@ static int one_opt(int c, struct sopts *o)
 	case O_PROFILE: o->kms.profile = optarg; return CLI_OK;
 	case O_CA: o->kms.ca_file = optarg; return CLI_OK;
 	case O_JSON: o->json = 1; return CLI_OK;
+	case O_S3_ENDPOINT: o->s3.endpoint = optarg; return CLI_OK;
+	case O_S3_REGION: o->s3.region = optarg; return CLI_OK;
+	case O_S3_CA: o->s3.ca_file = optarg; return CLI_OK;
 	case O_THREADS:
 		if (number("threads", 1, &t, NULL) != CLI_OK || t > 256)
 			return cli_usage_error("--threads: 1..256");
@@ -123,19 +133,27 @@ static int parse_opts(const char *verb, int argc, char **argv, struct sopts *o)
 	if (!o->file)
 		return cli_usage_error("%s: needs %s FILE", verb,
 				       strcmp(verb, "save") == 0 ? "--to" : "--from");
-	if (strncmp(o->file, "s3://", 5) == 0)
-		return cli_usage_error("%s: s3:// objects are not in this build yet; use a FILE",
-				       verb);
+	if (strncmp(o->file, "s3://", 5) == 0) {
+		char err[STATE_ERRLEN];
+		if (state_s3_parse(o->file, &o->obj, err, sizeof(err)) < 0)
+			return cli_usage_error("%s: %s", verb, err);
+		if (!o->s3.endpoint)
+			return cli_usage_error("%s: s3:// needs --s3-endpoint URL", verb);
+		o->is_s3 = 1;
+	} else if (o->s3.endpoint || o->s3.region || o->s3.ca_file) {
+		return cli_usage_error("%s: the --s3-* flags go with s3:// objects", verb);
+	}
 	if (o->name && (strlen(o->name) == 0 || strlen(o->name) > NAME_MAX_LEN))
 		return cli_usage_error("--name: 1..%d characters", NAME_MAX_LEN);
 	return CLI_OK;
 }
 
-/* The object's name: --name, else the file's basename. */
+/* The object's name: --name, else BUCKET/KEY of an s3:// object or the
+ * file's basename. */
 static int object_name(const struct sopts *o, char *out, size_t cap)
 {
-	char *dup = strdup(o->file);
-	const char *b = o->name ? o->name : dup ? basename(dup) : NULL;
+	char *dup = strdup(o->is_s3 ? o->file + 5 : o->file);
+	const char *b = o->name ? o->name : dup && o->is_s3 ? dup : dup ? basename(dup) : NULL;
 	int ok = b && strlen(b) > 0 && strlen(b) < cap && strlen(b) <= NAME_MAX_LEN;
 
 	for (const char *p = b; ok && *p; p++)
@@ -292,10 +310,25 @@ static int save_version(const struct sopts *o, uint64_t *v, char *err)
 	return 0;
 }
 
+/* Sealed whole into a temporary first: S3 sees the object only complete. */
+static int save_s3(const struct sopts *o, int dirfd, const uint8_t *hdr, size_t hlen,
+		   const uint8_t *fk, const struct kms_creds *creds, char *err)
+{
+	int fd = state_spool(err, STATE_ERRLEN), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = seal_tree(o, dirfd, hdr, hlen, fk, fd, err);
+	if (rc == 0)
+		rc = state_s3_put(&o->obj, &o->s3, creds, fd, err, STATE_ERRLEN);
+	close(fd);
+	return rc;
+}
+
 static int save_main(const struct sopts *o, int dirfd, const char *name, uint64_t version)
 {
 	struct age_kms_client kc;
-	struct kms_creds creds;
+	struct kms_creds creds = { 0 };
 	struct age_stanza st;
 	struct outfile out;
 	uint8_t fk[AGE_FILE_KEY_LEN], *hdr = NULL;
@@ -309,8 +342,11 @@ static int save_main(const struct sopts *o, int dirfd, const char *name, uint64_
 	else if (kms_flags_client(&o->kms, &kc, &creds, err, sizeof(err)) == 0 &&
 		 age_kms_generate(&kc, o->key, ctx, fk, &st, err, sizeof(err)) == 0) {
 		have_st = 1;
-		if (age_header_encode(&st, 1, fk, &hdr, &hlen, err, sizeof(err)) == 0 &&
-		    outfile_open(&out, o->file, 0, err, sizeof(err)) == 0) {
+		if (age_header_encode(&st, 1, fk, &hdr, &hlen, err, sizeof(err)) < 0)
+			;
+		else if (o->is_s3)
+			rc = save_s3(o, dirfd, hdr, hlen, fk, &creds, err);
+		else if (outfile_open(&out, o->file, 0, err, sizeof(err)) == 0) {
 			if (seal_tree(o, dirfd, hdr, hlen, fk, out.fd, err) < 0)
 				outfile_abort(&out);
 			else if (outfile_commit(&out, err, sizeof(err)) == 0)
@@ -480,7 +516,7 @@ static int restore_body(const struct sopts *o, struct age_src *src, const char *
 			uint64_t *version, char *keyid, char *err)
 {
 	struct age_kms_client kc;
-	struct kms_creds creds;
+	struct kms_creds creds = { 0 };
 	struct age_identity id;
 	struct age_header h;
 	uint8_t fk[AGE_FILE_KEY_LEN];
@@ -524,6 +560,23 @@ static int restore_body(const struct sopts *o, struct age_src *src, const char *
 	return rc;
 }
 
+/* The whole object into a temporary before anything reads it. */
+static int fetch_s3(const struct sopts *o, char *err)
+{
+	struct kms_creds creds = { 0 };
+	int fd = state_spool(err, STATE_ERRLEN);
+
+	if (fd < 0)
+		return -1;
+	if (kms_creds_load(o->kms.profile, &creds, err, STATE_ERRLEN) < 0 ||
+	    state_s3_get(&o->obj, &o->s3, &creds, fd, err, STATE_ERRLEN) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	kms_creds_free(&creds);
+	return fd;
+}
+
 static int cmd_restore(int argc, char **argv)
 {
 	struct sopts o;
@@ -546,9 +599,9 @@ static int cmd_restore(int argc, char **argv)
 		return cli_fail("state restore: %s exists (--replace swaps it)", o.dir);
 	if (o.replace && lstat(o.dir, &st) == 0 && !S_ISDIR(st.st_mode))
 		return cli_fail("state restore: %s is not a directory", o.dir);
-	fd = open(o.file, O_RDONLY | O_CLOEXEC);
+	fd = o.is_s3 ? fetch_s3(&o, err) : open(o.file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return cli_fail("state object %s: %s", o.file, strerror(errno));
+		return cli_fail("state object %s: %s", o.file, o.is_s3 ? err : strerror(errno));
 	if (o.replace && lstat(o.dir, &st) < 0)
 		o.replace = 0;
 	signal(SIGPIPE, SIG_IGN);

@@ -29,6 +29,26 @@ int kms_any_recipient(const struct age_recipient *r, size_t n);
 int kms_bind_recipients(struct age_recipient *r, size_t n, const struct age_kms_client *c,
 			char *err, size_t errlen);
 
+/* s3://BUCKET/KEY objects (state_s3.c). */
+struct s3_flags {
+	const char *endpoint, *region, *ca_file;
+};
+
+struct state_s3 {
+	char bucket[64];
+	char key[1024];
+};
+
+int state_s3_parse(const char *url, struct state_s3 *o, char *err, size_t errlen);
+/* An anonymous temporary (O_TMPFILE in $TMPDIR): a descriptor, or -1/err. */
+int state_spool(char *err, size_t errlen);
+/* The whole of fd (from its start) as the object; the object into fd and
+ * fd back to its start. */
+int state_s3_put(const struct state_s3 *o, const struct s3_flags *f, const struct kms_creds *creds,
+		 int fd, char *err, size_t errlen);
+int state_s3_get(const struct state_s3 *o, const struct s3_flags *f, const struct kms_creds *creds,
+		 int fd, char *err, size_t errlen);
+
 /* seal decrypt's header reader (cmd.c): reads and parses the header from
  * src, leaving the payload in src. */
 int seal_read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen);
