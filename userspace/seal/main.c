@@ -167,9 +167,9 @@ static const struct cli_cmd cmds[] = {
 	  "IN (at most 1 MiB) defaults to stdin. exit status: 0 done; 1 refused (the\n"
 	  "error names the TCTI or BLOB and what the TPM said); 2 usage error.\n" },
 	{ "state", seal_cmd_state, "seal a directory tree to the enclaves a KMS key policy admits",
-	  "state save DIR --kms-key ID --to FILE (--version N | --version-file F)\n"
+	  "state save DIR --kms-key ID --to FILE|s3://B/K (--version N | --version-file F)\n"
 	  "           [--name NAME] [--nsm /dev/nsm|emu:DIR] [--json]\n"
-	  "    state restore --from FILE DIR (--expect-version N | --min-version N |\n"
+	  "    state restore --from FILE|s3://B/K DIR (--expect-version N | --min-version N |\n"
 	  "           --version-file F | --any-version) [--name NAME] [--kms-key ID]\n"
 	  "           [--replace] [--nsm /dev/nsm|emu:DIR] [--json]\n"
 	  "\n"
@@ -183,6 +183,7 @@ static const struct cli_cmd cmds[] = {
 	  "                       restore: refuse versions older than F, then store it\n"
 	  "  --replace            restore over an existing DIR (swapped atomically)\n"
 	  "  --endpoint URL --region R --profile P --ca-file PEM   the KMS (as seal kms)\n"
+	  "  --s3-endpoint URL --s3-region R --s3-ca-file PEM     the S3 of s3:// objects\n"
 	  "  --threads N          worker threads (default: one per CPU)\n"
 	  "exit status: 0 done; 1 refused (names the object, the check or KMS's error\n"
 	  "type, e.g. AccessDeniedException); 2 usage error.\n" },
