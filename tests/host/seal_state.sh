@@ -175,6 +175,8 @@ t_eq "  ... the version file holds 1" 1 "$(cat rvf 2>/dev/null)"
 t_eq "  ... the top directory is 0700" 700 "$(stat -c %a r1)"
 t_eq "  ... no temporary left" 0 "$(ls -d ./*.restore-* 2>/dev/null | wc -l)"
 
+t_ok "restore into DIR/ (a trailing slash)" seal state restore --from state.age r1b/ --any-version "${N[@]}"
+t_eq "  ... the temporary went beside it, not inside" "$(cat tree.manifest)" "$(manifest r1b)"
 cp state.age state-v1.age
 echo changed >tree/empty-file
 t_ok "save version 2 over the same object" seal state save tree --kms-key "$K2" --to state.age \

@@ -238,6 +238,14 @@ struct pump {
 	char err[STATE_ERRLEN];
 };
 
+/* A 1 MiB pipe: 16 chunks in flight between the archive thread and the
+ * ciphers, instead of a wake-up every 64 KiB (a hint: the limit may be
+ * lower). */
+static void big_pipe(int fd)
+{
+	(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
 static void *tar_thread(void *arg)
 {
 	struct pump *p = arg;
@@ -259,6 +267,7 @@ static int seal_tree(const struct sopts *o, int dirfd, const uint8_t *hdr, size_
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return errfmt(err, STATE_ERRLEN, "pipe: %s", strerror(errno));
+	big_pipe(fds[1]);
 	p.fd = fds[1];
 	if (pthread_create(&th, NULL, tar_thread, &p) != 0) {
 		close(fds[0]);
@@ -468,6 +477,7 @@ static int open_tree(const struct sopts *o, struct age_src *src, const uint8_t *
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return errfmt(err, STATE_ERRLEN, "pipe: %s", strerror(errno));
+	big_pipe(fds[1]);
 	p.fd = fds[0];
 	if (pthread_create(&th, NULL, untar_thread, &p) != 0) {
 		close(fds[0]);
@@ -581,6 +591,7 @@ static int cmd_restore(int argc, char **argv)
 {
 	struct sopts o;
 	char name[NAME_MAX_LEN + 1], err[STATE_ERRLEN] = "", keyid[AGE_KMS_KEYID_MAX + 1] = "";
+	char dir[4096];
 	struct age_src src;
 	struct stat st;
 	uint64_t version = 0;
@@ -590,6 +601,15 @@ static int cmd_restore(int argc, char **argv)
 		return rc;
 	if (o.have_version)
 		return cli_usage_error("restore: --version is save's (see --expect-version)");
+	if (strlen(o.dir) >= sizeof(dir))
+		return cli_usage_error("restore: DIR longer than %zu bytes", sizeof(dir) - 1);
+	/* DIR/ would put the temporary inside DIR: it goes beside it. */
+	strcpy(dir, o.dir);
+	for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	if (strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0 || strcmp(dir, "..") == 0)
+		return cli_usage_error("restore: DIR '%s' cannot be replaced", dir);
+	o.dir = dir;
 	if (o.have_expect + o.have_min + !!o.vfile + o.any != 1)
 		return cli_usage_error("restore: give one of --expect-version, --min-version, "
 				       "--version-file, --any-version");
