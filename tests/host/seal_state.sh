@@ -149,6 +149,10 @@ printf 'r' >tree/ro/file
 chmod 0555 tree/ro
 manifest tree >tree.manifest
 
+t_ok "state --help" seal state --help
+t_ok "state save --help" seal state save --help
+t_ok "state restore --help" seal state restore --help
+t_exit "state: no verb" 2 seal state
 t_exit "save: --kms-key is required" 2 seal state save tree --to s.age --version 1
 t_exit "save: a version source is required" 2 seal state save tree --kms-key "$K2" --to s.age
 t_exit "restore: a version check is required" 2 seal state restore --from s.age r
