@@ -255,98 +255,51 @@ static void *tar_thread(void *arg)
 	return NULL;
 }
 
-/* The archive of the tree, on its way to the ciphers: the tar thread
- * writes pipe A, the relay reads A ahead (while KMS answers) and writes
- * pipe B, whose read end is src. */
-struct saver {
-	struct pump p;
-	pthread_t th;
-	struct relay *relay;
-	int src;
-};
-
-static int saver_start(struct saver *s, int dirfd, char *err)
+/* Header, then the tree through a pipe into STREAM, into out. */
+static int seal_tree(const struct sopts *o, int dirfd, const uint8_t *hdr, size_t hlen,
+		     const uint8_t fk[AGE_FILE_KEY_LEN], int outfd, char *err)
 {
-	int a[2], b[2];
-
-	memset(s, 0, sizeof(*s));
-	s->p.dirfd = dirfd;
-	s->src = -1;
-	if (pipe2(a, O_CLOEXEC) < 0)
-		return errfmt(err, STATE_ERRLEN, "pipe: %s", strerror(errno));
-	if (pipe2(b, O_CLOEXEC) < 0) {
-		close(a[0]);
-		close(a[1]);
-		return errfmt(err, STATE_ERRLEN, "pipe: %s", strerror(errno));
-	}
-	big_pipe(a[1]);
-	big_pipe(b[1]);
-	s->p.fd = a[1];
-	if (pthread_create(&s->th, NULL, tar_thread, &s->p) != 0) {
-		close(a[0]), close(a[1]), close(b[0]), close(b[1]);
-		return errfmt(err, STATE_ERRLEN, "cannot start a thread");
-	}
-	/* From here the tar thread owns a[1], the relay a[0] and b[1]. */
-	s->relay = state_relay_start(a[0], b[1], err, STATE_ERRLEN);
-	if (!s->relay) {
-		close(a[0]);
-		close(b[1]);
-		close(b[0]);
-		pthread_join(s->th, NULL);
-		return -1;
-	}
-	s->src = b[0];
-	return 0;
-}
-
-/* Ends both threads (stop: the stream is abandoned); the first error of
- * the tree walk or the relay, when rc was 0. */
-static int saver_finish(struct saver *s, int rc, char *err)
-{
-	char rerr[STATE_ERRLEN] = "";
-	int rr;
-
-	/* Closing src first: a relay still writing meets EPIPE, and then the
-	 * tar thread does. */
-	close(s->src);
-	rr = state_relay_join(s->relay, rc < 0, rerr, sizeof(rerr));
-	pthread_join(s->th, NULL);
-	if (rc == 0 && s->p.rc < 0) {
-		memcpy(err, s->p.err, STATE_ERRLEN);
-		rc = -1;
-	} else if (rc == 0 && rr < 0) {
-		memcpy(err, rerr, STATE_ERRLEN);
-		rc = -1;
-	}
-	return rc;
-}
-
-/* Header, then the archive from src into STREAM, into outfd. */
-static int seal_stream(const struct sopts *o, int srcfd, const uint8_t *hdr, size_t hlen,
-		       const uint8_t fk[AGE_FILE_KEY_LEN], int outfd, char *err)
-{
+	struct pump p = { .dirfd = dirfd };
 	struct age_src src;
 	struct age_sink sink;
-	int rc = -1;
+	pthread_t th;
+	int fds[2], rc = -1;
 
-	if (age_src_init(&src, srcfd, 0) < 0)
-		return errfmt(err, STATE_ERRLEN, "out of memory");
-	if (age_sink_init(&sink, outfd, 0) < 0) {
-		age_src_free(&src);
-		return errfmt(err, STATE_ERRLEN, "out of memory");
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return errfmt(err, STATE_ERRLEN, "pipe: %s", strerror(errno));
+	big_pipe(fds[1]);
+	p.fd = fds[1];
+	if (pthread_create(&th, NULL, tar_thread, &p) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return errfmt(err, STATE_ERRLEN, "cannot start a thread");
 	}
-	sink.name = o->file;
-	age_sink_writeback(&sink);
-	if (age_sink_write(&sink, hdr, hlen) < 0)
-		errfmt(err, STATE_ERRLEN, "%s: %s", o->file, strerror(errno));
-	else if (age_stream_encrypt(&src, &sink, fk, o->threads, err, STATE_ERRLEN) < 0)
-		; /* err names the chunk or the write */
-	else if (age_sink_finish(&sink) < 0)
-		errfmt(err, STATE_ERRLEN, "%s: %s", o->file, strerror(errno));
-	else
-		rc = 0;
-	age_sink_free(&sink);
-	age_src_free(&src);
+	if (age_src_init(&src, fds[0], 0) < 0) {
+		errfmt(err, STATE_ERRLEN, "out of memory");
+	} else if (age_sink_init(&sink, outfd, 0) < 0) {
+		errfmt(err, STATE_ERRLEN, "out of memory");
+		age_src_free(&src);
+	} else {
+		sink.name = o->file;
+		age_sink_writeback(&sink);
+		if (age_sink_write(&sink, hdr, hlen) < 0)
+			errfmt(err, STATE_ERRLEN, "%s: %s", o->file, strerror(errno));
+		else if (age_stream_encrypt(&src, &sink, fk, o->threads, err, STATE_ERRLEN) < 0)
+			; /* err names the chunk or the write */
+		else if (age_sink_finish(&sink) < 0)
+			errfmt(err, STATE_ERRLEN, "%s: %s", o->file, strerror(errno));
+		else
+			rc = 0;
+		age_sink_free(&sink);
+		age_src_free(&src);
+	}
+	/* A writer that stopped early: the tar thread then meets EPIPE. */
+	close(fds[0]);
+	pthread_join(th, NULL);
+	if (rc == 0 && p.rc < 0) {
+		memcpy(err, p.err, STATE_ERRLEN);
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -366,30 +319,18 @@ static int save_version(const struct sopts *o, uint64_t *v, char *err)
 	return 0;
 }
 
-/* The sealed object: into FILE's temporary, or (s3://) whole into an
- * anonymous one first, so S3 sees the object only complete. */
-static int write_object(const struct sopts *o, struct saver *sv, const uint8_t *hdr, size_t hlen,
-			const uint8_t *fk, const struct kms_creds *creds, char *err)
+/* Sealed whole into a temporary first: S3 sees the object only complete. */
+static int save_s3(const struct sopts *o, int dirfd, const uint8_t *hdr, size_t hlen,
+		   const uint8_t *fk, const struct kms_creds *creds, char *err)
 {
-	struct outfile out;
-	int fd = o->is_s3 ? state_spool(err, STATE_ERRLEN) : -1, rc;
+	int fd = state_spool(err, STATE_ERRLEN), rc;
 
-	if (o->is_s3 && fd < 0)
-		return saver_finish(sv, -1, err);
-	if (!o->is_s3 && outfile_open(&out, o->file, 0, err, STATE_ERRLEN) < 0)
-		return saver_finish(sv, -1, err);
-	state_relay_go(sv->relay);
-	rc = seal_stream(o, sv->src, hdr, hlen, fk, o->is_s3 ? fd : out.fd, err);
-	rc = saver_finish(sv, rc, err);
-	if (o->is_s3) {
-		if (rc == 0)
-			rc = state_s3_put(&o->obj, &o->s3, creds, fd, err, STATE_ERRLEN);
-		close(fd);
-	} else if (rc < 0) {
-		outfile_abort(&out);
-	} else {
-		rc = outfile_commit(&out, err, STATE_ERRLEN);
-	}
+	if (fd < 0)
+		return -1;
+	rc = seal_tree(o, dirfd, hdr, hlen, fk, fd, err);
+	if (rc == 0)
+		rc = state_s3_put(&o->obj, &o->s3, creds, fd, err, STATE_ERRLEN);
+	close(fd);
 	return rc;
 }
 
@@ -398,7 +339,7 @@ static int save_main(const struct sopts *o, int dirfd, const char *name, uint64_
 	struct age_kms_client kc;
 	struct kms_creds creds = { 0 };
 	struct age_stanza st;
-	struct saver sv;
+	struct outfile out;
 	uint8_t fk[AGE_FILE_KEY_LEN], *hdr = NULL;
 	char err[STATE_ERRLEN] = "";
 	size_t hlen;
@@ -407,17 +348,20 @@ static int save_main(const struct sopts *o, int dirfd, const char *name, uint64_
 
 	if (!ctx)
 		errfmt(err, sizeof(err), "out of memory");
-	else if (kms_flags_client(&o->kms, &kc, &creds, err, sizeof(err)) < 0)
-		;
-	/* The walk starts first, so it runs while KMS answers. */
-	else if (saver_start(&sv, dirfd, err) < 0)
-		;
-	else if (age_kms_generate(&kc, o->key, ctx, fk, &st, err, sizeof(err)) < 0)
-		saver_finish(&sv, -1, err);
-	else if (have_st = 1, age_header_encode(&st, 1, fk, &hdr, &hlen, err, sizeof(err)) < 0)
-		saver_finish(&sv, -1, err);
-	else
-		rc = write_object(o, &sv, hdr, hlen, fk, &creds, err);
+	else if (kms_flags_client(&o->kms, &kc, &creds, err, sizeof(err)) == 0 &&
+		 age_kms_generate(&kc, o->key, ctx, fk, &st, err, sizeof(err)) == 0) {
+		have_st = 1;
+		if (age_header_encode(&st, 1, fk, &hdr, &hlen, err, sizeof(err)) < 0)
+			;
+		else if (o->is_s3)
+			rc = save_s3(o, dirfd, hdr, hlen, fk, &creds, err);
+		else if (outfile_open(&out, o->file, 0, err, sizeof(err)) == 0) {
+			if (seal_tree(o, dirfd, hdr, hlen, fk, out.fd, err) < 0)
+				outfile_abort(&out);
+			else if (outfile_commit(&out, err, sizeof(err)) == 0)
+				rc = 0;
+		}
+	}
 	OPENSSL_cleanse(fk, sizeof(fk));
 	if (have_st)
 		age_stanza_free(&st);

@@ -49,14 +49,6 @@ int state_s3_put(const struct state_s3 *o, const struct s3_flags *f, const struc
 int state_s3_get(const struct state_s3 *o, const struct s3_flags *f, const struct kms_creds *creds,
 		 int fd, char *err, size_t errlen);
 
-/* The read-ahead between the archive and the ciphers (state_relay.c): owns
- * in and out (closes both when it ends). state_relay_go lets the data flow on;
- * state_relay_join with stop abandons it. 0, or -1 and err from the relay. */
-struct relay;
-struct relay *state_relay_start(int in, int out, char *err, size_t errlen);
-void state_relay_go(struct relay *r);
-int state_relay_join(struct relay *r, int stop, char *err, size_t errlen);
-
 /* seal decrypt's header reader (cmd.c): reads and parses the header from
  * src, leaving the payload in src. */
 int seal_read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen);
