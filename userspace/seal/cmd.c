@@ -23,6 +23,7 @@
 #include "lib/secrets/age_umbral.h"
 #include "seal/pre.h"
 #include "seal/seal.h"
+#include "seal/state.h"
 
 #define ERRLEN 256
 #define MAX_KEYFILE (1u << 20)
@@ -356,7 +357,31 @@ static int add_rcpt_file(struct rcpts *rs, const char *path)
 struct enc_opts {
 	const char *in, *out, *passfile;
 	int armor, pass, threads, logn;
+	struct kms_flags kms;
 };
+
+/* The kms client flags of encrypt and decrypt (docs/age.md, "kms"). */
+enum { O_KMS_ENDPOINT = 300, O_KMS_REGION, O_KMS_PROFILE, O_KMS_CA, O_KMS, O_NSM };
+#define KMS_LONGOPTS                                                                   \
+	{ "kms-endpoint", required_argument, NULL, O_KMS_ENDPOINT },                   \
+	{ "kms-region", required_argument, NULL, O_KMS_REGION },                       \
+	{ "kms-profile", required_argument, NULL, O_KMS_PROFILE },                     \
+	{ "kms-ca-file", required_argument, NULL, O_KMS_CA }
+
+static int kms_flag(int c, struct kms_flags *f)
+{
+	const char **slot = c == O_KMS_ENDPOINT ? &f->endpoint
+			    : c == O_KMS_REGION ? &f->region
+			    : c == O_KMS_PROFILE ? &f->profile
+			    : c == O_KMS_CA	 ? &f->ca_file
+			    : c == O_NSM	 ? &f->nsm
+						 : NULL;
+
+	if (!slot)
+		return 0;
+	*slot = optarg;
+	return 1;
+}
 
 static int do_encrypt(struct rcpts *rs, const struct enc_opts *o)
 {
@@ -447,6 +472,20 @@ static int encrypt_main(struct rcpts *rs, struct enc_opts *o)
 		return cli_usage_error("no recipient: give -r, -R, -p or --passphrase-file");
 	if (!o->armor && (!o->out || strcmp(o->out, "-") == 0) && isatty(1))
 		return cli_usage_error("refusing to write binary to a terminal (use -a or -o)");
+	if (kms_any_recipient(rs->r, rs->n)) {
+		struct age_kms_client kc;
+		struct kms_creds creds;
+		int rc;
+
+		if (kms_flags_client(&o->kms, &kc, &creds, err, sizeof(err)) < 0 ||
+		    kms_bind_recipients(rs->r, rs->n, &kc, err, sizeof(err)) < 0) {
+			kms_creds_free(&creds);
+			return cli_fail("%s", err);
+		}
+		rc = do_encrypt(rs, o);
+		kms_creds_free(&creds);
+		return rc;
+	}
 	return do_encrypt(rs, o);
 }
 
@@ -461,6 +500,7 @@ int seal_cmd_encrypt(int argc, char **argv)
 		{ "armor", no_argument, NULL, 'a' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, 'T' },
+		KMS_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ 0 } };
 	struct enc_opts o = { .logn = AGE_SCRYPT_DEFAULT_LOGN };
@@ -493,6 +533,8 @@ int seal_cmd_encrypt(int argc, char **argv)
 				o.logn = (int)v;
 			else
 				o.threads = (int)v;
+		} else if (c != O_NSM && kms_flag(c, &o.kms)) {
+			/* a kms recipient's client */
 		} else if (c == 'a') {
 			o.armor = 1;
 		} else if (c == 'o') {
@@ -557,7 +599,7 @@ struct dec_opts {
 };
 
 /* Reads and parses the header from src; the bytes after it stay in src. */
-static int read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen)
+int seal_read_header(struct age_src *src, struct age_header *h, char *err, size_t errlen)
 {
 	uint8_t *buf = malloc(AGE_MAX_HEADER);
 	size_t len = 0, used = 0, i;
@@ -617,7 +659,7 @@ static int decrypt_body(struct ids *is, const struct dec_opts *o, struct age_src
 	struct out out;
 	int rc;
 
-	if (read_header(src, &h, err, ERRLEN) < 0)
+	if (seal_read_header(src, &h, err, ERRLEN) < 0)
 		return -1;
 	/* A header with umbral hops is read only when the chain verifies
 	 * (docs/umbral-hops.md). */
@@ -755,22 +797,32 @@ int seal_cmd_decrypt(int argc, char **argv)
 		{ "proxy", required_argument, NULL, 'X' },
 		{ "proxy-timeout", required_argument, NULL, 'Y' },
 		{ "attestation", required_argument, NULL, 'Z' },
+		{ "kms", no_argument, NULL, O_KMS },
+		{ "nsm", required_argument, NULL, O_NSM },
+		KMS_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ 0 } };
 	struct dec_opts o = { 0 };
 	const char *usk = NULL, *cfdir = NULL, *vk = NULL;
 	struct umbral_opts um = { .timeout_ms = 2000 };
 	struct ids *is = calloc(1, sizeof(*is));
+	struct kms_flags kf = { 0 };
+	struct age_kms_client kc;
+	struct kms_creds creds = { 0 };
 	char perr[PARSE_ERR_MAX];
 	uint64_t v;
-	int c, rc = CLI_OK;
+	int c, rc = CLI_OK, use_kms = 0;
 	size_t i;
 
 	if (!is)
 		return cli_fail("out of memory");
 	while (rc == CLI_OK &&
 	       (c = getopt_long(argc, argv, "i:o:d" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (c == 'i') {
+		if (c == O_KMS) {
+			use_kms = 1;
+		} else if (kms_flag(c, &kf)) {
+			/* the kms identity's client */
+		} else if (c == 'i') {
 			if (add_id_file(is, optarg) < 0)
 				rc = cli_fail("%s", is->err);
 		} else if (c == 'P') {
@@ -809,12 +861,25 @@ int seal_cmd_decrypt(int argc, char **argv)
 		um.in = optind < argc ? argv[optind] : NULL;
 		rc = add_umbral_id(is, &um);
 	}
+	if (rc == CLI_OK && !use_kms && (kf.nsm || kf.endpoint || kf.region || kf.profile || kf.ca_file))
+		rc = cli_usage_error("--nsm and the --kms-* flags go with --kms");
+	if (rc == CLI_OK && use_kms) {
+		char err[ERRLEN];
+		if (is->n == MAX_KEYS)
+			rc = cli_usage_error("more than %d identities", MAX_KEYS);
+		else if (kms_flags_client(&kf, &kc, &creds, err, sizeof(err)) < 0 ||
+			 age_kms_identity(&kc, &is->id[is->n], err, sizeof(err)) < 0)
+			rc = cli_fail("--kms: %s", err);
+		else
+			is->n++;
+	}
 	if (rc == CLI_OK) {
 		o.in = optind < argc ? argv[optind] : NULL;
 		rc = do_decrypt(is, &o);
 	}
 	for (i = 0; i < is->n; i++)
 		age_identity_clear(&is->id[i]);
+	kms_creds_free(&creds);
 	free(is);
 	return rc;
 }

@@ -14,6 +14,8 @@ int seal_cmd_kms_policy(int argc, char **argv);
 /* seal pre ...: Umbral proxy re-encryption (seal/pre.c). */
 int seal_cmd_pre(int argc, char **argv);
 int seal_cmd_tpm(int argc, char **argv);
+/* seal state save|restore (docs/state.md). */
+int seal_cmd_state(int argc, char **argv);
 /* seal s3 put|get|head|ls|rm (docs/s3.md). */
 int seal_cmd_s3(int argc, char **argv);
 

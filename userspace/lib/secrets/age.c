@@ -393,7 +393,7 @@ int age_header_encode(const struct age_stanza *st, size_t n,
 
 /* ---------------------------------------------------------------- recipient types */
 static const struct age_rtype *const RTYPES[] = { &age_rtype_x25519, &age_rtype_scrypt,
-						  &age_rtype_umbral };
+						  &age_rtype_umbral, &age_rtype_kms };
 #define NRTYPES (sizeof(RTYPES) / sizeof(RTYPES[0]))
 
 /* Recipient and identity strings we know of but do not implement: refused
@@ -487,6 +487,10 @@ int age_identity_parse(const char *s, struct age_identity *id, char *err, size_t
 
 void age_recipient_clear(struct age_recipient *r)
 {
+	if (r->ext) {
+		OPENSSL_cleanse(r->ext, r->ext_len);
+		free(r->ext);
+	}
 	if (r->pass) {
 		OPENSSL_cleanse(r->pass, strlen(r->pass));
 		free(r->pass);

@@ -79,6 +79,8 @@ struct age_recipient {
 	uint8_t key[AGE_KEY_MAX]; /* X25519: the public key */
 	char *pass;               /* scrypt: the passphrase (owned) */
 	int logn;                 /* scrypt: work factor */
+	void *ext;      /* a type's own state (kms: key id, context), owned, */
+	size_t ext_len; /* wiped and freed by age_recipient_clear */
 };
 
 struct age_identity {
@@ -110,6 +112,7 @@ struct age_rtype {
 extern const struct age_rtype age_rtype_x25519;
 extern const struct age_rtype age_rtype_scrypt;
 extern const struct age_rtype age_rtype_umbral; /* age_umbral.h */
+extern const struct age_rtype age_rtype_kms;    /* age_kms.h */
 
 /* "age1..." (or another type's recipient string: Bech32 by its hrp, or
  * "TYPE:REST" with REST given to the row named TYPE) into r. */
