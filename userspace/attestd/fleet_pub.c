@@ -14,6 +14,7 @@
 
 #include "attestd/db.h"
 #include "attestd/fleet.h"
+#include "attestd/privs.h"
 #include "lib/attestation/nsm.h"
 #include "lib/core/clock.h"
 #include "lib/core/errfmt.h"
@@ -450,6 +451,10 @@ static void *pub_main(void *arg)
 	unsigned backoff = BACKOFF_MIN_MS;
 	int n;
 
+	/* Everything it reads (the credentials, the CA, the database) was
+	 * opened or loaded before the drop, and libnats's own threads are
+	 * started from here, so they inherit the empty set too. */
+	ad_thread_role(AD_ROLE_NONE, "fleet");
 	while (!stopping(p)) {
 		n = ensure_connected(p) < 0 ? -1 : drain(p);
 		atomic_store(&fm.connected, fleet_connected(&p->c));
