@@ -296,7 +296,7 @@ static int run(struct fleet_cli *f, unsigned sub)
 		break;
 	}
 	fleet_disconnect(&f->c);
-	nats_Close();
+	fleet_lib_close(2000);
 	return rc;
 }
 

@@ -492,7 +492,7 @@ void fleet_pub_free(struct fleet_pub *p)
 		pthread_join(p->thr, NULL);
 		drop_conn(p);
 		/* libnats's own threads and globals go with the last user. */
-		nats_CloseAndWait(2000);
+		fleet_lib_close(2000);
 	}
 	sqlite3_finalize(p->sel);
 	sqlite3_finalize(p->del);

@@ -11,13 +11,15 @@
 #   nats_start I / nats_kill I [SIG]   one node
 #   fl_start NAME ARGS... attestd on $ROOT/NAME, emulator $AD/emu.NAME (module
 #                         id fl_module NAME, PCR0 $PCR0), control $AD/ctl.NAME,
-#                         log $AD/log.NAME; PID_NAME
+#                         log $AD/log.NAME; PID_NAME; run under $FL_PREFIX
+#                         when set (e.g. `ip netns exec NS`)
 #   fl_fleet NAME ARGS... fl_start with --fleet to the cluster
 #   fl_ctl NAME REQ... / fl_metric NAME METRIC
 #   fl_connected NAME SECONDS   waits for attestd_fleet_connected 1
 #   fl_drained NAME SECONDS     the outbox is empty after a sync
 #   fl_exactly NAME LABEL       the seqs in SQLite are the cluster's, once each,
-#                               every key's history in seq order (two checks)
+#                               every key's history in seq order (two checks);
+#                               `attest fleet` runs under $FL_RUN when set
 #   burst NAME ROUND FILES      FILES rewrites over 16 paths, 20 ms apart
 #   mk_ca NAME / mk_cert CA NAME SAN   a CA, and a leaf of it ($AD/NAME.{pem,key})
 PCR0=$(printf 'ab%.0s' $(seq 1 48))
@@ -103,7 +105,7 @@ fl_drained() {
 fl_exactly() {
 	local n=$1 what=$2
 	sqlite3 "$AD/db.$n" "SELECT seq FROM versions ORDER BY seq" >"$AD/local.$n"
-	attest fleet history "${FL[@]}" --enclave "$(fl_module "$n")" --json >"$AD/hist.$n"
+	${FL_RUN:-} attest fleet history "${FL[@]}" --enclave "$(fl_module "$n")" --json >"$AD/hist.$n"
 	jq -r .seq "$AD/hist.$n" | sort -n >"$AD/remote.$n"
 	t_eq "$what: $n's $(wc -l <"$AD/local.$n") versions are in the cluster exactly once" \
 		"$(md5sum <"$AD/local.$n")" "$(md5sum <"$AD/remote.$n")"

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "lib/core/errfmt.h"
 
 #define FILE_MAX (64 * 1024) /* creds files and CA bundles are small */
@@ -410,4 +412,25 @@ int fleet_bucket(struct fleet_conn *c, const struct fleet_opts *o, const char *s
 		return -1;
 	}
 	return 0;
+}
+
+static void comp_free(SSL_COMP *c)
+{
+	OPENSSL_free(c);
+}
+
+void fleet_lib_close(int64_t timeout_ms)
+{
+	/* libnats 3.4.1 registers an exit handler that sk_frees OpenSSL's
+	 * compression-method stack behind its back (an OpenSSL 1.0 idiom, nats.c
+	 * issue 904). Where OpenSSL's own exit handler runs after it (OpenSSL
+	 * was in use first, as in attestd), that frees the stack again and the
+	 * process dies at exit. So the stack is taken out of OpenSSL's hands and
+	 * freed here, once: both handlers then find NULL, a no-op. TLS needs no
+	 * compression methods (TLS 1.3 has none). */
+	STACK_OF(SSL_COMP) *mine;
+
+	(void)nats_CloseAndWait(timeout_ms);
+	mine = SSL_COMP_set0_compression_methods(NULL);
+	sk_SSL_COMP_pop_free(mine, comp_free);
 }

@@ -68,6 +68,10 @@ int fleet_bucket(struct fleet_conn *c, const struct fleet_opts *o, const char *s
 int fleet_bucket_name(const struct fleet_opts *o, const char *suffix, bool compat, char *out,
 		      size_t cap);
 
+/* Releases libnats's threads and globals (after the last connection is
+ * destroyed), leaving OpenSSL able to clean up at exit. */
+void fleet_lib_close(int64_t timeout_ms);
+
 /* libnats's status and its thread's last error text, as one line. */
 void fleet_nats_err(natsStatus s, char *err, size_t errlen, const char *what);
 /* True for the errors that mean "the cluster is not reachable now". */
