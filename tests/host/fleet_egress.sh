@@ -32,7 +32,9 @@ jetstream { store_dir: "$AD/js" }
 tls { cert_file: "$AD/nats.pem", key_file: "$AD/nats.key" }
 authorization { user: nek, password: "$SECRET" }
 EOF
-in_srv nats-server -c "$AD/nats.conf" >>"$AD/nats.log" 2>&1 &
+# Started without the in_* functions: $! must be the process itself
+# (ip netns exec execs), not a subshell, to be killed by PID.
+ip netns exec "$SRV" nats-server -c "$AD/nats.conf" >>"$AD/nats.log" 2>&1 &
 AD_PIDS+=("$!")
 for _ in $(seq 1 100); do
 	in_host bash -c "exec 3<>/dev/tcp/${NATS%:*}/${NATS#*:}" 2>/dev/null && break
@@ -46,10 +48,10 @@ t_match "the host side reaches NATS over TLS with the password (no bucket yet)" 
 t_exit "without the proxies the app has no way to NATS" 1 in_app timeout 10 attest fleet ls "${FL[@]}"
 
 # ---- the pair, and rules that allow only the NATS address
-in_host vsockfw vs2ip-tp --listen "unix:$AD/tp.sock" --allow "198.51.100.2/32:4222" \
+ip netns exec "$HOST" vsockfw vs2ip-tp --listen "unix:$AD/tp.sock" --allow "198.51.100.2/32:4222" \
 	--control "unix:$AD/host.c" 2>>"$AD/vsockfw.log" &
 AD_PIDS+=("$!")
-in_app vsockfw ip2vs-tp --listen "tcp:[::]:8888" --to "unix:$AD/tp.sock" \
+ip netns exec "$APP" vsockfw ip2vs-tp --listen "tcp:[::]:8888" --to "unix:$AD/tp.sock" \
 	--allow "198.51.100.2/32:4222" --control "unix:$AD/app.c" 2>>"$AD/vsockfw.log" &
 AD_PIDS+=("$!")
 t_wait_sock "$AD/tp.sock" && t_wait_sock "$AD/app.c" || t_fail "proxies did not start"

@@ -60,6 +60,7 @@ struct fleet_pub {
 	sqlite3_stmt *sel, *del, *cnt;
 	struct fleet_conn c;
 	kvStore *rec, *docs, *chash, *cdoc;
+	struct fleet_revcache *rec_revs, *doc_revs;
 	pthread_t thr;
 	bool started, stop;
 	pthread_mutex_t mu;
@@ -144,6 +145,10 @@ struct fleet_pub *fleet_pub_new(const struct ad_config *cfg, struct db *db, char
 	if (!cfg->nsm_spec && access(NSM_DEV_DEFAULT, F_OK) != 0) {
 		errfmt(err, errlen, "--fleet needs an NSM (%s or --nsm emu:DIR): the enclave is "
 				    "named by its module id and PCR0", NSM_DEV_DEFAULT);
+		goto fail;
+	}
+	if (!(p->rec_revs = fleet_revcache_new()) || !(p->doc_revs = fleet_revcache_new())) {
+		errfmt(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (identity(p, cfg->nsm_spec, err, errlen) < 0 || db_fleet_on(db, err, errlen) < 0 ||
@@ -319,7 +324,8 @@ static int put(struct fleet_pub *p, kvStore *kv, const struct fleet_record *r, c
 		log_warn("fleet: seq %" PRIu64 ": no key for its path, not published", r->seq);
 		return 0;
 	}
-	rc = fleet_put_once(kv, key, val, len, r->seq, &st, err, sizeof(err));
+	rc = fleet_put_once(kv, kv == p->rec ? p->rec_revs : p->doc_revs, key, val, len, r->seq,
+			    &st, err, sizeof(err));
 	if (rc < 0) {
 		report(p, err);
 		return -1;
@@ -500,6 +506,8 @@ void fleet_pub_free(struct fleet_pub *p)
 	if (p->h)
 		sqlite3_close(p->h);
 	dbr_close(p->r);
+	fleet_revcache_free(p->rec_revs);
+	fleet_revcache_free(p->doc_revs);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cond);
 	free(p);

@@ -12,7 +12,8 @@
 #   fl_start NAME ARGS... attestd on $ROOT/NAME, emulator $AD/emu.NAME (module
 #                         id fl_module NAME, PCR0 $PCR0), control $AD/ctl.NAME,
 #                         log $AD/log.NAME; PID_NAME; run under $FL_PREFIX
-#                         when set (e.g. `ip netns exec NS`)
+#                         when set (e.g. `ip netns exec NS`); -v unless
+#                         FL_VERBOSE is set (to empty: quiet)
 #   fl_fleet NAME ARGS... fl_start with --fleet to the cluster
 #   fl_ctl NAME REQ... / fl_metric NAME METRIC
 #   fl_connected NAME SECONDS   waits for attestd_fleet_connected 1
@@ -73,7 +74,7 @@ fl_start() { # NAME [ARGS...]
 	[ -d "$AD/emu.$n" ] || attest emu init --module-id "$(fl_module "$n")" \
 		--pcr "0=$PCR0" "$AD/emu.$n" >/dev/null
 	rm -f "$AD/ctl.$n"
-	${FL_PREFIX:-} attestd -v run --root "$ROOT/$n" --db "$AD/db.$n" --control "unix:$AD/ctl.$n" \
+	${FL_PREFIX:-} attestd ${FL_VERBOSE--v} run --root "$ROOT/$n" --db "$AD/db.$n" --control "unix:$AD/ctl.$n" \
 		--nsm "emu:$AD/emu.$n" "$@" 2>>"$AD/log.$n" &
 	eval "PID_$n=$!"
 	AD_PIDS+=("$!")
