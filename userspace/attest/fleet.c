@@ -278,6 +278,10 @@ static int run(struct fleet_cli *f, unsigned sub)
 		return cli_usage_error("%s: --path is required", subs[sub]);
 	if (sub == 4 && !f->nroots)
 		return cli_usage_error("verify: --root is required");
+	/* A reader waits longer than the publisher: a stream whose replicas are
+	 * catching up after a failover answers a new consumer late, and a
+	 * one-off audit has nothing better to do than wait. */
+	f->o.js_wait_ms = 10000;
 	if (fleet_connect(&f->o, &f->c, err, sizeof(err)) < 0)
 		return cli_fail("%s", err);
 	switch (sub) {

@@ -18,6 +18,7 @@ void fleet_opts_init(struct fleet_opts *o)
 	strcpy(o->prefix, "nek_");
 	o->replicas = 3;
 	o->history = 64;
+	o->js_wait_ms = 2000;
 }
 
 void fleet_opts_free(struct fleet_opts *o)
@@ -353,7 +354,7 @@ int fleet_connect(const struct fleet_opts *o, struct fleet_conn *c, char *err, s
 	natsOptions_Destroy(no);
 	if (s == NATS_OK) {
 		jsOptions_Init(&jo);
-		jo.Wait = 2000;
+		jo.Wait = o->js_wait_ms ? (int64_t)o->js_wait_ms : 2000;
 		s = natsConnection_JetStream(&c->js, c->nc, &jo);
 	}
 	if (s != NATS_OK) {

@@ -27,6 +27,7 @@ struct fleet_opts {
 	bool prefix_set;
 	unsigned replicas, history;
 	bool compat;
+	unsigned js_wait_ms; /* a JetStream request's answer, default 2000 */
 };
 
 /* Defaults (prefix "nek_", replicas 3, history 64). */

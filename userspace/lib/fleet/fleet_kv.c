@@ -16,7 +16,7 @@
 
 struct slot {
 	char *key;
-	uint64_t rev;
+	uint64_t rev, seq; /* what this writer wrote last, and at which revision */
 };
 
 struct fleet_revcache {
@@ -48,15 +48,15 @@ static struct slot *slot_of(struct fleet_revcache *rc, const char *key)
 	return &rc->s[h & (CACHE_SLOTS - 1)];
 }
 
-/* The remembered revision, 0 when none. */
-static uint64_t recall(struct fleet_revcache *rc, const char *key)
+/* The remembered slot of key, or NULL. */
+static const struct slot *recall(struct fleet_revcache *rc, const char *key)
 {
 	struct slot *sl = rc ? slot_of(rc, key) : NULL;
 
-	return sl && sl->key && strcmp(sl->key, key) == 0 ? sl->rev : 0;
+	return sl && sl->key && strcmp(sl->key, key) == 0 ? sl : NULL;
 }
 
-static void remember(struct fleet_revcache *rc, const char *key, uint64_t rev)
+static void remember(struct fleet_revcache *rc, const char *key, uint64_t rev, uint64_t seq)
 {
 	struct slot *sl;
 
@@ -70,6 +70,7 @@ static void remember(struct fleet_revcache *rc, const char *key, uint64_t rev)
 			return;
 	}
 	sl->rev = rev;
+	sl->seq = seq;
 }
 
 static void forget(struct fleet_revcache *rc, const char *key)
@@ -83,18 +84,23 @@ static void forget(struct fleet_revcache *rc, const char *key)
 }
 
 /* One round trip that is right whenever it succeeds: an update on the
- * revision this writer wrote last (nobody wrote since, and the outbox is in
- * seq order, so this seq is new to the key), or a create (the key has no
- * value, so neither has it this seq). */
+ * revision at which this writer wrote an older seq last (nobody wrote
+ * since, so the key holds that older seq, not this one), or a create (the
+ * key has no value, so neither this seq). A row retried after a partial
+ * failure finds its own seq remembered: NATS_ERR, the slow path decides. */
 static natsStatus fast_write(kvStore *kv, struct fleet_revcache *rc, const char *key,
-			     const void *val, size_t len)
+			     const void *val, size_t len, uint64_t seq)
 {
-	uint64_t last = recall(rc, key), nrev = 0;
-	natsStatus s = last ? kvStore_Update(&nrev, kv, key, val, (int)len, last)
-			    : kvStore_Create(&nrev, kv, key, val, (int)len);
+	const struct slot *sl = recall(rc, key);
+	uint64_t nrev = 0;
+	natsStatus s;
 
+	if (sl && sl->seq >= seq)
+		return NATS_ERR;
+	s = sl ? kvStore_Update(&nrev, kv, key, val, (int)len, sl->rev)
+	       : kvStore_Create(&nrev, kv, key, val, (int)len);
 	if (s == NATS_OK)
-		remember(rc, key, nrev);
+		remember(rc, key, nrev, seq);
 	else
 		forget(rc, key);
 	return s;
@@ -135,7 +141,7 @@ int fleet_put_once(kvStore *kv, struct fleet_revcache *rc, const char *key, cons
 	if (len > INT32_MAX)
 		return errfmt(err, errlen, "%s: value too large", key);
 	if (rc) {
-		s = fast_write(kv, rc, key, val, len);
+		s = fast_write(kv, rc, key, val, len, seq);
 		if (s == NATS_OK)
 			return FLEET_PUT_WRITTEN;
 		/* Lost, or maybe written: the slow path's read decides. */
@@ -151,7 +157,7 @@ int fleet_put_once(kvStore *kv, struct fleet_revcache *rc, const char *key, cons
 		s = rev ? kvStore_Update(&nrev, kv, key, val, (int)len, rev)
 			: kvStore_Create(&nrev, kv, key, val, (int)len);
 		if (s == NATS_OK) {
-			remember(rc, key, nrev);
+			remember(rc, key, nrev, seq);
 			return FLEET_PUT_WRITTEN;
 		}
 		/* Only a lost race is worth another round now. */
