@@ -62,7 +62,7 @@ struct fleet_pub {
 	kvStore *rec, *docs, *chash, *cdoc;
 	struct fleet_revcache *rec_revs, *doc_revs;
 	pthread_t thr;
-	bool started, stop;
+	bool started, stop, kick;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	char last_err[512];
@@ -174,7 +174,10 @@ static bool stopping(struct fleet_pub *p)
 	return s;
 }
 
-static void nap(struct fleet_pub *p, unsigned ms)
+/* A kick (a commit) ends an idle nap early, so a version is published
+ * about as soon as it is committed; a back-off nap after an error ignores
+ * kicks, or every commit during an outage would be a reconnect. */
+static void nap(struct fleet_pub *p, unsigned ms, bool kickable)
 {
 	struct timespec ts;
 
@@ -186,9 +189,20 @@ static void nap(struct fleet_pub *p, unsigned ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&p->mu);
-	while (!p->stop)
+	while (!p->stop && !(kickable && p->kick))
 		if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) == ETIMEDOUT)
 			break;
+	p->kick = false;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void fleet_pub_kick(struct fleet_pub *p)
+{
+	if (!p || !p->started)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->kick = true;
+	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -465,13 +479,13 @@ static void *pub_main(void *arg)
 		n = ensure_connected(p) < 0 ? -1 : drain(p);
 		atomic_store(&fm.connected, fleet_connected(&p->c));
 		if (n < 0) {
-			nap(p, backoff);
+			nap(p, backoff, false);
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 			continue;
 		}
 		backoff = BACKOFF_MIN_MS;
 		if (n == 0)
-			nap(p, IDLE_POLL_MS);
+			nap(p, IDLE_POLL_MS, true);
 	}
 	return NULL;
 }
