@@ -4,7 +4,8 @@
 # runs as the user; the main (monitor) thread keeps CAP_DAC_READ_SEARCH only,
 # the API threads nothing and a seccomp filter, the database and attester
 # threads nothing. The monitor still records root-only files and their
-# changes, the API and the control socket still answer. Without --user all
+# changes, the API and the control socket still answer. The --fleet
+# publisher thread keeps nothing and still publishes. Without --user all
 # stays root (the control); bad users are exit 2.
 T_NAME=attestd_privdrop
 . "$NEK_ROOT/tests/lib.sh"
@@ -100,6 +101,49 @@ for t in /proc/$AD_PID/task/*; do
 done
 t_eq "--enforce under --user: a recorded root-only file opens" "$(cat "$ROOT/priv/s" | head -1)" secret
 ad_stop
+
+# --fleet: the publisher thread keeps nothing. Its credentials (a root-only
+# file) are read before the drop; it still connects and publishes.
+if command -v nats-server >/dev/null; then
+	NPORT=$(t_free_port)
+	NPASS=priv-$RANDOM$RANDOM
+	mkdir -p "$AD/nats"
+	cat >"$AD/nats.conf" <<-EOF
+		listen: 127.0.0.1:$NPORT
+		jetstream { store_dir: "$AD/nats" }
+		authorization { user: nek, password: "$NPASS" }
+	EOF
+	nats-server -c "$AD/nats.conf" >>"$AD/nats.log" 2>&1 &
+	AD_PIDS+=("$!")
+	t_wait_port "$NPORT" 20 || t_fail "nats-server on $NPORT"
+	printf 'nek:%s\n' "$NPASS" >"$AD/fleet.creds"
+	chmod 0600 "$AD/fleet.creds"
+	ad_start --user nobody --nsm "emu:$E/emu" --fleet "nats://127.0.0.1:$NPORT" \
+		--fleet-creds "$AD/fleet.creds" --fleet-replicas 1
+	echo fleet >"$ROOT/pub"
+	ad_ctl wait "$ROOT/pub" >/dev/null
+	for _ in $(seq 1 100); do
+		[ "$(ad_ctl metrics | awk '$1 == "attestd_fleet_backlog" { print $2 }')" = 0 ] &&
+			[ "$(ad_ctl metrics | awk '$1 == "attestd_fleet_connected" { print $2 }')" = 1 ] && break
+		sleep 0.1
+	done
+	# libnats's threads are started from the publisher and inherit its name
+	# and its (empty) sets.
+	caps=$(for t in /proc/$AD_PID/task/*; do
+		[ "$(cat $t/comm)" = attestd-fleet ] && echo "$(tstat $t CapEff) $(tstat $t CapPrm)"
+	done)
+	t_match "the publisher thread is named attestd-fleet" . "$caps"
+	t_eq "the publisher and libnats's threads: no capability, none to raise" \
+		"0000000000000000 0000000000000000" "$(sort -u <<<"$caps")"
+	t_eq "the dropped publisher connected with root-only credentials and drained" "1 0" \
+		"$(ad_ctl metrics | awk '$1 == "attestd_fleet_connected" { c = $2 } $1 == "attestd_fleet_backlog" { b = $2 } END { print c, b }')"
+	t_match "and published versions" '^[1-9]' \
+		"$(ad_ctl metrics | awk '$1 == "attestd_fleet_published_total{kind=\"version\"}" { print $2 }')"
+	ad_stop
+	t_eq "the dropped fleet daemon exits 0" 0 "$AD_RC"
+else
+	t_skip "fleet publisher thread" "no nats-server"
+fi
 
 # ---------------------------------------------------------------- fail closed
 out=$(attestd run --root "$ROOT" --db "$AD/x.db" --user no-such-nek-user 2>&1)

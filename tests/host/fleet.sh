@@ -4,101 +4,21 @@
 # killed by PID), with attestd instances on their own NSM emulators
 # (docs/fleet.md): every version of every instance reaches the cluster
 # exactly once and in order through a node killed and one stopped, a
-# kill -9 of attestd, and the whole cluster down; a wrong credential is one
-# clear line and recording goes on; `attest fleet verify` catches a document
-# that does not match its digest and enclaves of one image that diverge.
+# kill -9 of attestd (the whole cluster down for a minute is
+# fleet_outage.sh); a wrong credential is one clear line and recording goes
+# on; TLS checks the chain and the server's name; `attest fleet verify`
+# catches a document that does not match its digest and enclaves of one
+# image that diverge.
 T_NAME=fleet
 . "$NEK_ROOT/tests/lib.sh"
 . "$NEK_ROOT/tests/host/lib/attestd.sh"
+. "$NEK_ROOT/tests/host/lib/fleet.sh"
 t_require_cmd nats-server jq openssl
 ad_setup
 export NEK_VSOCK=deny
 
-# ---- the cluster
-PASS=fleet-$RANDOM$RANDOM
-NP=() NR=() NPID=(0 0 0)
-for i in 0 1 2; do NP[i]=$(t_free_port); NR[i]=$(t_free_port); done
-for i in 0 1 2; do
-	routes=""
-	for j in 0 1 2; do [ "$j" = "$i" ] || routes+="${routes:+, }nats://127.0.0.1:${NR[j]}"; done
-	mkdir -p "$AD/nats$i"
-	cat >"$AD/nats$i.conf" <<-EOF
-		server_name: n$i
-		listen: 127.0.0.1:${NP[i]}
-		jetstream { store_dir: "$AD/nats$i" }
-		cluster { name: c1, listen: 127.0.0.1:${NR[i]}, routes: [ $routes ] }
-		authorization { user: nek, password: "$PASS" }
-	EOF
-done
-nats_start() {
-	nats-server -c "$AD/nats$1.conf" >>"$AD/nats$1.log" 2>&1 &
-	NPID[$1]=$!
-	AD_PIDS+=("${NPID[$1]}")
-}
-nats_kill() { kill -"${2:-9}" "${NPID[$1]}" 2>/dev/null; wait "${NPID[$1]}" 2>/dev/null; }
-for i in 0 1 2; do nats_start $i; done
-for i in 0 1 2; do t_wait_port "${NP[i]}" 20 || t_fail "nats node $i on ${NP[i]}"; done
-URLS=nats://127.0.0.1:${NP[0]},nats://127.0.0.1:${NP[1]},nats://127.0.0.1:${NP[2]}
-printf 'nek:%s\n' "$PASS" >"$AD/creds"
+fl_cluster
 printf 'nek:wrong-%s\n' "$PASS" >"$AD/badcreds"
-FL=(--nats "$URLS" --creds "$AD/creds")
-# JetStream needs a meta leader before a bucket can be made.
-for _ in $(seq 1 100); do
-	grep -q "JetStream cluster new metadata leader\|Self is new JetStream cluster metadata leader" \
-		"$AD"/nats*.log && break
-	sleep 0.1
-done
-
-# ---- the instances: one emulator, root, database and control socket each
-PCR0=$(printf 'ab%.0s' $(seq 1 48))
-fl_start() { # NAME [ARGS...]
-	local n=$1
-	shift
-	mkdir -p "$ROOT/$n"
-	[ -d "$AD/emu.$n" ] || attest emu init --module-id "i-0000000000000000$n-enc00000000000000$n" \
-		--pcr "0=$PCR0" "$AD/emu.$n" >/dev/null
-	rm -f "$AD/ctl.$n"
-	attestd -v run --root "$ROOT/$n" --db "$AD/db.$n" --control "unix:$AD/ctl.$n" \
-		--nsm "emu:$AD/emu.$n" "$@" 2>>"$AD/log.$n" &
-	eval "PID_$n=$!"
-	AD_PIDS+=("$!")
-	t_wait_sock "$AD/ctl.$n" 30 || t_fail "attestd $n did not start: $(tail -3 "$AD/log.$n")"
-}
-fl_fleet() { fl_start "$1" --fleet "$URLS" --fleet-creds "$AD/creds" --fleet-replicas 3 "${@:2}"; }
-fl_ctl() { attestd ctl --control "$AD/ctl.$1" "${@:2}"; }
-fl_metric() { fl_ctl "$1" metrics | awk -v m="$2" '$1 == m { print $2; exit }'; }
-fl_module() { echo "i-0000000000000000$1-enc00000000000000$1"; }
-# fl_drained NAME SECONDS: the outbox is empty and nothing is waiting.
-fl_drained() {
-	local i
-	fl_ctl "$1" sync 60000 >/dev/null || return 1
-	for i in $(seq 1 $(($2 * 10))); do
-		[ "$(fl_metric "$1" attestd_fleet_backlog)" = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# fl_exactly NAME LABEL: the seqs in SQLite are the seqs in the cluster,
-# each once, and every key's history is in increasing seq order.
-fl_exactly() {
-	local n=$1 what=$2
-	sqlite3 "$AD/db.$n" "SELECT seq FROM versions ORDER BY seq" >"$AD/local.$n"
-	attest fleet history "${FL[@]}" --enclave "$(fl_module "$n")" --json >"$AD/hist.$n"
-	jq -r .seq "$AD/hist.$n" | sort -n >"$AD/remote.$n"
-	t_eq "$what: $n's $(wc -l <"$AD/local.$n") versions are in the cluster exactly once" \
-		"$(md5sum <"$AD/local.$n")" "$(md5sum <"$AD/remote.$n")"
-	diff "$AD/local.$n" "$AD/remote.$n" | head -5 | sed 's/^/#   /'
-	t_eq "$what: $n's histories are in seq order" "" \
-		"$(jq -rs 'group_by(.path_hex)[] | select(. != sort_by(.seq)) | .[0].path' <"$AD/hist.$n")"
-}
-# burst NAME ROUND FILES: FILES rewrites spread over 16 paths.
-burst() {
-	local k
-	for k in $(seq 1 "$3"); do
-		echo "$2 $k $RANDOM" >"$ROOT/$1/f$((k % 16)).txt"
-		sleep 0.02
-	done
-}
 
 fl_fleet a
 fl_fleet b --fleet-compat
@@ -143,20 +63,7 @@ echo after >"$ROOT/a/after-crash.txt"
 t_ok "a restarted: backlog drained" fl_drained a 60
 fl_exactly a "attestd kill -9"
 
-# ---- the whole cluster down, then up: recording never pauses
-for i in 0 1 2; do nats_kill $i; done
-t0=$(date +%s%N)
-burst a 3 100
-for k in 1 2 3; do
-	echo "down $k" >"$ROOT/a/down$k.txt"
-	t_ok "cluster down: a new file is recorded at once ($k)" fl_ctl a wait "$ROOT/a/down$k.txt" 3000
-done
-sleep 8 # about 15 s down in all (the issue's minute would make the suite too slow)
-t_match "cluster down: the backlog is counted" '^[1-9][0-9]*$' "$(fl_metric a attestd_fleet_backlog)"
-t_eq "cluster down: the API's metrics answer" 0 "$(fl_metric a attestd_fleet_connected)"
-for i in 0 1 2; do nats_start $i; done
-t_ok "cluster up: the backlog drains" fl_drained a 90
-fl_exactly a "cluster down and up"
+# The whole cluster down for a minute: tests/host/fleet_outage.sh.
 
 # ---- a wrong credential: one clear line, recording goes on
 fl_start c --fleet "$URLS" --fleet-creds "$AD/badcreds"
@@ -226,15 +133,12 @@ out=$(attest fleet verify "${FL[@]}" "${POL[@]}" --json)
 t_eq "verify: the path where enclaves of one image diverge" "$F" "$(jq -r '.diverging[].path' <<<"$out")"
 t_eq "verify: with each digest's enclaves" 2 "$(jq '.diverging[0].digests | length' <<<"$out")"
 
-# ---- TLS: a one-node server with a certificate from a CA made here
-mk_ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj "/CN=$1" -keyout "$AD/$1.key" -out "$AD/$1.pem" 2>/dev/null; }
+# ---- TLS: one-node servers with certificates from a CA made here
 mk_ca nek-fleet-ca && mk_ca other-ca
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
-	-keyout "$AD/srv.key" -out "$AD/srv.csr" 2>/dev/null
-openssl x509 -req -in "$AD/srv.csr" -CA "$AD/nek-fleet-ca.pem" -CAkey "$AD/nek-fleet-ca.key" \
-	-CAcreateserial -days 1 -out "$AD/srv.pem" \
-	-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') 2>/dev/null
+mk_cert nek-fleet-ca srv IP:127.0.0.1
+# Issued by the right CA, but for another name: the chain verifies, the
+# name does not.
+mk_cert nek-fleet-ca elsewhere DNS:nats.elsewhere.example
 TP=$(t_free_port)
 mkdir -p "$AD/natstls"
 cat >"$AD/natstls.conf" <<EOF
@@ -260,6 +164,33 @@ t_match "wrong TLS CA: a clear error naming the server" \
 	"fleet: tls://127.0.0.1:$TP: .*(SSL|certificate|verif)" "$(grep "fleet:" "$AD/log.e")"
 t_exit "attest fleet: the wrong CA is an error" 1 attest fleet ls --nats "tls://127.0.0.1:$TP" \
 	--tls-ca "$AD/other-ca.pem"
+
+WP=$(t_free_port)
+mkdir -p "$AD/natsname"
+cat >"$AD/natsname.conf" <<EOF
+listen: 127.0.0.1:$WP
+jetstream { store_dir: "$AD/natsname" }
+tls { cert_file: "$AD/elsewhere.pem", key_file: "$AD/elsewhere.key" }
+EOF
+nats-server -c "$AD/natsname.conf" >>"$AD/natsname.log" 2>&1 &
+AD_PIDS+=("$!")
+t_wait_port "$WP" 20 || t_fail "TLS nats node on $WP"
+fl_start g --fleet "tls://127.0.0.1:$WP" --fleet-tls-ca "$AD/nek-fleet-ca.pem" --fleet-replicas 1
+echo g >"$ROOT/g/one.txt"
+t_ok "a certificate for another name: recording goes on" fl_ctl g wait "$ROOT/g/one.txt" 5000
+for _ in $(seq 1 100); do grep -q "fleet:" "$AD/log.g" && break; sleep 0.1; done
+t_match "a certificate for another name: refused, naming the server and the mismatch" \
+	"fleet: tls://127.0.0.1:$WP: .*IP address mismatch" "$(grep "fleet:" "$AD/log.g")"
+t_eq "a certificate for another name: not connected, the outbox waits" "0 yes" \
+	"$(fl_metric g attestd_fleet_connected) $([ "$(fl_metric g attestd_fleet_backlog)" -ge 1 ] && echo yes)"
+t_exit "attest fleet: a certificate for another name is an error" 1 attest fleet ls \
+	--nats "tls://127.0.0.1:$WP" --tls-ca "$AD/nek-fleet-ca.pem"
+t_match "attest fleet --tls-name: the name the certificate holds is accepted" "bucket nek_records: Not Found" \
+	"$(attest fleet ls --nats "tls://127.0.0.1:$WP" --tls-ca "$AD/nek-fleet-ca.pem" \
+		--tls-name nats.elsewhere.example 2>&1)"
+t_exit "TLS to URLs of different hosts without --fleet-tls-name is a usage error" 2 attestd run \
+	--root "$ROOT/g" --db "$AD/db.x" --fleet "tls://127.0.0.1:$WP,tls://localhost:$WP" \
+	--fleet-tls-ca "$AD/nek-fleet-ca.pem"
 
 # ---- a clean stop
 kill -TERM "$PID_a"

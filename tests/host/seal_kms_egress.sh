@@ -18,33 +18,16 @@ T_NAME=seal_kms_egress
 t_require_root
 t_require_cmd ip seal vsockfw attest openssl python3
 
+. "$NEK_ROOT/tests/lib/netns.sh"
 D=$(t_tmpdir)
-APP=nekkms-app-$$
-HOST=nekkms-host-$$
-SRV=nekkms-srv-$$
 export VSOCKFW_STATE_DIR=$D/state
 
 cleanup() {
 	t_cleanup
-	ip netns del "$APP" 2>/dev/null
-	ip netns del "$HOST" 2>/dev/null
-	ip netns del "$SRV" 2>/dev/null
+	netns_cleanup
 }
 trap cleanup EXIT
-
-in_app() { ip netns exec "$APP" "$@"; }
-in_srv() { ip netns exec "$SRV" "$@"; }
-
-ip netns add "$APP" && ip netns add "$HOST" && ip netns add "$SRV" ||
-	{ t_fail "cannot create namespaces"; t_done; }
-ip link add "kh$$" netns "$HOST" type veth peer name "ks$$" netns "$SRV"
-for ns in "$APP" "$HOST" "$SRV"; do ip -n "$ns" link set lo up; done
-ip -n "$HOST" link set "kh$$" up
-ip -n "$SRV" link set "ks$$" up
-ip -n "$HOST" addr add 198.51.100.1/24 dev "kh$$"
-ip -n "$SRV" addr add 198.51.100.2/24 dev "ks$$"
-ip -n "$SRV" addr add 198.51.100.3/24 dev "ks$$"
-ip -n "$APP" route add default dev lo src 127.0.0.1
+netns_trio nekkms
 
 # TLS for both servers, under a CA of this test's own.
 cd "$D" || exit 1

@@ -19,18 +19,14 @@ T_NAME=vsockfw_netns
 t_require_root
 t_require_cmd ip socat
 
+. "$NEK_ROOT/tests/lib/netns.sh"
 D=$(t_tmpdir)
-APP=nekvfw-app-$$
-HOST=nekvfw-host-$$
-SRV=nekvfw-srv-$$
 KS=$D/state
 export VSOCKFW_STATE_DIR=$KS
 
 cleanup() {
 	t_cleanup
-	ip netns del "$APP" 2>/dev/null
-	ip netns del "$HOST" 2>/dev/null
-	ip netns del "$SRV" 2>/dev/null
+	netns_cleanup
 }
 trap cleanup EXIT
 
@@ -42,25 +38,12 @@ t_fails() {
 	if "$@" >/dev/null 2>&1; then t_fail "$name (it succeeded)"; else t_pass "$name"; fi
 }
 
-in_app() { ip netns exec "$APP" "$@"; }
-in_host() { ip netns exec "$HOST" "$@"; }
-in_srv() { ip netns exec "$SRV" "$@"; }
-
-ip netns add "$APP" && ip netns add "$HOST" && ip netns add "$SRV" ||
-	{ t_fail "cannot create namespaces"; t_done; }
-ip link add "vh$$" netns "$HOST" type veth peer name "vs$$" netns "$SRV"
-for ns in "$APP" "$HOST" "$SRV"; do ip -n "$ns" link set lo up; done
-ip -n "$HOST" link set "vh$$" up
-ip -n "$SRV" link set "vs$$" up
-ip -n "$HOST" addr add 198.51.100.1/24 dev "vh$$"
-ip -n "$HOST" addr add 2001:db8:1::1/64 dev "vh$$" nodad
-ip -n "$SRV" addr add 198.51.100.2/24 dev "vs$$"
-ip -n "$SRV" addr add 198.51.100.3/24 dev "vs$$"
-ip -n "$SRV" addr add 2001:db8:1::2/64 dev "vs$$" nodad
+netns_trio nekvfw
+ip -n "$HOST" addr add 2001:db8:1::1/64 dev "$NETNS_HOST_IF" nodad
+ip -n "$SRV" addr add 2001:db8:1::2/64 dev "$NETNS_SRV_IF" nodad
 ip -n "$SRV" addr add 10.9.0.1/32 dev lo
 ip -n "$HOST" route add 10.9.0.1/32 via 198.51.100.2
-# The enclave's network: nothing but lo, every destination routed to it.
-ip -n "$APP" route add default dev lo src 127.0.0.1
+# The enclave's IPv6 network too: every destination routed to lo.
 ip -n "$APP" -6 route add default dev lo
 
 t_bg ip netns exec "$SRV" tperf serve --listen "tcp:[::]:5001"

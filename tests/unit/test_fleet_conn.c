@@ -111,3 +111,33 @@ Test(fleet_conn, prefix_and_names)
 	cr_assert_str_eq(name, "docs");
 	fleet_opts_free(&o);
 }
+
+Test(fleet_conn, tls_name)
+{
+	struct fleet_opts o;
+	char name[FLEET_TLS_NAME_MAX + 1], err[256];
+
+	fleet_opts_init(&o);
+	cr_assert_eq(fleet_opts_urls(&o, "tls://u:p@nats-1.example:4222,nats://nats-1.example", err,
+				     sizeof(err)), 0);
+	cr_assert_eq(fleet_tls_name(&o, name, sizeof(name), err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(name, "nats-1.example", "the user information is not the host");
+	fleet_opts_free(&o);
+
+	fleet_opts_init(&o);
+	cr_assert_eq(fleet_opts_urls(&o, "tls://[::1]:4222", err, sizeof(err)), 0);
+	cr_assert_eq(fleet_tls_name(&o, name, sizeof(name), err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(name, "::1");
+	fleet_opts_free(&o);
+
+	fleet_opts_init(&o);
+	cr_assert_eq(fleet_opts_urls(&o, "tls://a.example:1,tls://b.example:1", err, sizeof(err)), 0);
+	cr_assert_eq(fleet_tls_name(&o, name, sizeof(name), err, sizeof(err)), -1);
+	cr_assert(strstr(err, "different hosts (a.example, b.example)"), "%s", err);
+	cr_assert_eq(fleet_opts_tls_name(&o, "nats.example", err, sizeof(err)), 0);
+	cr_assert_eq(fleet_tls_name(&o, name, sizeof(name), err, sizeof(err)), 0);
+	cr_assert_str_eq(name, "nats.example", "an explicit name wins");
+	cr_assert_eq(fleet_opts_tls_name(&o, "bad name", err, sizeof(err)), -1);
+	cr_assert_eq(fleet_opts_tls_name(&o, "", err, sizeof(err)), -1);
+	fleet_opts_free(&o);
+}

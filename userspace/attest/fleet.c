@@ -12,13 +12,14 @@
 #include "lib/core/parse.h"
 #include "lib/fleet/fleet_key.h"
 
-enum { O_NATS = 0x100, O_CREDS, O_CA, O_PREFIX, O_ENCLAVE, O_PATH, O_JSON, O_COUNT,
+enum { O_NATS = 0x100, O_CREDS, O_CA, O_TLS_NAME, O_PREFIX, O_ENCLAVE, O_PATH, O_JSON, O_COUNT,
        O_TIMEOUT, O_ROOT, O_PCR, O_DEBUG };
 
 static const struct option longopts[] = {
 	{ "nats", required_argument, NULL, O_NATS },
 	{ "creds", required_argument, NULL, O_CREDS },
 	{ "tls-ca", required_argument, NULL, O_CA },
+	{ "tls-name", required_argument, NULL, O_TLS_NAME },
 	{ "prefix", required_argument, NULL, O_PREFIX },
 	{ "enclave", required_argument, NULL, O_ENCLAVE },
 	{ "path", required_argument, NULL, O_PATH },
@@ -59,6 +60,9 @@ static int one_opt(struct fleet_cli *f, int c, const char *arg)
 	case O_CA:
 		return fleet_opts_ca(&f->o, arg, err, sizeof(err)) < 0
 			       ? cli_usage_error("--tls-ca %s", err) : CLI_OK;
+	case O_TLS_NAME:
+		return fleet_opts_tls_name(&f->o, arg, err, sizeof(err)) < 0
+			       ? cli_usage_error("--tls-name %s", err) : CLI_OK;
 	case O_PREFIX:
 		return fleet_opts_prefix(&f->o, arg, err, sizeof(err)) < 0
 			       ? cli_usage_error("--prefix %s", err) : CLI_OK;
@@ -274,6 +278,10 @@ static int run(struct fleet_cli *f, unsigned sub)
 		return cli_usage_error("%s: --path is required", subs[sub]);
 	if (sub == 4 && !f->nroots)
 		return cli_usage_error("verify: --root is required");
+	/* A reader waits longer than the publisher: a stream whose replicas are
+	 * catching up after a failover answers a new consumer late, and a
+	 * one-off audit has nothing better to do than wait. */
+	f->o.js_wait_ms = 10000;
 	if (fleet_connect(&f->o, &f->c, err, sizeof(err)) < 0)
 		return cli_fail("%s", err);
 	switch (sub) {
@@ -292,7 +300,7 @@ static int run(struct fleet_cli *f, unsigned sub)
 		break;
 	}
 	fleet_disconnect(&f->c);
-	nats_Close();
+	fleet_lib_close(2000);
 	return rc;
 }
 

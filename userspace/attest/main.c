@@ -85,8 +85,10 @@ static const struct cli_cmd cmds[] = {
 	  "the server could not be reached or answered with an error.\n" },
 	{ "fleet", attest_cmd_fleet, "list, follow and audit a fleet's records in NATS JetStream",
 	  "fleet ls|get|history|watch|verify --nats URL[,URL...] [--creds FILE] [--tls-ca PEM]\n"
-	  "              [--prefix P] [--enclave ID] [--path PATH] [--json]\n"
+	  "              [--tls-name NAME] [--prefix P] [--enclave ID] [--path PATH] [--json]\n"
 	  "\n"
+	  "  --tls-name NAME   the name the servers' certificates must hold (default: the\n"
+	  "                    URLs' one host)\n"
 	  "  ls                every enclave's current records (--path: of one file)\n"
 	  "  get --path PATH   the file's current record on every enclave\n"
 	  "  history [--path PATH]  every revision the cluster keeps, oldest first per key\n"

@@ -870,6 +870,7 @@ static void on_commit(struct ev_loop *l, struct ev_op *op, int res, unsigned fla
 
 	(void)l, (void)res, (void)flags;
 	take_commits(e);
+	fleet_pub_kick(e->fleet);
 	arm(e, op, e->dbfd, on_commit);
 }
 

@@ -17,6 +17,7 @@ enum {
 	AD_OPT_FLEET_PREFIX,
 	AD_OPT_FLEET_REPLICAS,
 	AD_OPT_FLEET_HISTORY,
+	AD_OPT_FLEET_TLS_NAME,
 	AD_OPT_FLEET_COMPAT, /* the last */
 };
 
@@ -34,6 +35,9 @@ struct fleet_pub *fleet_pub_new(const struct ad_config *cfg, struct db *db, char
 				size_t errlen);
 /* Starts the publisher thread (after db_start). */
 int fleet_pub_start(struct fleet_pub *p, char *err, size_t errlen);
+/* New outbox rows are committed: an idle publisher looks now rather than at
+ * its next poll (NULL is fine; called from the main loop). */
+void fleet_pub_kick(struct fleet_pub *p);
 /* Stops the thread, closes the connection and frees p (NULL is fine). */
 void fleet_pub_free(struct fleet_pub *p);
 

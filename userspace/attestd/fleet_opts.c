@@ -47,6 +47,10 @@ int fleet_opt(int c, const char *arg, struct ad_config *cfg)
 		if (fleet_opts_prefix(o, arg, err, sizeof(err)) < 0)
 			return cli_usage_error("--fleet-prefix %s", err);
 		return CLI_OK;
+	case AD_OPT_FLEET_TLS_NAME:
+		if (fleet_opts_tls_name(o, arg, err, sizeof(err)) < 0)
+			return cli_usage_error("--fleet-tls-name %s", err);
+		return CLI_OK;
 	case AD_OPT_FLEET_REPLICAS:
 		return count("fleet-replicas", arg, 5, &o->replicas);
 	case AD_OPT_FLEET_HISTORY:
@@ -66,8 +70,15 @@ int fleet_opt(int c, const char *arg, struct ad_config *cfg)
 
 int fleet_opts_check(struct ad_config *cfg)
 {
+	char name[FLEET_TLS_NAME_MAX + 1], err[600];
+
 	if (cfg->fleet && cfg->fleet->nurls == 0)
 		return cli_usage_error("--fleet-* options need --fleet URL");
+	if (cfg->fleet && cfg->fleet->tls_name && !cfg->fleet->ca_pem)
+		return cli_usage_error("--fleet-tls-name needs --fleet-tls-ca");
+	if (cfg->fleet && cfg->fleet->ca_pem &&
+	    fleet_tls_name(cfg->fleet, name, sizeof(name), err, sizeof(err)) < 0)
+		return cli_usage_error("--fleet-tls-ca: %s", err);
 	return CLI_OK;
 }
 

@@ -14,6 +14,7 @@
 
 #include "attestd/db.h"
 #include "attestd/fleet.h"
+#include "attestd/privs.h"
 #include "lib/attestation/nsm.h"
 #include "lib/core/clock.h"
 #include "lib/core/errfmt.h"
@@ -59,8 +60,9 @@ struct fleet_pub {
 	sqlite3_stmt *sel, *del, *cnt;
 	struct fleet_conn c;
 	kvStore *rec, *docs, *chash, *cdoc;
+	struct fleet_revcache *rec_revs, *doc_revs;
 	pthread_t thr;
-	bool started, stop;
+	bool started, stop, kick;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	char last_err[512];
@@ -145,6 +147,10 @@ struct fleet_pub *fleet_pub_new(const struct ad_config *cfg, struct db *db, char
 				    "named by its module id and PCR0", NSM_DEV_DEFAULT);
 		goto fail;
 	}
+	if (!(p->rec_revs = fleet_revcache_new()) || !(p->doc_revs = fleet_revcache_new())) {
+		errfmt(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (identity(p, cfg->nsm_spec, err, errlen) < 0 || db_fleet_on(db, err, errlen) < 0 ||
 	    open_sql(p, err, errlen) < 0 || count_rows(p, err, errlen) < 0 ||
 	    !(p->r = dbr_open(cfg->db_path, err, errlen)))
@@ -168,7 +174,10 @@ static bool stopping(struct fleet_pub *p)
 	return s;
 }
 
-static void nap(struct fleet_pub *p, unsigned ms)
+/* A kick (a commit) ends an idle nap early, so a version is published
+ * about as soon as it is committed; a back-off nap after an error ignores
+ * kicks, or every commit during an outage would be a reconnect. */
+static void nap(struct fleet_pub *p, unsigned ms, bool kickable)
 {
 	struct timespec ts;
 
@@ -180,9 +189,20 @@ static void nap(struct fleet_pub *p, unsigned ms)
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&p->mu);
-	while (!p->stop)
+	while (!p->stop && !(kickable && p->kick))
 		if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) == ETIMEDOUT)
 			break;
+	p->kick = false;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void fleet_pub_kick(struct fleet_pub *p)
+{
+	if (!p || !p->started)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->kick = true;
+	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -318,7 +338,8 @@ static int put(struct fleet_pub *p, kvStore *kv, const struct fleet_record *r, c
 		log_warn("fleet: seq %" PRIu64 ": no key for its path, not published", r->seq);
 		return 0;
 	}
-	rc = fleet_put_once(kv, key, val, len, r->seq, &st, err, sizeof(err));
+	rc = fleet_put_once(kv, kv == p->rec ? p->rec_revs : p->doc_revs, key, val, len, r->seq,
+			    &st, err, sizeof(err));
 	if (rc < 0) {
 		report(p, err);
 		return -1;
@@ -450,17 +471,21 @@ static void *pub_main(void *arg)
 	unsigned backoff = BACKOFF_MIN_MS;
 	int n;
 
+	/* Everything it reads (the credentials, the CA, the database) was
+	 * opened or loaded before the drop, and libnats's own threads are
+	 * started from here, so they inherit the empty set too. */
+	ad_thread_role(AD_ROLE_NONE, "fleet");
 	while (!stopping(p)) {
 		n = ensure_connected(p) < 0 ? -1 : drain(p);
 		atomic_store(&fm.connected, fleet_connected(&p->c));
 		if (n < 0) {
-			nap(p, backoff);
+			nap(p, backoff, false);
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 			continue;
 		}
 		backoff = BACKOFF_MIN_MS;
 		if (n == 0)
-			nap(p, IDLE_POLL_MS);
+			nap(p, IDLE_POLL_MS, true);
 	}
 	return NULL;
 }
@@ -487,7 +512,7 @@ void fleet_pub_free(struct fleet_pub *p)
 		pthread_join(p->thr, NULL);
 		drop_conn(p);
 		/* libnats's own threads and globals go with the last user. */
-		nats_CloseAndWait(2000);
+		fleet_lib_close(2000);
 	}
 	sqlite3_finalize(p->sel);
 	sqlite3_finalize(p->del);
@@ -495,6 +520,8 @@ void fleet_pub_free(struct fleet_pub *p)
 	if (p->h)
 		sqlite3_close(p->h);
 	dbr_close(p->r);
+	fleet_revcache_free(p->rec_revs);
+	fleet_revcache_free(p->doc_revs);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cond);
 	free(p);

@@ -39,6 +39,7 @@ const struct option ad_run_longopts[] = {
 	{ "fleet", required_argument, NULL, AD_OPT_FLEET },
 	{ "fleet-creds", required_argument, NULL, AD_OPT_FLEET_CREDS },
 	{ "fleet-tls-ca", required_argument, NULL, AD_OPT_FLEET_CA },
+	{ "fleet-tls-name", required_argument, NULL, AD_OPT_FLEET_TLS_NAME },
 	{ "fleet-prefix", required_argument, NULL, AD_OPT_FLEET_PREFIX },
 	{ "fleet-replicas", required_argument, NULL, AD_OPT_FLEET_REPLICAS },
 	{ "fleet-history", required_argument, NULL, AD_OPT_FLEET_HISTORY },

@@ -40,6 +40,8 @@
 	"  --fleet URL[,URL]...  also publish every version to NATS JetStream (docs/fleet.md)\n" \
 	"  --fleet-creds FILE    NATS .creds file, or a USER:PASSWORD or token line\n"     \
 	"  --fleet-tls-ca PEM    TLS to the cluster, verified against these CAs\n"         \
+	"  --fleet-tls-name N    the name the servers' certificates must hold (default:\n" \
+	"                        the URLs' one host)\n"                                    \
 	"  --fleet-prefix P      bucket name prefix (default nek_)\n"                      \
 	"  --fleet-replicas N, --fleet-history N\n"                                        \
 	"                        of buckets attestd creates (default 3 and 64)\n"          \

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "lib/core/errfmt.h"
 
 #define FILE_MAX (64 * 1024) /* creds files and CA bundles are small */
@@ -16,6 +18,7 @@ void fleet_opts_init(struct fleet_opts *o)
 	strcpy(o->prefix, "nek_");
 	o->replicas = 3;
 	o->history = 64;
+	o->js_wait_ms = 2000;
 }
 
 void fleet_opts_free(struct fleet_opts *o)
@@ -33,6 +36,7 @@ void fleet_opts_free(struct fleet_opts *o)
 	free(o->password);
 	free(o->token);
 	free(o->ca_pem);
+	free(o->tls_name);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -171,6 +175,74 @@ int fleet_opts_prefix(struct fleet_opts *o, const char *prefix, char *err, size_
 	return 0;
 }
 
+int fleet_opts_tls_name(struct fleet_opts *o, const char *name, char *err, size_t errlen)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > FLEET_TLS_NAME_MAX)
+		return errfmt(err, errlen, "'%s': 1 to %d bytes", name, FLEET_TLS_NAME_MAX);
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == ':' || c == '*' || c == '_'))
+			return errfmt(err, errlen, "'%s': not a host name or address", name);
+	}
+	free(o->tls_name);
+	if (!(o->tls_name = strdup(name)))
+		return errfmt(err, errlen, "out of memory");
+	return 0;
+}
+
+/* The host of scheme://[user[:pass]@]host[:port], brackets of an IPv6
+ * literal removed. */
+static int url_host(const char *url, char *out, size_t cap)
+{
+	const char *h = strstr(url, "://"), *at, *end;
+	size_t n;
+
+	if (!h)
+		return -1;
+	h += 3;
+	at = strrchr(h, '@');
+	if (at)
+		h = at + 1;
+	if (*h == '[') {
+		h++;
+		end = strchr(h, ']');
+	} else {
+		end = strchr(h, ':');
+	}
+	n = end ? (size_t)(end - h) : strlen(h);
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int fleet_tls_name(const struct fleet_opts *o, char *out, size_t cap, char *err, size_t errlen)
+{
+	char host[FLEET_TLS_NAME_MAX + 1], red[512];
+	unsigned i;
+
+	if (o->tls_name) {
+		snprintf(out, cap, "%s", o->tls_name);
+		return 0;
+	}
+	for (i = 0; i < o->nurls; i++) {
+		fleet_url_redact(o->urls[i], red, sizeof(red));
+		if (url_host(o->urls[i], host, sizeof(host)) < 0)
+			return errfmt(err, errlen, "'%s': no host in it", red);
+		if (i == 0)
+			snprintf(out, cap, "%s", host);
+		else if (strcmp(out, host) != 0)
+			return errfmt(err, errlen, "the URLs name different hosts (%s, %s): give the "
+						   "name their certificates share", out, host);
+	}
+	return 0;
+}
+
 void fleet_url_redact(const char *url, char *out, size_t cap)
 {
 	const char *s = strstr(url, "://"), *at;
@@ -203,6 +275,23 @@ bool fleet_transient(natsStatus s)
 	       s == NATS_NO_RESPONDERS || s == NATS_IO_ERROR || s == NATS_STALE_CONNECTION;
 }
 
+/* The chain alone would accept any certificate the CA ever issued, for any
+ * host; the name ties it to the server we meant to reach. */
+static natsStatus set_tls(natsOptions *no, const struct fleet_opts *o)
+{
+	char name[FLEET_TLS_NAME_MAX + 1], err[600];
+	natsStatus s;
+
+	if (fleet_tls_name(o, name, sizeof(name), err, sizeof(err)) < 0)
+		return NATS_INVALID_ARG;
+	s = natsOptions_SetSecure(no, true);
+	if (s == NATS_OK)
+		s = natsOptions_SetCATrustedCertificates(no, o->ca_pem);
+	if (s == NATS_OK)
+		s = natsOptions_SetExpectedHostname(no, name);
+	return s;
+}
+
 static natsStatus set_auth(natsOptions *no, const struct fleet_opts *o)
 {
 	natsStatus s = NATS_OK;
@@ -213,11 +302,8 @@ static natsStatus set_auth(natsOptions *no, const struct fleet_opts *o)
 		s = natsOptions_SetUserInfo(no, o->user, o->password);
 	else if (o->token)
 		s = natsOptions_SetToken(no, o->token);
-	if (s == NATS_OK && o->ca_pem) {
-		s = natsOptions_SetSecure(no, true);
-		if (s == NATS_OK)
-			s = natsOptions_SetCATrustedCertificates(no, o->ca_pem);
-	}
+	if (s == NATS_OK && o->ca_pem)
+		s = set_tls(no, o);
 	return s;
 }
 
@@ -255,16 +341,20 @@ int fleet_connect(const struct fleet_opts *o, struct fleet_conn *c, char *err, s
 	natsStatus s;
 	char red[512], what[600];
 
+	char name[FLEET_TLS_NAME_MAX + 1];
+
 	memset(c, 0, sizeof(*c));
 	fleet_url_redact(o->urls[0], red, sizeof(red));
 	snprintf(what, sizeof(what), "%s%s", red, o->nurls > 1 ? " (and the others)" : "");
+	if (o->ca_pem && fleet_tls_name(o, name, sizeof(name), err, errlen) < 0)
+		return -1;
 	s = make_options(&no, o);
 	if (s == NATS_OK)
 		s = natsConnection_Connect(&c->nc, no);
 	natsOptions_Destroy(no);
 	if (s == NATS_OK) {
 		jsOptions_Init(&jo);
-		jo.Wait = 2000;
+		jo.Wait = o->js_wait_ms ? (int64_t)o->js_wait_ms : 2000;
 		s = natsConnection_JetStream(&c->js, c->nc, &jo);
 	}
 	if (s != NATS_OK) {
@@ -323,4 +413,25 @@ int fleet_bucket(struct fleet_conn *c, const struct fleet_opts *o, const char *s
 		return -1;
 	}
 	return 0;
+}
+
+static void comp_free(SSL_COMP *c)
+{
+	OPENSSL_free(c);
+}
+
+void fleet_lib_close(int64_t timeout_ms)
+{
+	/* libnats 3.4.1 registers an exit handler that sk_frees OpenSSL's
+	 * compression-method stack behind its back (an OpenSSL 1.0 idiom, nats.c
+	 * issue 904). Where OpenSSL's own exit handler runs after it (OpenSSL
+	 * was in use first, as in attestd), that frees the stack again and the
+	 * process dies at exit. So the stack is taken out of OpenSSL's hands and
+	 * freed here, once: both handlers then find NULL, a no-op. TLS needs no
+	 * compression methods (TLS 1.3 has none). */
+	STACK_OF(SSL_COMP) *mine;
+
+	(void)nats_CloseAndWait(timeout_ms);
+	mine = SSL_COMP_set0_compression_methods(NULL);
+	sk_SSL_COMP_pop_free(mine, comp_free);
 }

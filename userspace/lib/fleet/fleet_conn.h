@@ -14,6 +14,7 @@
 #define FLEET_URLS_MAX 8
 #define FLEET_PREFIX_MAX 32
 #define FLEET_BUCKET_MAX (FLEET_PREFIX_MAX + 16)
+#define FLEET_TLS_NAME_MAX 253
 
 struct fleet_opts {
 	char *urls[FLEET_URLS_MAX];
@@ -21,10 +22,12 @@ struct fleet_opts {
 	char *creds_file;	/* a NATS .creds file (JWT + seed), or NULL */
 	char *user, *password, *token; /* from a USER:PASSWORD or token file */
 	char *ca_pem;		/* CA certificates, PEM text, or NULL */
+	char *tls_name;		/* the name the server's certificate must hold, or NULL */
 	char prefix[FLEET_PREFIX_MAX + 1];
 	bool prefix_set;
 	unsigned replicas, history;
 	bool compat;
+	unsigned js_wait_ms; /* a JetStream request's answer, default 2000 */
 };
 
 /* Defaults (prefix "nek_", replicas 3, history 64). */
@@ -35,6 +38,12 @@ int fleet_opts_urls(struct fleet_opts *o, const char *list, char *err, size_t er
 int fleet_opts_creds(struct fleet_opts *o, const char *path, char *err, size_t errlen);
 int fleet_opts_ca(struct fleet_opts *o, const char *path, char *err, size_t errlen);
 int fleet_opts_prefix(struct fleet_opts *o, const char *prefix, char *err, size_t errlen);
+/* --fleet-tls-name NAME: a DNS name or an IP address, at most 253 bytes. */
+int fleet_opts_tls_name(struct fleet_opts *o, const char *name, char *err, size_t errlen);
+/* The name a server's certificate is checked against: --fleet-tls-name, else
+ * the one host every URL names. URLs with different hosts and no name are
+ * an error (libnats checks one name for the whole pool). */
+int fleet_tls_name(const struct fleet_opts *o, char *out, size_t cap, char *err, size_t errlen);
 void fleet_opts_free(struct fleet_opts *o);
 
 /* url without its user information (the user part becomes three stars), for logs. */
@@ -59,6 +68,10 @@ int fleet_bucket(struct fleet_conn *c, const struct fleet_opts *o, const char *s
  * prefix was given). */
 int fleet_bucket_name(const struct fleet_opts *o, const char *suffix, bool compat, char *out,
 		      size_t cap);
+
+/* Releases libnats's threads and globals (after the last connection is
+ * destroyed), leaving OpenSSL able to clean up at exit. */
+void fleet_lib_close(int64_t timeout_ms);
 
 /* libnats's status and its thread's last error text, as one line. */
 void fleet_nats_err(natsStatus s, char *err, size_t errlen, const char *what);
