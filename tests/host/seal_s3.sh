@@ -58,6 +58,11 @@ for f in f0 f1 fodd fbig; do
 	ccurl -o "$f.curl" "$S3_URL/bkt/dir/$f"
 	t_ok "curl's download of $f is byte-identical" cmp $f "$f.curl"
 done
+for f in fodd fbig; do
+	t_ok "put --multipart $f" seal s3 put "${E[@]}" --multipart --part-size 2M --parallel 3 "mp/$f" $f
+	seal s3 get "${E[@]}" "mp/$f" -o "$f.mp" 2>/dev/null
+	t_ok "... byte-identical" cmp $f "$f.mp"
+done
 # Multipart leaves a trace in s3rver's ETag: it is the MD5 of the whole file
 # only for a single PUT; the parts went in parallel through uploads/.
 t_ok "a stream (stdin) larger than a part goes up" \
@@ -70,7 +75,7 @@ t_ok "... and reads back" cmp fodd odd.got
 t_ok "put with --unsigned-payload" seal s3 put "${E[@]}" --unsigned-payload dir/unsigned f1
 
 truncate -s $((10001 * 4096)) sparse
-out=$(seal s3 put "${E[@]}" --part-size 4K dir/sparse sparse 2>&1)
+out=$(seal s3 put "${E[@]}" --multipart --part-size 4K dir/sparse sparse 2>&1)
 t_match "a file that needs more than 10,000 parts is refused up front" "need more than 10000 parts" "$out"
 t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/sparse
 printf '[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
@@ -128,6 +133,15 @@ for f in f0 fodd fbig; do
 	t_ok "... is byte-identical" cmp $f "$f.dec"
 done
 t_match "the object carries the age hint" "nek-content age" "$(seal s3 head "${E[@]}" sealed/fbig)"
+# A sealed pipe has no length up front: the buffered / multipart path.
+t_ok "put --encrypt-to of a pipe (multipart)" \
+	sh -c "cat fbig | seal s3 put ${E[*]} --part-size 1M --encrypt-to $R sealed/pipe"
+seal s3 get "${E[@]}" --decrypt -i id.txt -o pipe.dec sealed/pipe 2>/dev/null
+t_ok "... opens byte-identical" cmp fbig pipe.dec
+t_ok "put --encrypt-to --multipart of a file" \
+	seal s3 put "${E[@]}" --multipart --part-size 1M --encrypt-to "$R" sealed/mp fbig
+seal s3 get "${E[@]}" --decrypt -i id.txt -o mp.dec sealed/mp 2>/dev/null
+t_ok "... opens byte-identical" cmp fbig mp.dec
 out=$(seal s3 get "${E[@]}" --decrypt -i other.txt -o wrongid.out sealed/fbig 2>&1)
 t_match "the wrong identity: refused, named" "decrypting: no identity matched" "$out"
 t_ok "... and no output file" test ! -e wrongid.out
@@ -154,6 +168,11 @@ rc=$?
 t_eq "a wrong secret exits 1" 1 $rc
 t_match "... with S3's 403 SignatureDoesNotMatch" "HTTP 403 SignatureDoesNotMatch" "$out"
 t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/denied
+out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 put "${E[@]}" --encrypt-to "$R" dir/denied fbig 2>&1)
+t_match "a wrong secret on a sealed streamed put: 403" "HTTP 403 SignatureDoesNotMatch" "$out"
+t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/denied
+out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 put "${E[@]}" --multipart --part-size 1M dir/denied fbig 2>&1)
+t_match "a wrong secret on multipart: 403" "HTTP 403 SignatureDoesNotMatch" "$out"
 out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 get "${E[@]}" dir/fodd -o denied.out 2>&1)
 t_match "a wrong secret on get: 403" "HTTP 403 SignatureDoesNotMatch" "$out"
 t_ok "... and no output file" test ! -e denied.out
@@ -192,7 +211,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header('Content-Length', str(len(data))); self.end_headers()
         if self.command != 'HEAD': self.wfile.write(data)
-        log.write('%s range=%s -> %d\n' % (self.requestline, self.headers.get('Range'), r.status)); c.close()
+        log.write('%s range=%s -> %d sha=%s\n' % (self.requestline, self.headers.get('Range'), r.status, self.headers.get('x-amz-content-sha256'))); c.close()
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
 s = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
 s.serve_forever()
@@ -208,16 +227,74 @@ proxy() { # MATCH STATUS COUNT: starts it, sets P_URL and P_PID
 }
 proxy_stop() { kill "$P_PID" 2>/dev/null; wait "$P_PID" 2>/dev/null; }
 
+# ---------------------------------------------------------------- the single streamed PUT
+# A file of known length, sealed or not, is one PUT with a chunk-signed
+# body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, 256 KiB chunks): 0, 1, an odd
+# size, exactly one chunk, and many chunks.
+head -c 262144 /dev/urandom >f256k
+proxy "no-such-request" 500 0
+for f in f0 f1 fodd f256k fbig; do
+	: >proxy.log
+	t_ok "streamed put $f" seal s3 put --endpoint "$P_URL" --bucket bkt one/$f $f
+	t_eq "... is one request, one chunk-signed PUT" \
+		"PUT /bkt/one/$f HTTP/1.1 range=None -> 200 sha=STREAMING-AWS4-HMAC-SHA256-PAYLOAD" \
+		"$(cat proxy.log)"
+	seal s3 get "${E[@]}" one/$f -o "$f.one" 2>/dev/null
+	t_ok "... byte-identical" cmp $f "$f.one"
+	: >proxy.log
+	t_ok "streamed sealed put $f" seal s3 put --endpoint "$P_URL" --bucket bkt --encrypt-to "$R" one/$f.age $f
+	t_eq "... is one request, one chunk-signed PUT" \
+		"PUT /bkt/one/$f.age HTTP/1.1 range=None -> 200 sha=STREAMING-AWS4-HMAC-SHA256-PAYLOAD" \
+		"$(cat proxy.log)"
+	seal s3 get "${E[@]}" --decrypt -i id.txt -o "$f.onedec" one/$f.age 2>/dev/null
+	t_ok "... opens byte-identical" cmp $f "$f.onedec"
+done
+sz=$(seal s3 head "${E[@]}" one/fodd.age | sed -n 's/^size //p')
+hl=$(ccurl "$S3_URL/bkt/one/fodd.age" | python3 -c 'import sys; d=sys.stdin.buffer.read(); print(d.index(b"\n---")+d[d.index(b"\n---")+1:].index(b"\n")+2)')
+t_eq "the sealed length is header + 16 + size + 16 per 64 KiB chunk" $((hl + 16 + 70001 + 2 * 16)) "$sz"
+: >proxy.log
+t_ok "--unsigned-payload: one plain streamed PUT" \
+	seal s3 put --endpoint "$P_URL" --bucket bkt --unsigned-payload one/unsigned fodd
+t_eq "... as UNSIGNED-PAYLOAD" "PUT /bkt/one/unsigned HTTP/1.1 range=None -> 200 sha=UNSIGNED-PAYLOAD" \
+	"$(cat proxy.log)"
+seal s3 get "${E[@]}" one/unsigned -o unsigned.got 2>/dev/null
+t_ok "... byte-identical" cmp fodd unsigned.got
+: >proxy.log
+seal s3 put --endpoint "$P_URL" --bucket bkt --single-max 1M one/over fbig 2>/dev/null
+t_match "over --single-max: multipart" "POST /bkt/one/over\?uploads" "$(cat proxy.log)"
+: >proxy.log
+t_ok "--single-max 0 of a small file: the buffered PUT" \
+	seal s3 put --endpoint "$P_URL" --bucket bkt --single-max 0 one/buffered fodd
+t_match "... with the body's SHA-256" "PUT /bkt/one/buffered HTTP/1.1 range=None -> 200 sha=[0-9a-f]{64}$" \
+	"$(cat proxy.log)"
+t_exit "--single-max over 5G is a usage error" 2 seal s3 put "${E[@]}" --single-max 6G k f1
+proxy_stop
+
+proxy "PUT /bkt/re/" 503 1
+t_ok "a streamed PUT of a file answered 503 is retried from the file's start" \
+	seal s3 put --endpoint "$P_URL" --bucket bkt --retries 2 re/plain fbig
+t_eq "... two PUTs" 2 "$(grep -c 'PUT /bkt/re/plain' proxy.log)"
+seal s3 get "${E[@]}" re/plain -o re.got 2>/dev/null
+t_ok "... and the object is whole" cmp fbig re.got
+proxy_stop
+proxy "PUT /bkt/re/" 503 1
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --retries 2 --encrypt-to "$R" re/sealed fbig 2>&1)
+t_eq "a sealed streamed PUT answered 503 is not retried (the stream is spent): exit 1" 1 $?
+t_match "... S3's code named" "put bkt/re/sealed: HTTP 503 SlowDown" "$out"
+t_eq "... one PUT" 1 "$(grep -c 'PUT /bkt/re/sealed' proxy.log)"
+t_exit "... and no object" 1 seal s3 head "${E[@]}" re/sealed
+proxy_stop
+
 proxy "partNumber=2&" 503 2
 t_ok "a part answered 503 SlowDown twice is retried and the put succeeds" \
-	seal s3 put --endpoint "$P_URL" --bucket bkt --part-size 1M --retries 3 retry/k fbig
+	seal s3 put --endpoint "$P_URL" --bucket bkt --multipart --part-size 1M --retries 3 retry/k fbig
 t_eq "... the part was tried three times" 3 "$(grep -c 'partNumber=2&' proxy.log)"
 seal s3 get "${E[@]}" retry/k -o retry.got 2>/dev/null
 t_ok "... and the object is whole" cmp fbig retry.got
 proxy_stop
 
 proxy "partNumber=3&" 500 -1
-out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --part-size 1M --retries 2 fail/k fbig 2>&1)
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --multipart --part-size 1M --retries 2 fail/k fbig 2>&1)
 rc=$?
 t_eq "a part that keeps failing: exit 1" 1 $rc
 t_match "... the error names the part, S3's code and the tries" \
