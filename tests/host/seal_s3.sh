@@ -192,10 +192,17 @@ class H(http.server.BaseHTTPRequestHandler):
     def handle_one(self):
         global count
         n = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(n) if n else b''
         with lock:
             hit = match in self.requestline and count != 0
             if hit and count > 0: count -= 1
+        if hit and status == 0:
+            # a server that dies mid-body: half of it read, then never an answer
+            self.rfile.read(n // 2); log.write('%s holding\n' % self.requestline)
+            threading.Event().wait(); return
+        body = self.rfile.read(n) if n else b''
+        if len(body) < n:
+            # as S3: a body that did not arrive whole is no request at all
+            log.write('%s short body %d of %d\n' % (self.requestline, len(body), n)); return
         if hit:
             code = 'SlowDown' if status == 503 else 'InternalError'
             out = ('<?xml version="1.0"?><Error><Code>%s</Code><Message>injected</Message></Error>' % code).encode()
@@ -284,6 +291,36 @@ t_match "... S3's code named" "put bkt/re/sealed: HTTP 503 SlowDown" "$out"
 t_eq "... one PUT" 1 "$(grep -c 'PUT /bkt/re/sealed' proxy.log)"
 t_exit "... and no object" 1 seal s3 head "${E[@]}" re/sealed
 proxy_stop
+
+# The input gives more than its length said (a /proc file's size is 0),
+# sealed or not: the transfer is aborted before its last chunk, so the body
+# never arrives whole and nothing is stored.
+proxy "no-such-request" 500 0
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt one/proc /proc/self/status 2>&1)
+t_eq "an input longer than its size: exit 1" 1 $?
+t_match "... said so" "put bkt/one/proc: the input is longer than its 0 bytes" "$out"
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --encrypt-to "$R" one/procage /proc/self/status 2>&1)
+t_eq "a sealed input longer than its sealed length: exit 1" 1 $?
+t_match "... said so" "put bkt/one/procage: the input is longer than its [0-9]+ bytes" "$out"
+sleep 0.2
+t_match "... the bodies never arrived whole (no final chunk)" \
+	"PUT /bkt/one/proc HTTP/1.1 short body 0 of 86.*PUT /bkt/one/procage HTTP/1.1 short body [0-9]+ of" \
+	"$(tr '\n' ' ' <proxy.log)"
+t_exit "... no object" 1 seal s3 head "${E[@]}" one/proc
+t_exit "... no sealed object" 1 seal s3 head "${E[@]}" one/procage
+proxy_stop
+
+# The server dies with half the body received: exit 1, nothing stored.
+proxy "PUT /bkt/half/" 0 -1
+seal s3 put --endpoint "$P_URL" --bucket bkt --retries 1 --encrypt-to "$R" half/k fbig >half.log 2>&1 &
+SPID=$!
+for i in $(seq 1 200); do grep -q holding proxy.log && break; sleep 0.05; done
+t_match "a server that stops mid-PUT ..." "PUT /bkt/half/k HTTP/1.1 holding" "$(cat proxy.log)"
+proxy_stop
+wait $SPID
+t_eq "... killed: exit 1" 1 $?
+t_match "... the transport error named" "put bkt/half/k: .*(receiving|Send|send|Recv|connect|Failure)" "$(cat half.log)"
+t_exit "... and no object" 1 seal s3 head "${E[@]}" half/k
 
 proxy "partNumber=2&" 503 2
 t_ok "a part answered 503 SlowDown twice is retried and the put succeeds" \

@@ -524,7 +524,7 @@ int s3_call_run(const struct s3_conf *c, const struct s3_ep *ep, CURL *h, struct
 	if (rc == 0)
 		return 0;
 	prefix(c, k, pre, sizeof(pre));
-	if (i > 1)
+	if (i > 1 && tries > 1)
 		errfmt(err, errlen, "%s: %s (after %u tries)", pre, msg, i > tries ? tries : i);
 	else
 		errfmt(err, errlen, "%s: %s", pre, msg);
