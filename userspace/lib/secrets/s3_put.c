@@ -1,6 +1,7 @@
-/* put: one PUT when the input fits one part, else a streaming multipart
- * upload with parts in flight on worker threads, each with its own
- * connection; aborted on any failure (docs/s3.md, "put"). */
+/* put: one streamed PUT when the length is known (s3_stream.c); else one
+ * PUT when the input fits one part, else a streaming multipart upload with
+ * parts in flight on worker threads, each with its own connection; aborted
+ * on any failure (docs/s3.md, "put"). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
