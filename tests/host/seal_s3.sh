@@ -182,7 +182,7 @@ t_ok "... and no output file" test ! -e denied.out
 # but answers the requests whose line contains MATCH with STATUS, COUNT
 # times (-1: always); logs every request line and status to proxy.log.
 cat >proxy.py <<'PY'
-import http.client, http.server, sys, threading
+import http.client, http.server, os, sys, threading, time
 port, up, match, status, count = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 lock = threading.Lock()
 log = open(sys.argv[6], 'a', buffering=1)
@@ -199,10 +199,16 @@ class H(http.server.BaseHTTPRequestHandler):
             # a server that dies mid-body: half of it read, then never an answer
             self.rfile.read(n // 2); log.write('%s holding\n' % self.requestline)
             threading.Event().wait(); return
-        body = self.rfile.read(n) if n else b''
-        if len(body) < n:
+        body = b''
+        if hit and status == 1:
+            # a slow server: half the body, then the rest once ./release exists
+            body = self.rfile.read(n // 2); log.write('%s holding\n' % self.requestline)
+            while not os.path.exists('release'): time.sleep(0.02)
+            n -= len(body); hit = False
+        body += self.rfile.read(n) if n else b''
+        if len(body) < int(self.headers.get('Content-Length') or 0):
             # as S3: a body that did not arrive whole is no request at all
-            log.write('%s short body %d of %d\n' % (self.requestline, len(body), n)); return
+            log.write('%s short body %d of %s\n' % (self.requestline, len(body), self.headers.get('Content-Length'))); return
         if hit:
             code = 'SlowDown' if status == 503 else 'InternalError'
             out = ('<?xml version="1.0"?><Error><Code>%s</Code><Message>injected</Message></Error>' % code).encode()
@@ -309,6 +315,30 @@ t_match "... the bodies never arrived whole (no final chunk)" \
 t_exit "... no object" 1 seal s3 head "${E[@]}" one/proc
 t_exit "... no sealed object" 1 seal s3 head "${E[@]}" one/procage
 proxy_stop
+
+# The input shrinks while it is sent (truncated with half the body on the
+# wire, held there by the proxy): shorter than its length, plain or sealed,
+# so the transfer is aborted before its final chunk and nothing is stored.
+head -c $((64 << 20)) /dev/urandom >fshrink.src
+for v in plain sealed; do
+	cp fshrink.src fshrink
+	rm -f release
+	proxy "PUT /bkt/shrink/" 1 -1
+	if [ $v = sealed ]; then A=(--encrypt-to "$R"); else A=(); fi
+	seal s3 put --endpoint "$P_URL" --bucket bkt --retries 0 "${A[@]}" shrink/$v fshrink >shrink.log 2>&1 &
+	SPID=$!
+	for i in $(seq 1 200); do grep -q holding proxy.log && break; sleep 0.05; done
+	truncate -s 1M fshrink
+	touch release
+	wait $SPID
+	t_eq "$v input that shrinks mid-PUT: exit 1" 1 $?
+	t_match "... said so" "put bkt/shrink/$v: the input ended after [0-9]+ of its [0-9]+ bytes" "$(cat shrink.log)"
+	sleep 0.2
+	t_match "... the body never arrived whole" "PUT /bkt/shrink/$v HTTP/1.1 short body" "$(cat proxy.log)"
+	t_exit "... no object" 1 seal s3 head "${E[@]}" shrink/$v
+	proxy_stop
+done
+rm -f fshrink fshrink.src release
 
 # The server dies with half the body received: exit 1, nothing stored.
 proxy "PUT /bkt/half/" 0 -1
