@@ -36,6 +36,7 @@ t_exit "s3: no verb" 2 seal s3
 t_exit "put without --bucket" 2 seal s3 put --endpoint "$S3_URL" k /dev/null
 t_exit "put without a key" 2 seal s3 put "${E[@]}"
 t_exit "get does not take --part-size" 2 seal s3 get "${E[@]}" --part-size 8M k
+t_exit "get does not take --multipart" 2 seal s3 get "${E[@]}" --multipart k
 t_exit "--part-size below 4K" 2 seal s3 put "${E[@]}" --part-size 1K k /dev/null
 t_exit "--parallel 33" 2 seal s3 put "${E[@]}" --parallel 33 k /dev/null
 t_exit "--range 9-3" 2 seal s3 get "${E[@]}" --range 9-3 k
