@@ -7,8 +7,12 @@
 # much sealing, hashing every part for SigV4 and opening add on top of a
 # plain transfer. Files and the server's store live on tmpfs when it has
 # room. SIZE (bytes, default 1 GiB) picks the file size.
-# seal_plain: the same transfers without age, for attribution.
-# Target: >= 0.9x curl's throughput both ways, RSS flat (bounded by
+# seal_plain: the same transfers without age, for attribution;
+# seal_unsigned: the sealed put with --unsigned-payload, as curl's baseline;
+# seal_multipart: the sealed put forced to multipart (--multipart), the path
+# a stream of unknown length takes.
+# Target: >= 0.9x curl's throughput both ways, RSS flat (a file goes as one
+# streamed PUT read 256 KiB at a time; multipart is bounded by
 # (parallel + 1) x part size, not by the file).
 set -u
 SIZE=${SIZE:-1073741824}
@@ -57,10 +61,17 @@ run() {
 		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
 	measure put/curl "$mb" "${C[@]}" -T "$W/p" "$S3_URL/bench/plain"
 	measure put/seal "$mb" seal s3 put "${E[@]}" --encrypt-to "$R" sealed "$W/p"
-	# Unsealed multipart, to tell what the server's multipart costs (s3rver
-	# writes every part, then copies them all into the object at complete)
-	# from what sealing adds.
+	# Both are one streamed, chunk-signed PUT (the length is known). Unsealed,
+	# to tell what sealing adds; sealed multipart, to show what s3rver's
+	# CompleteMultipartUpload (it copies every part into the object) costs.
 	measure put/seal_plain "$mb" seal s3 put "${E[@]}" plain2 "$W/p"
+	# curl's baseline sends UNSIGNED-PAYLOAD: the same for the sealed put (the
+	# age chunks carry their own tags), to tell s3rver's aws-chunked decoding
+	# (it SHA-256es and copies every chunk in JS) from our side.
+	measure put/seal_unsigned "$mb" seal s3 put "${E[@]}" --unsigned-payload --encrypt-to "$R" sealed_u "$W/p"
+	seal s3 rm "${E[@]}" sealed_u >/dev/null
+	measure put/seal_multipart "$mb" seal s3 put "${E[@]}" --multipart --encrypt-to "$R" sealed_mp "$W/p"
+	seal s3 rm "${E[@]}" sealed_mp >/dev/null
 	measure get/curl "$mb" "${C[@]}" -o "$W/c.out" "$S3_URL/bench/plain"
 	rm -f "$W/c.out"
 	measure get/seal_plain "$mb" seal s3 get "${E[@]}" -o "$W/s.out" plain

@@ -36,6 +36,7 @@ t_exit "s3: no verb" 2 seal s3
 t_exit "put without --bucket" 2 seal s3 put --endpoint "$S3_URL" k /dev/null
 t_exit "put without a key" 2 seal s3 put "${E[@]}"
 t_exit "get does not take --part-size" 2 seal s3 get "${E[@]}" --part-size 8M k
+t_exit "get does not take --multipart" 2 seal s3 get "${E[@]}" --multipart k
 t_exit "--part-size below 4K" 2 seal s3 put "${E[@]}" --part-size 1K k /dev/null
 t_exit "--parallel 33" 2 seal s3 put "${E[@]}" --parallel 33 k /dev/null
 t_exit "--range 9-3" 2 seal s3 get "${E[@]}" --range 9-3 k
@@ -58,6 +59,11 @@ for f in f0 f1 fodd fbig; do
 	ccurl -o "$f.curl" "$S3_URL/bkt/dir/$f"
 	t_ok "curl's download of $f is byte-identical" cmp $f "$f.curl"
 done
+for f in fodd fbig; do
+	t_ok "put --multipart $f" seal s3 put "${E[@]}" --multipart --part-size 2M --parallel 3 "mp/$f" $f
+	seal s3 get "${E[@]}" "mp/$f" -o "$f.mp" 2>/dev/null
+	t_ok "... byte-identical" cmp $f "$f.mp"
+done
 # Multipart leaves a trace in s3rver's ETag: it is the MD5 of the whole file
 # only for a single PUT; the parts went in parallel through uploads/.
 t_ok "a stream (stdin) larger than a part goes up" \
@@ -70,7 +76,7 @@ t_ok "... and reads back" cmp fodd odd.got
 t_ok "put with --unsigned-payload" seal s3 put "${E[@]}" --unsigned-payload dir/unsigned f1
 
 truncate -s $((10001 * 4096)) sparse
-out=$(seal s3 put "${E[@]}" --part-size 4K dir/sparse sparse 2>&1)
+out=$(seal s3 put "${E[@]}" --multipart --part-size 4K dir/sparse sparse 2>&1)
 t_match "a file that needs more than 10,000 parts is refused up front" "need more than 10000 parts" "$out"
 t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/sparse
 printf '[other]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
@@ -128,6 +134,15 @@ for f in f0 fodd fbig; do
 	t_ok "... is byte-identical" cmp $f "$f.dec"
 done
 t_match "the object carries the age hint" "nek-content age" "$(seal s3 head "${E[@]}" sealed/fbig)"
+# A sealed pipe has no length up front: the buffered / multipart path.
+t_ok "put --encrypt-to of a pipe (multipart)" \
+	sh -c "cat fbig | seal s3 put ${E[*]} --part-size 1M --encrypt-to $R sealed/pipe"
+seal s3 get "${E[@]}" --decrypt -i id.txt -o pipe.dec sealed/pipe 2>/dev/null
+t_ok "... opens byte-identical" cmp fbig pipe.dec
+t_ok "put --encrypt-to --multipart of a file" \
+	seal s3 put "${E[@]}" --multipart --part-size 1M --encrypt-to "$R" sealed/mp fbig
+seal s3 get "${E[@]}" --decrypt -i id.txt -o mp.dec sealed/mp 2>/dev/null
+t_ok "... opens byte-identical" cmp fbig mp.dec
 out=$(seal s3 get "${E[@]}" --decrypt -i other.txt -o wrongid.out sealed/fbig 2>&1)
 t_match "the wrong identity: refused, named" "decrypting: no identity matched" "$out"
 t_ok "... and no output file" test ! -e wrongid.out
@@ -154,6 +169,11 @@ rc=$?
 t_eq "a wrong secret exits 1" 1 $rc
 t_match "... with S3's 403 SignatureDoesNotMatch" "HTTP 403 SignatureDoesNotMatch" "$out"
 t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/denied
+out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 put "${E[@]}" --encrypt-to "$R" dir/denied fbig 2>&1)
+t_match "a wrong secret on a sealed streamed put: 403" "HTTP 403 SignatureDoesNotMatch" "$out"
+t_exit "... and nothing is stored" 1 seal s3 head "${E[@]}" dir/denied
+out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 put "${E[@]}" --multipart --part-size 1M dir/denied fbig 2>&1)
+t_match "a wrong secret on multipart: 403" "HTTP 403 SignatureDoesNotMatch" "$out"
 out=$(AWS_SECRET_ACCESS_KEY=not-the-secret seal s3 get "${E[@]}" dir/fodd -o denied.out 2>&1)
 t_match "a wrong secret on get: 403" "HTTP 403 SignatureDoesNotMatch" "$out"
 t_ok "... and no output file" test ! -e denied.out
@@ -163,7 +183,7 @@ t_ok "... and no output file" test ! -e denied.out
 # but answers the requests whose line contains MATCH with STATUS, COUNT
 # times (-1: always); logs every request line and status to proxy.log.
 cat >proxy.py <<'PY'
-import http.client, http.server, sys, threading
+import http.client, http.server, os, sys, threading, time
 port, up, match, status, count = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 lock = threading.Lock()
 log = open(sys.argv[6], 'a', buffering=1)
@@ -173,10 +193,23 @@ class H(http.server.BaseHTTPRequestHandler):
     def handle_one(self):
         global count
         n = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(n) if n else b''
         with lock:
             hit = match in self.requestline and count != 0
             if hit and count > 0: count -= 1
+        if hit and status == 0:
+            # a server that dies mid-body: half of it read, then never an answer
+            self.rfile.read(n // 2); log.write('%s holding\n' % self.requestline)
+            threading.Event().wait(); return
+        body = b''
+        if hit and status == 1:
+            # a slow server: half the body, then the rest once ./release exists
+            body = self.rfile.read(n // 2); log.write('%s holding\n' % self.requestline)
+            while not os.path.exists('release'): time.sleep(0.02)
+            n -= len(body); hit = False
+        body += self.rfile.read(n) if n else b''
+        if len(body) < int(self.headers.get('Content-Length') or 0):
+            # as S3: a body that did not arrive whole is no request at all
+            log.write('%s short body %d of %s\n' % (self.requestline, len(body), self.headers.get('Content-Length'))); return
         if hit:
             code = 'SlowDown' if status == 503 else 'InternalError'
             out = ('<?xml version="1.0"?><Error><Code>%s</Code><Message>injected</Message></Error>' % code).encode()
@@ -192,7 +225,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header('Content-Length', str(len(data))); self.end_headers()
         if self.command != 'HEAD': self.wfile.write(data)
-        log.write('%s range=%s -> %d\n' % (self.requestline, self.headers.get('Range'), r.status)); c.close()
+        log.write('%s range=%s -> %d sha=%s\n' % (self.requestline, self.headers.get('Range'), r.status, self.headers.get('x-amz-content-sha256'))); c.close()
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
 s = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
 s.serve_forever()
@@ -208,16 +241,128 @@ proxy() { # MATCH STATUS COUNT: starts it, sets P_URL and P_PID
 }
 proxy_stop() { kill "$P_PID" 2>/dev/null; wait "$P_PID" 2>/dev/null; }
 
+# ---------------------------------------------------------------- the single streamed PUT
+# A file of known length, sealed or not, is one PUT with a chunk-signed
+# body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, 256 KiB chunks): 0, 1, an odd
+# size, exactly one chunk, and many chunks.
+head -c 262144 /dev/urandom >f256k
+proxy "no-such-request" 500 0
+for f in f0 f1 fodd f256k fbig; do
+	: >proxy.log
+	t_ok "streamed put $f" seal s3 put --endpoint "$P_URL" --bucket bkt one/$f $f
+	t_eq "... is one request, one chunk-signed PUT" \
+		"PUT /bkt/one/$f HTTP/1.1 range=None -> 200 sha=STREAMING-AWS4-HMAC-SHA256-PAYLOAD" \
+		"$(cat proxy.log)"
+	seal s3 get "${E[@]}" one/$f -o "$f.one" 2>/dev/null
+	t_ok "... byte-identical" cmp $f "$f.one"
+	: >proxy.log
+	t_ok "streamed sealed put $f" seal s3 put --endpoint "$P_URL" --bucket bkt --encrypt-to "$R" one/$f.age $f
+	t_eq "... is one request, one chunk-signed PUT" \
+		"PUT /bkt/one/$f.age HTTP/1.1 range=None -> 200 sha=STREAMING-AWS4-HMAC-SHA256-PAYLOAD" \
+		"$(cat proxy.log)"
+	seal s3 get "${E[@]}" --decrypt -i id.txt -o "$f.onedec" one/$f.age 2>/dev/null
+	t_ok "... opens byte-identical" cmp $f "$f.onedec"
+done
+sz=$(seal s3 head "${E[@]}" one/fodd.age | sed -n 's/^size //p')
+hl=$(ccurl "$S3_URL/bkt/one/fodd.age" | python3 -c 'import sys; d=sys.stdin.buffer.read(); print(d.index(b"\n---")+d[d.index(b"\n---")+1:].index(b"\n")+2)')
+t_eq "the sealed length is header + 16 + size + 16 per 64 KiB chunk" $((hl + 16 + 70001 + 2 * 16)) "$sz"
+: >proxy.log
+t_ok "--unsigned-payload: one plain streamed PUT" \
+	seal s3 put --endpoint "$P_URL" --bucket bkt --unsigned-payload one/unsigned fodd
+t_eq "... as UNSIGNED-PAYLOAD" "PUT /bkt/one/unsigned HTTP/1.1 range=None -> 200 sha=UNSIGNED-PAYLOAD" \
+	"$(cat proxy.log)"
+seal s3 get "${E[@]}" one/unsigned -o unsigned.got 2>/dev/null
+t_ok "... byte-identical" cmp fodd unsigned.got
+: >proxy.log
+seal s3 put --endpoint "$P_URL" --bucket bkt --single-max 1M one/over fbig 2>/dev/null
+t_match "over --single-max: multipart" "POST /bkt/one/over\?uploads" "$(cat proxy.log)"
+: >proxy.log
+t_ok "--single-max 0 of a small file: the buffered PUT" \
+	seal s3 put --endpoint "$P_URL" --bucket bkt --single-max 0 one/buffered fodd
+t_match "... with the body's SHA-256" "PUT /bkt/one/buffered HTTP/1.1 range=None -> 200 sha=[0-9a-f]{64}$" \
+	"$(cat proxy.log)"
+t_exit "--single-max over 5G is a usage error" 2 seal s3 put "${E[@]}" --single-max 6G k f1
+proxy_stop
+
+proxy "PUT /bkt/re/" 503 1
+t_ok "a streamed PUT of a file answered 503 is retried from the file's start" \
+	seal s3 put --endpoint "$P_URL" --bucket bkt --retries 2 re/plain fbig
+t_eq "... two PUTs" 2 "$(grep -c 'PUT /bkt/re/plain' proxy.log)"
+seal s3 get "${E[@]}" re/plain -o re.got 2>/dev/null
+t_ok "... and the object is whole" cmp fbig re.got
+proxy_stop
+proxy "PUT /bkt/re/" 503 1
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --retries 2 --encrypt-to "$R" re/sealed fbig 2>&1)
+t_eq "a sealed streamed PUT answered 503 is not retried (the stream is spent): exit 1" 1 $?
+t_match "... S3's code named" "put bkt/re/sealed: HTTP 503 SlowDown" "$out"
+t_eq "... one PUT" 1 "$(grep -c 'PUT /bkt/re/sealed' proxy.log)"
+t_exit "... and no object" 1 seal s3 head "${E[@]}" re/sealed
+proxy_stop
+
+# The input gives more than its length said (a /proc file's size is 0),
+# sealed or not: the transfer is aborted before its last chunk, so the body
+# never arrives whole and nothing is stored.
+proxy "no-such-request" 500 0
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt one/proc /proc/self/status 2>&1)
+t_eq "an input longer than its size: exit 1" 1 $?
+t_match "... said so" "put bkt/one/proc: the input is longer than its 0 bytes" "$out"
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --encrypt-to "$R" one/procage /proc/self/status 2>&1)
+t_eq "a sealed input longer than its sealed length: exit 1" 1 $?
+t_match "... said so" "put bkt/one/procage: the input is longer than its [0-9]+ bytes" "$out"
+sleep 0.2
+t_match "... the bodies never arrived whole (no final chunk)" \
+	"PUT /bkt/one/proc HTTP/1.1 short body 0 of 86.*PUT /bkt/one/procage HTTP/1.1 short body [0-9]+ of" \
+	"$(tr '\n' ' ' <proxy.log)"
+t_exit "... no object" 1 seal s3 head "${E[@]}" one/proc
+t_exit "... no sealed object" 1 seal s3 head "${E[@]}" one/procage
+proxy_stop
+
+# The input shrinks while it is sent (truncated with half the body on the
+# wire, held there by the proxy): shorter than its length, plain or sealed,
+# so the transfer is aborted before its final chunk and nothing is stored.
+head -c $((64 << 20)) /dev/urandom >fshrink.src
+for v in plain sealed; do
+	cp fshrink.src fshrink
+	rm -f release
+	proxy "PUT /bkt/shrink/" 1 -1
+	if [ $v = sealed ]; then A=(--encrypt-to "$R"); else A=(); fi
+	seal s3 put --endpoint "$P_URL" --bucket bkt --retries 0 "${A[@]}" shrink/$v fshrink >shrink.log 2>&1 &
+	SPID=$!
+	for i in $(seq 1 200); do grep -q holding proxy.log && break; sleep 0.05; done
+	truncate -s 1M fshrink
+	touch release
+	wait $SPID
+	t_eq "$v input that shrinks mid-PUT: exit 1" 1 $?
+	t_match "... said so" "put bkt/shrink/$v: the input ended after [0-9]+ of its [0-9]+ bytes" "$(cat shrink.log)"
+	sleep 0.2
+	t_match "... the body never arrived whole" "PUT /bkt/shrink/$v HTTP/1.1 short body" "$(cat proxy.log)"
+	t_exit "... no object" 1 seal s3 head "${E[@]}" shrink/$v
+	proxy_stop
+done
+rm -f fshrink fshrink.src release
+
+# The server dies with half the body received: exit 1, nothing stored.
+proxy "PUT /bkt/half/" 0 -1
+seal s3 put --endpoint "$P_URL" --bucket bkt --retries 1 --encrypt-to "$R" half/k fbig >half.log 2>&1 &
+SPID=$!
+for i in $(seq 1 200); do grep -q holding proxy.log && break; sleep 0.05; done
+t_match "a server that stops mid-PUT ..." "PUT /bkt/half/k HTTP/1.1 holding" "$(cat proxy.log)"
+proxy_stop
+wait $SPID
+t_eq "... killed: exit 1" 1 $?
+t_match "... the transport error named" "put bkt/half/k: .*(receiving|Send|send|Recv|connect|Failure)" "$(cat half.log)"
+t_exit "... and no object" 1 seal s3 head "${E[@]}" half/k
+
 proxy "partNumber=2&" 503 2
 t_ok "a part answered 503 SlowDown twice is retried and the put succeeds" \
-	seal s3 put --endpoint "$P_URL" --bucket bkt --part-size 1M --retries 3 retry/k fbig
+	seal s3 put --endpoint "$P_URL" --bucket bkt --multipart --part-size 1M --retries 3 retry/k fbig
 t_eq "... the part was tried three times" 3 "$(grep -c 'partNumber=2&' proxy.log)"
 seal s3 get "${E[@]}" retry/k -o retry.got 2>/dev/null
 t_ok "... and the object is whole" cmp fbig retry.got
 proxy_stop
 
 proxy "partNumber=3&" 500 -1
-out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --part-size 1M --retries 2 fail/k fbig 2>&1)
+out=$(seal s3 put --endpoint "$P_URL" --bucket bkt --multipart --part-size 1M --retries 2 fail/k fbig 2>&1)
 rc=$?
 t_eq "a part that keeps failing: exit 1" 1 $rc
 t_match "... the error names the part, S3's code and the tries" \

@@ -193,7 +193,8 @@ static const struct cli_cmd cmds[] = {
 	  "type, e.g. AccessDeniedException); 2 usage error.\n" },
 	{ "s3", seal_cmd_s3, "objects in and out of S3, sealed with age before they leave",
 	  "s3 put  --endpoint URL --bucket B [--encrypt-to RECIPIENT]... [--part-size SIZE]\n"
-	  "           [--parallel N] [--unsigned-payload] [--content-type T] KEY [FILE]\n"
+	  "           [--parallel N] [--multipart] [--single-max SIZE] [--unsigned-payload]\n"
+	  "           [--content-type T] KEY [FILE]\n"
 	  "    s3 get  --endpoint URL --bucket B [--range A-B | --decrypt -i IDENTITY...]\n"
 	  "           [-o OUT] KEY\n"
 	  "    s3 head --endpoint URL --bucket B [--json] KEY\n"
@@ -207,7 +208,10 @@ static const struct cli_cmd cmds[] = {
 	  "  --ca-file PEM         trust these CAs instead of the system's\n"
 	  "  --retries N           more tries on 5xx, throttling, transport (default 4)\n"
 	  "  --timeout DUR         per request attempt (default none)\n"
-	  "  --part-size SIZE      multipart part size, 4K..5G (default 8M); FILE (or stdin)\n"
+	  "  --single-max SIZE     a FILE (sealed or not) up to SIZE (default and at most 5G)\n"
+	  "                        goes in one streamed, chunk-signed PUT\n"
+	  "  --multipart           never that one streamed PUT\n"
+	  "  --part-size SIZE      multipart part size, 4K..5G (default 8M); other input\n"
 	  "                        larger than one part goes as a multipart upload, aborted\n"
 	  "                        on failure so no half object remains\n"
 	  "  --parallel N          parts in flight, 1..32 (default 4); memory (N+1) x SIZE\n"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,7 +67,8 @@ static void end_progress(const struct progress *p)
 
 enum {
 	O_ENDPOINT = 256, O_BUCKET, O_REGION, O_PROFILE, O_CA, O_PART, O_PARALLEL, O_RETRIES,
-	O_TIMEOUT, O_UNSIGNED, O_CTYPE, O_ENCRYPT, O_DECRYPT, O_RANGE, O_JSON
+	O_TIMEOUT, O_UNSIGNED, O_CTYPE, O_ENCRYPT, O_DECRYPT, O_RANGE, O_JSON, O_MULTIPART,
+	O_SINGLE_MAX
 };
 
 static const struct option longopts[] = {
@@ -78,6 +80,8 @@ static const struct option longopts[] = {
 	{ "ca-file", required_argument, NULL, O_CA },
 	{ "part-size", required_argument, NULL, O_PART },
 	{ "parallel", required_argument, NULL, O_PARALLEL },
+	{ "multipart", no_argument, NULL, O_MULTIPART },
+	{ "single-max", required_argument, NULL, O_SINGLE_MAX },
 	{ "retries", required_argument, NULL, O_RETRIES },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "unsigned-payload", no_argument, NULL, O_UNSIGNED },
@@ -99,6 +103,7 @@ static int allowed(const char *verb, int c)
 
 	switch (c) {
 	case O_PART: case O_PARALLEL: case O_UNSIGNED: case O_CTYPE: case O_ENCRYPT:
+	case O_MULTIPART: case O_SINGLE_MAX:
 		return put;
 	case O_DECRYPT: case 'i': case 'o': case O_RANGE:
 		return get;
@@ -116,6 +121,13 @@ static int num_opt(int c, const char *v, struct s3_opts *o)
 
 	if (c == O_PART && parse_size(v, S3_PART_MIN, S3_PART_MAX, &o->c.part_size, e, sizeof(e)) == 0)
 		return 0;
+	if (c == O_SINGLE_MAX &&
+	    parse_size(v, 0, S3_SINGLE_MAX, &o->c.single_max, e, sizeof(e)) == 0) {
+		/* 0 means "never streamed", not the library's "default". */
+		if (o->c.single_max == 0)
+			o->c.flags |= S3_MULTIPART;
+		return 0;
+	}
 	if (c == O_PARALLEL && parse_u64(v, 1, S3_PARALLEL_MAX, &n, e, sizeof(e)) == 0) {
 		o->c.parallel = (unsigned)n;
 		return 0;
@@ -128,7 +140,8 @@ static int num_opt(int c, const char *v, struct s3_opts *o)
 		o->c.timeout_ms = (long)n;
 		return 0;
 	}
-	return cli_usage_error("--%s: %s", c == O_PART ? "part-size" : c == O_PARALLEL ? "parallel"
+	return cli_usage_error("--%s: %s", c == O_PART ? "part-size" : c == O_SINGLE_MAX ? "single-max"
+					   : c == O_PARALLEL ? "parallel"
 					   : c == O_RETRIES ? "retries" : "timeout", e);
 }
 
@@ -149,7 +162,8 @@ static int one_opt(const char *verb, int c, const char *v, struct s3_opts *o)
 	case O_DECRYPT: o->decrypt = 1; return 0;
 	case O_JSON: o->json = 1; return 0;
 	case 'o': o->out = v; return 0;
-	case O_PART: case O_PARALLEL: case O_RETRIES: case O_TIMEOUT:
+	case O_MULTIPART: o->c.flags |= S3_MULTIPART; return 0;
+	case O_PART: case O_PARALLEL: case O_RETRIES: case O_TIMEOUT: case O_SINGLE_MAX:
 		return num_opt(c, v, o) == 0 ? 0 : -1;
 	case O_ENCRYPT:
 		return s3_age_add_recipient(&o->age, v, e, sizeof(e)) == 0 ? 0
@@ -232,6 +246,24 @@ static int stage_pair(int sv[2], char *err)
 	return 0;
 }
 
+/* A regular file's sealed length is exact once the header is drawn: the
+ * upload can then be one streamed PUT, and checks it got every byte. */
+static int sealed_length(struct s3_opts *o, int fd, char *err)
+{
+	struct stat st;
+	off_t at;
+	char e[S3_AGE_ERR];
+
+	if ((o->c.flags & S3_MULTIPART) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (at = lseek(fd, 0, SEEK_CUR)) < 0 || at > st.st_size)
+		return 0;
+	if (s3_age_prepare(&o->age, e, sizeof(e)) < 0)
+		return errfmt(err, ERRLEN, "s3 put: encrypting: %s", e);
+	o->c.length = s3_age_sealed_length(&o->age, (uint64_t)(st.st_size - at));
+	o->c.length_known = 1;
+	return 0;
+}
+
 /* The upload of fd, through the age stage when there are recipients. */
 static int put_fd(struct s3_opts *o, const char *key, int fd, char *err)
 {
@@ -239,6 +271,8 @@ static int put_fd(struct s3_opts *o, const char *key, int fd, char *err)
 
 	if (o->age.nr == 0)
 		return s3_put_fd(&o->c, key, fd, err, ERRLEN);
+	if (sealed_length(o, fd, err) < 0)
+		return -1;
 	if (stage_pair(sv, err) < 0)
 		return -1;
 	if (s3_age_start(&o->age, 0, fd, sv[1], err, ERRLEN) < 0) {

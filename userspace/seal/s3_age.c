@@ -86,30 +86,48 @@ int s3_age_add_identity_file(struct s3_age *a, const char *path, char *err, size
 
 /* ---------------------------------------------------------------- encrypt */
 
-static int encrypt_to(struct s3_age *a, struct age_src *src, struct age_sink *sink)
+int s3_age_prepare(struct s3_age *a, char *err, size_t errlen)
 {
 	struct age_stanza st[S3_AGE_MAX_KEYS];
-	uint8_t fk[AGE_FILE_KEY_LEN], *hdr = NULL;
-	size_t ns = 0, hlen = 0;
-	int rc = age_random(fk, sizeof(fk)) < 0 ? errfmt(a->err, sizeof(a->err), "no randomness") : 0;
+	size_t ns = 0;
+	int rc = age_random(a->fk, sizeof(a->fk)) < 0 ? errfmt(err, errlen, "no randomness") : 0;
 
 	for (; rc == 0 && ns < a->nr; ns++)
-		if (a->r[ns].type->wrap(&a->r[ns], fk, &st[ns], a->err, sizeof(a->err)) < 0) {
+		if (a->r[ns].type->wrap(&a->r[ns], a->fk, &st[ns], err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
 	if (rc == 0)
-		rc = age_header_encode(st, ns, fk, &hdr, &hlen, a->err, sizeof(a->err));
-	if (rc == 0 && age_sink_write(sink, hdr, hlen) < 0)
-		rc = errfmt(a->err, sizeof(a->err), "sending the header: %s", strerror(errno));
-	if (rc == 0)
-		rc = age_stream_encrypt(src, sink, fk, 0, a->err, sizeof(a->err));
-	if (rc == 0 && age_sink_finish(sink) < 0)
-		rc = errfmt(a->err, sizeof(a->err), "sending: %s", strerror(errno));
+		rc = age_header_encode(st, ns, a->fk, &a->hdr, &a->hlen, err, errlen);
 	while (ns--)
 		age_stanza_free(&st[ns]);
-	OPENSSL_cleanse(fk, sizeof(fk));
-	free(hdr);
+	if (rc < 0)
+		OPENSSL_cleanse(a->fk, sizeof(a->fk));
+	a->prepared = rc == 0;
+	return rc;
+}
+
+uint64_t s3_age_sealed_length(const struct s3_age *a, uint64_t size)
+{
+	uint64_t chunks = size ? (size + AGE_CHUNK - 1) / AGE_CHUNK : 1;
+
+	/* header, the STREAM nonce, the plaintext, one tag per chunk */
+	return a->hlen + 16 + size + chunks * AGE_TAG;
+}
+
+static int encrypt_to(struct s3_age *a, struct age_src *src, struct age_sink *sink)
+{
+	int rc = 0;
+
+	if (!a->prepared)
+		rc = s3_age_prepare(a, a->err, sizeof(a->err));
+	if (rc == 0 && age_sink_write(sink, a->hdr, a->hlen) < 0)
+		rc = errfmt(a->err, sizeof(a->err), "sending the header: %s", strerror(errno));
+	if (rc == 0)
+		rc = age_stream_encrypt(src, sink, a->fk, 0, a->err, sizeof(a->err));
+	if (rc == 0 && age_sink_finish(sink) < 0)
+		rc = errfmt(a->err, sizeof(a->err), "sending: %s", strerror(errno));
+	OPENSSL_cleanse(a->fk, sizeof(a->fk));
 	return rc;
 }
 
@@ -238,4 +256,9 @@ void s3_age_free(struct s3_age *a)
 	for (size_t i = 0; i < a->nid; i++)
 		age_identity_clear(&a->id[i]);
 	a->nr = a->nid = 0;
+	OPENSSL_cleanse(a->fk, sizeof(a->fk));
+	free(a->hdr);
+	a->hdr = NULL;
+	a->hlen = 0;
+	a->prepared = 0;
 }

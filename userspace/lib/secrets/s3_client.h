@@ -30,6 +30,10 @@
 
 /* s3_conf.flags */
 #define S3_UNSIGNED_PAYLOAD 1u /* send x-amz-content-sha256: UNSIGNED-PAYLOAD (opt-in only) */
+#define S3_MULTIPART 2u        /* put: never the streamed single PUT */
+
+#define S3_SINGLE_MAX (5ull << 30) /* S3's largest single PUT */
+#define S3_STREAM_CHUNK (256u << 10) /* aws-chunked chunk of the streamed PUT */
 
 struct s3_conf {
 	const char *endpoint;  /* "http://127.0.0.1:9000" or "https://s3.REGION.amazonaws.com";
@@ -55,6 +59,12 @@ struct s3_conf {
 	 * thread) that failed cannot leave a truncated object. NULL: none. */
 	int (*input_check)(void *arg, char *err, size_t errlen);
 	void *input_arg;
+	/* put: the exact number of bytes fd will give when the caller knows it
+	 * (a sealed regular file's); length_known 0: a regular file's size is
+	 * found from fd, anything else is of unknown length. */
+	int length_known;
+	uint64_t length;
+	uint64_t single_max; /* put: longest streamed single PUT; 0: S3_SINGLE_MAX */
 };
 
 /* A byte range of a GET, as HTTP spells it: A-B, A- (to the end), -N (the
@@ -77,10 +87,14 @@ struct s3_object_info {
 	char meta_content[64]; /* x-amz-meta-nek-content, "" when absent */
 };
 
-/* Uploads everything read from fd (until EOF) as key. A regular file of at
- * most one part goes in one PUT; anything else (larger, a pipe, a socket)
- * as a multipart upload read in order, one part per buffer, up to
- * parallel parts in flight. On any failure after the upload was started it
+/* Uploads everything read from fd (until EOF) as key. Of a known length
+ * (a regular file's, or length_known) up to single_max, and without
+ * S3_MULTIPART: one PUT streamed from fd with chunk-signed payload; fd
+ * must give exactly that many bytes, and input_check must pass, before
+ * the request completes (else it is aborted and nothing is stored).
+ * Otherwise an input of at most one part goes in one PUT; anything else
+ * (larger, a pipe, a socket) as a multipart upload read in order, one
+ * part per buffer, up to parallel parts in flight. On any failure after the upload was started it
  * is aborted; err says whether the abort succeeded and names the upload
  * ID when not. Memory: parallel x part_size. fd is not closed. */
 int s3_put_fd(const struct s3_conf *c, const char *key, int fd, char *err, size_t errlen);

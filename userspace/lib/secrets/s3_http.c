@@ -212,13 +212,15 @@ static size_t sign_headers(const struct s3_conf *c, const struct s3_ep *ep,
 		h[n++] = (struct sigv4_header){ "x-amz-meta-nek-content", c->meta_content };
 	if (c->creds->token)
 		h[n++] = (struct sigv4_header){ "x-amz-security-token", c->creds->token };
+	for (size_t i = 0; i < k->nextra && i < S3_EXTRA_MAX; i++)
+		h[n++] = k->extra[i];
 	return n;
 }
 
 static int sreq_build(const struct s3_conf *c, const struct s3_ep *ep, const struct s3_call *k,
 		      struct signed_req *s, char *err, size_t errlen)
 {
-	struct sigv4_header h[6];
+	struct sigv4_header h[6 + S3_EXTRA_MAX];
 	struct sigv4_request r = { .method = k->method, .query = k->query, .headers = h };
 	struct sigv4_creds cr = { c->creds->access_key, c->creds->secret_key, c->creds->token };
 	int bad = 0;
@@ -228,7 +230,9 @@ static int sreq_build(const struct s3_conf *c, const struct s3_ep *ep, const str
 		return errfmt(err, errlen, "out of memory");
 	r.path = s->path;
 	r.nheaders = sign_headers(c, ep, k, h);
-	if (c->flags & S3_UNSIGNED_PAYLOAD)
+	if (k->payload_hash)
+		snprintf(r.payload_hash, sizeof(r.payload_hash), "%s", k->payload_hash);
+	else if (c->flags & S3_UNSIGNED_PAYLOAD)
 		snprintf(r.payload_hash, sizeof(r.payload_hash), "UNSIGNED-PAYLOAD");
 	else
 		sigv4_sha256_hex(k->body ? k->body : "", k->blen, r.payload_hash);
@@ -236,8 +240,11 @@ static int sreq_build(const struct s3_conf *c, const struct s3_ep *ep, const str
 	if (sigv4_sign(&r, &cr, ep->region, "s3", time(NULL), SIGV4_SIGN_BODY, &s->sig, err,
 		       errlen) < 0)
 		return -1;
+	if (k->on_signed)
+		k->on_signed(k->reader_arg, s->sig.amz_date, s->sig.signature);
+	/* curl sends Content-Length itself (from the upload size), once. */
 	for (size_t i = 0; i < r.nheaders; i++)
-		if (strcmp(h[i].name, "host") != 0)
+		if (strcmp(h[i].name, "host") != 0 && strcmp(h[i].name, "content-length") != 0)
 			s->hdrs = hdr(s->hdrs, &bad, h[i].name, h[i].value);
 	s->hdrs = hdr(s->hdrs, &bad, "Host", ep->host);
 	s->hdrs = hdr(s->hdrs, &bad, "X-Amz-Date", s->sig.amz_date);
@@ -262,7 +269,12 @@ struct xfer {
 static size_t on_read(char *buf, size_t sz, size_t n, void *arg)
 {
 	struct xfer *x = arg;
-	size_t left = x->k->blen - x->sent, m = sz * n < left ? sz * n : left;
+	size_t left, m;
+
+	if (x->k->reader)
+		return x->k->reader(buf, sz * n, x->k->reader_arg);
+	left = x->k->blen - x->sent;
+	m = sz * n < left ? sz * n : left;
 
 	memcpy(buf, (const char *)x->k->body + x->sent, m);
 	x->sent += m;
@@ -367,7 +379,11 @@ static void set_method(CURL *h, struct s3_call *k, struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
-		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)k->blen);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)(k->reader ? k->upload_len : k->blen));
+		/* Fewer, larger reads of a streamed body (curl caps it at 2 MiB). */
+		if (k->reader)
+			curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	} else if (strcmp(k->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, k->body ? (const char *)k->body : "");
@@ -492,6 +508,12 @@ int s3_call_run(const struct s3_conf *c, const struct s3_ep *ep, CURL *h, struct
 	if (!h && !(h = own))
 		return errfmt(err, errlen, "out of memory (curl)");
 	for (i = 1; i <= tries; i++) {
+		/* A streamed body that cannot be produced again is not retried. */
+		if (i > 1 && k->reader && (!k->rewind || k->rewind(k->reader_arg) < 0)) {
+			rc = -1;
+			i--;
+			break;
+		}
 		rc = attempt(c, ep, h, k, msg, sizeof(msg));
 		if (rc <= 0)
 			break;
@@ -502,7 +524,7 @@ int s3_call_run(const struct s3_conf *c, const struct s3_ep *ep, CURL *h, struct
 	if (rc == 0)
 		return 0;
 	prefix(c, k, pre, sizeof(pre));
-	if (i > 1)
+	if (i > 1 && tries > 1)
 		errfmt(err, errlen, "%s: %s (after %u tries)", pre, msg, i > tries ? tries : i);
 	else
 		errfmt(err, errlen, "%s: %s", pre, msg);

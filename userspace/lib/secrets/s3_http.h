@@ -10,9 +10,11 @@
 #include <curl/curl.h>
 
 #include "lib/secrets/s3_client.h"
+#include "lib/secrets/sigv4.h"
 
 #define S3_RESP_MAX (1u << 20)
 #define S3_ERR_MAX 768
+#define S3_EXTRA_MAX 4
 
 /* The endpoint of a conf, checked: base URL without a trailing '/', and the
  * Host header curl will send. */
@@ -44,6 +46,20 @@ struct s3_call {
 	const char *range;     /* "bytes=..." or NULL */
 	int put_meta;          /* send the conf's content type and meta hint */
 	int out_fd;            /* a 2xx body is written here; -1: collected */
+	/* A PUT body produced as curl sends it (the streamed PUT), instead of
+	 * body/blen: upload_len bytes from reader (bytes into buf, at most n;
+	 * 0 at the end; CURL_READFUNC_ABORT to abort the transfer). */
+	size_t (*reader)(char *buf, size_t n, void *arg);
+	void *reader_arg;
+	uint64_t upload_len;
+	/* Before a retry of a reader call: 0 when the body can be produced
+	 * again from its start, -1 when not (the call then fails). */
+	int (*rewind)(void *arg);
+	/* Called once per attempt with the signature, before the body goes. */
+	void (*on_signed)(void *arg, const char *amz_date, const char *signature);
+	const char *payload_hash; /* instead of the body's SHA-256, or NULL */
+	const struct sigv4_header *extra; /* more headers to sign and send */
+	size_t nextra;
 	/* answer */
 	long status;
 	struct s3_body resp;

@@ -1,6 +1,7 @@
-/* put: one PUT when the input fits one part, else a streaming multipart
- * upload with parts in flight on worker threads, each with its own
- * connection; aborted on any failure (docs/s3.md, "put"). */
+/* put: one streamed PUT when the length is known (s3_stream.c); else one
+ * PUT when the input fits one part, else a streaming multipart upload with
+ * parts in flight on worker threads, each with its own connection; aborted
+ * on any failure (docs/s3.md, "put"). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "lib/core/errfmt.h"
 #include "lib/secrets/s3_http.h"
 #include "lib/secrets/s3_part.h"
+#include "lib/secrets/s3_stream.h"
 
 enum { SLOT_FREE, SLOT_READY, SLOT_BUSY };
 
@@ -381,13 +383,49 @@ static void mp_free(struct mp *m)
 	free(m->qid);
 }
 
+/* Whether the put can be one streamed PUT: its length known before the
+ * first byte goes, at most single_max, and not forced to multipart. */
+static int streamable(const struct s3_conf *c, int fd, uint64_t *len)
+{
+	uint64_t max = c->single_max ? c->single_max : S3_SINGLE_MAX;
+	struct stat st;
+	off_t at;
+
+	if (c->flags & S3_MULTIPART)
+		return 0;
+	if (c->length_known)
+		*len = c->length;
+	else if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (at = lseek(fd, 0, SEEK_CUR)) >= 0 &&
+		 at <= st.st_size)
+		*len = (uint64_t)(st.st_size - at);
+	else
+		return 0;
+	return *len <= max;
+}
+
+static int put_streamed(const struct s3_conf *c, const char *key, int fd, uint64_t len,
+			char *err, size_t errlen)
+{
+	struct s3_ep ep;
+
+	if (s3_check_key("put", c, key, err, errlen) < 0 || s3_ep_init(c, &ep, err, errlen) < 0)
+		return -1;
+	return s3_put_streamed(c, &ep, key, fd, len, err, errlen);
+}
+
 int s3_put_fd(const struct s3_conf *c, const char *key, int fd, char *err, size_t errlen)
 {
 	struct mp m;
+	uint64_t len;
 	int rc;
 
 	if (err && errlen)
 		err[0] = '\0';
+	if (c->single_max > S3_SINGLE_MAX)
+		return errfmt(err, errlen, "single PUT limit %llu: at most %llu",
+			      (unsigned long long)c->single_max, (unsigned long long)S3_SINGLE_MAX);
+	if (streamable(c, fd, &len))
+		return put_streamed(c, key, fd, len, err, errlen);
 	rc = mp_init(&m, c, key, fd, err, errlen);
 	if (rc == 0)
 		rc = put_stream(&m, fd, err, errlen);

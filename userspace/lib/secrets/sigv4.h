@@ -133,4 +133,24 @@ int sigv4_parse_authorization(const char *value, size_t len, struct sigv4_auth *
 int sigv4_verify(const struct sigv4_request *r, const struct sigv4_auth *a, const char *secret,
 		 char *err, size_t errlen);
 
+/* ---- streaming (chunked) payload signing (docs/sigv4.md, "Streaming") */
+
+#define SIGV4_STREAMING_PAYLOAD "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+#define SIGV4_CHUNK_MIN 8192u /* every chunk but the last */
+/* "ffffffffffffffff;chunk-signature=" + 64 + "\r\n" + NUL, rounded up */
+#define SIGV4_CHUNK_HEAD_MAX 104
+
+/* The signature of one chunk (n bytes; n = 0 for the final one) chained on
+ * prev (the seed or the previous chunk's). 0, or -1 on an OpenSSL failure. */
+int sigv4_chunk_signature(const uint8_t key[32], const char *amz_date, const char *scope,
+			  const char prev[65], const void *data, size_t n, char out[65]);
+
+/* "HEX(n);chunk-signature=SIG\r\n" into out (cap >= SIGV4_CHUNK_HEAD_MAX);
+ * its length, or 0 when cap is too small. */
+size_t sigv4_chunk_header(uint64_t n, const char sig[65], char *out, size_t cap);
+
+/* The aws-chunked length of total bytes in chunks of chunk bytes (> 0),
+ * the final 0-byte chunk included. 0, or -1 on overflow. */
+int sigv4_chunked_length(uint64_t total, uint64_t chunk, uint64_t *out);
+
 #endif

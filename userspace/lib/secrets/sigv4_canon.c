@@ -427,6 +427,9 @@ static int valid_hash(const char *h)
 	/* S3's literal for a body that is not hashed (docs/s3.md, opt-in). */
 	if (strcmp(h, "UNSIGNED-PAYLOAD") == 0)
 		return 1;
+	/* The body is signed chunk by chunk instead (docs/sigv4.md, "Streaming"). */
+	if (strcmp(h, SIGV4_STREAMING_PAYLOAD) == 0)
+		return 1;
 	for (int i = 0; i < 64; i++)
 		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
 			return 0;
