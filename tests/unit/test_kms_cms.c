@@ -285,6 +285,36 @@ Test(kms_cms, tampered_ciphertext_does_not_open_silently)
 	EVP_PKEY_free(k);
 }
 
+/* A rewritten encrypted key is refused every time. OpenSSL's CMS would
+ * otherwise fall back to a random content key and, one time in about 256,
+ * "open" to garbage (valid padding by chance): 2,000 tries make that
+ * chance of passing by luck 0.04%. */
+Test(kms_cms, tampered_encrypted_key_never_opens)
+{
+	static const uint8_t oct256[] = { 0x04, 0x82, 0x01, 0x00 };
+	EVP_PKEY *k = rsa(2048);
+	struct shape s = KMS_SHAPE;
+	size_t n, at = 0;
+	uint8_t *b;
+	char out[256], err[256];
+
+	s.cipher = EVP_aes_256_cbc();
+	b = build(k, &s, "secret", &n);
+	for (size_t i = 0; i + sizeof(oct256) + 256 <= n; i++)
+		if (memcmp(b + i, oct256, sizeof(oct256)) == 0) {
+			at = i + sizeof(oct256);
+			break;
+		}
+	cr_assert(at, "no 256-byte encrypted key in the built message");
+	b[at + 100] ^= 0x01;
+	for (int t = 0; t < 2000; t++) {
+		cr_assert_eq(open_it(b, n, k, out, err), -1, "try %d opened: %s", t, out);
+		cr_assert(strstr(err, "does not decrypt"), "%s", err);
+	}
+	free(b);
+	EVP_PKEY_free(k);
+}
+
 Test(kms_cms, ber_bombs_refused)
 {
 	size_t depth = 8000, n = 2 * depth + 2 * depth;
