@@ -54,8 +54,13 @@ t_ok "splice tcp->vsock: 4 MiB sent, verified" tperf send --connect tcp:127.0.0.
 t_ok "splice tcp->vsock: 4 MiB received, verified" tperf recv --connect tcp:127.0.0.1:7504 \
 	--bytes 4M --verify
 t_ok "splice tcp->vsock: round trips" tperf ping --connect tcp:127.0.0.1:7504 --count 50
-t_ok "splice tcp<->vsock: the kernel moved the bytes" \
-	test "$(vsockfw bpf counter --pin "$PIN" splice bytes)" -ge $((b0 + (8 << 20)))
+# Bytes that reached a socket before vsockfw put the pair in the sockmap
+# are not the verdict's (user space or the backlog iterator moves them), and
+# under TCG a whole socket buffer of the upload can get there first: at
+# least half of the 8 MiB is certain, all of it is not.
+moved=$(( $(vsockfw bpf counter --pin "$PIN" splice bytes) - b0 ))
+t_diag "tcp<->vsock: $moved bytes moved by the verdict for 8 MiB of payload"
+t_ok "splice tcp<->vsock: the kernel moved the bytes ($moved)" test "$moved" -ge $((4 << 20))
 t_eq "splice tcp->vsock: vsockfw put all 3 pairs in the sockmap" "sockmap:3" \
 	"$(fw_tiers unix:/tmp/sm1.ctl)"
 
