@@ -52,8 +52,13 @@ static void check_stanzas(const uint8_t *data, size_t size)
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
-	(void)st, (void)flag, (void)f;
-	chmod(p, 0700);
+	(void)st, (void)f;
+	/* Directories only, as nftw reached them (FTW_PHYS): chmod follows a
+	 * symlink, and the fuzzer's archives hold links to /etc and the like.
+	 * An earlier version chmodded every entry and so set the machine's
+	 * /etc to 0700. */
+	if (flag == FTW_DP)
+		chmod(p, 0700);
 	(void)remove(p);
 	return 0;
 }
