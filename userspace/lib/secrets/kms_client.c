@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "lib/core/errfmt.h"
+#include "lib/secrets/http_body.h"
 
 #define CONTENT_TYPE "application/x-amz-json-1.1"
 
@@ -207,38 +208,9 @@ int kms_error_retryable(const struct kms_error *e)
 	return 0;
 }
 
-struct sink {
-	char *p;
-	size_t len;
-	int over;
-};
-
 static size_t on_data(char *ptr, size_t sz, size_t n, void *arg)
 {
-	struct sink *s = arg;
-	size_t add = sz * n;
-	char *np;
-
-	if (add > KMS_RESPONSE_MAX - s->len) {
-		s->over = 1;
-		return 0;
-	}
-	np = realloc(s->p, s->len + add + 1);
-	if (!np)
-		return 0;
-	s->p = np;
-	memcpy(s->p + s->len, ptr, add);
-	s->len += add;
-	s->p[s->len] = '\0';
-	return add;
-}
-
-static void sink_free(struct sink *s)
-{
-	if (s->p)
-		OPENSSL_cleanse(s->p, s->len);
-	free(s->p);
-	memset(s, 0, sizeof(*s));
+	return http_body_append(arg, ptr, sz * n, KMS_RESPONSE_MAX);
 }
 
 static int transient(CURLcode rc)
@@ -249,7 +221,7 @@ static int transient(CURLcode rc)
 }
 
 static void set_opts(CURL *h, const struct kms_client_cfg *cfg, const struct kms_request *req,
-		     struct curl_slist *hdrs, const char *body, size_t blen, struct sink *s)
+		     struct curl_slist *hdrs, const char *body, size_t blen, struct http_body *s)
 {
 	long t = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
 
@@ -273,7 +245,7 @@ static void set_opts(CURL *h, const struct kms_client_cfg *cfg, const struct kms
 
 /* One POST; *status is 0 when no response came. */
 static int perform(const struct kms_client_cfg *cfg, const struct kms_request *req,
-		   const char *body, size_t blen, struct sink *s, long *status, struct kms_error *e)
+		   const char *body, size_t blen, struct http_body *s, long *status, struct kms_error *e)
 {
 	struct curl_slist *hdrs = kms_request_headers(req);
 	CURL *h = cfg->conn ? cfg->conn : curl_easy_init();
@@ -316,7 +288,7 @@ static void backoff(unsigned attempt)
 	nanosleep(&ts, NULL);
 }
 
-static int decode_ok(const struct sink *s, json_t **resp, struct kms_error *e)
+static int decode_ok(const struct http_body *s, json_t **resp, struct kms_error *e)
 {
 	json_error_t jerr;
 
@@ -336,7 +308,7 @@ static int attempt(const struct kms_client_cfg *cfg, const char *op, const char 
 		   json_t **resp, struct kms_error *e)
 {
 	struct kms_request req;
-	struct sink s = { 0 };
+	struct http_body s = { 0 };
 	long status = 0;
 	int rc;
 
@@ -352,7 +324,7 @@ static int attempt(const struct kms_client_cfg *cfg, const char *op, const char 
 		kms_error_parse(s.p ? s.p : "", s.len, status, e);
 		rc = -1;
 	}
-	sink_free(&s);
+	http_body_free(&s);
 	return rc;
 }
 

@@ -289,31 +289,13 @@ static long status_of(CURL *h)
 	return st;
 }
 
-static size_t collect(struct s3_body *b, const char *p, size_t n)
-{
-	char *np;
-
-	if (n > S3_RESP_MAX - b->len) {
-		b->over = 1;
-		return 0;
-	}
-	np = realloc(b->p, b->len + n + 1);
-	if (!np)
-		return 0;
-	b->p = np;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 static size_t on_write(char *p, size_t sz, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	long st = status_of(x->h);
 
 	if (x->k->out_fd < 0 || st < 200 || st > 299)
-		return collect(&x->k->resp, p, sz * n);
+		return http_body_append(&x->k->resp, p, sz * n, S3_RESP_MAX);
 	/* A server that ignored the range sends the whole object: none of it
 	 * goes out as if it were the range. */
 	if (x->k->range && st != 206) {
@@ -533,6 +515,5 @@ int s3_call_run(const struct s3_conf *c, const struct s3_ep *ep, CURL *h, struct
 
 void s3_call_done(struct s3_call *k)
 {
-	free(k->resp.p);
-	memset(&k->resp, 0, sizeof(k->resp));
+	http_body_free(&k->resp);
 }

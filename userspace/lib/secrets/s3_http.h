@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "lib/secrets/http_body.h"
 #include "lib/secrets/s3_client.h"
 #include "lib/secrets/sigv4.h"
 
@@ -26,13 +27,6 @@ struct s3_ep {
 };
 
 int s3_ep_init(const struct s3_conf *c, struct s3_ep *ep, char *err, size_t errlen);
-
-/* The collected (bounded) body of an answer. */
-struct s3_body {
-	char *p;
-	size_t len;
-	int over;
-};
 
 struct s3_call {
 	/* request */
@@ -62,7 +56,7 @@ struct s3_call {
 	size_t nextra;
 	/* answer */
 	long status;
-	struct s3_body resp;
+	struct http_body resp; /* the answer, bounded by S3_RESP_MAX */
 	struct s3_object_info info;
 	uint64_t written;      /* bytes written to out_fd */
 	int fd_failed;         /* writing to out_fd failed (errno kept) */
