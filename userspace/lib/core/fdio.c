@@ -47,3 +47,17 @@ int fd_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+void fd_iov_advance(struct iovec *v, int *i, int n, size_t k)
+{
+	while (*i < n) {
+		size_t t = k < v[*i].iov_len ? k : v[*i].iov_len;
+
+		v[*i].iov_base = (uint8_t *)v[*i].iov_base + t;
+		v[*i].iov_len -= t;
+		k -= t;
+		if (v[*i].iov_len)
+			break;
+		(*i)++;
+	}
+}

@@ -239,34 +239,19 @@ ssize_t age_src_read(struct age_src *s, void *buf, size_t n, char *err, size_t e
 	return (ssize_t)got;
 }
 
-/* Moves the cursor of v[*i..n) by k bytes, past buffers it filled. */
-static void iov_advance(struct iovec *v, int *i, int n, size_t k)
-{
-	while (*i < n) {
-		size_t t = k < v[*i].iov_len ? k : v[*i].iov_len;
-
-		v[*i].iov_base = (uint8_t *)v[*i].iov_base + t;
-		v[*i].iov_len -= t;
-		k -= t;
-		if (v[*i].iov_len)
-			break;
-		(*i)++;
-	}
-}
-
 static ssize_t readv_binary(struct age_src *s, struct iovec *v, int n, char *err, size_t errlen)
 {
 	size_t total = 0;
 	int i = 0;
 
-	iov_advance(v, &i, n, 0);
+	fd_iov_advance(v, &i, n, 0);
 	/* The bytes already buffered (the rest of the header's block) first. */
 	while (i < n && s->dpos < s->dlen) {
 		size_t take = s->dlen - s->dpos < v[i].iov_len ? s->dlen - s->dpos : v[i].iov_len;
 		memcpy(v[i].iov_base, s->dec + s->dpos, take);
 		s->dpos += take;
 		total += take;
-		iov_advance(v, &i, n, take);
+		fd_iov_advance(v, &i, n, take);
 	}
 	while (i < n && !s->eof) {
 		ssize_t r = readv(s->fd, v + i, n - i);
@@ -277,7 +262,7 @@ static ssize_t readv_binary(struct age_src *s, struct iovec *v, int n, char *err
 		if (r == 0)
 			s->eof = 1;
 		total += (size_t)r;
-		iov_advance(v, &i, n, (size_t)r);
+		fd_iov_advance(v, &i, n, (size_t)r);
 	}
 	return (ssize_t)total;
 }
@@ -416,7 +401,7 @@ static int writev_all(struct age_sink *k, struct iovec *v, int n)
 {
 	int i = 0;
 
-	iov_advance(v, &i, n, 0);
+	fd_iov_advance(v, &i, n, 0);
 	while (i < n) {
 		ssize_t r = writev(k->fd, v + i, n - i);
 		if (r < 0 && errno == EINTR)
@@ -424,7 +409,7 @@ static int writev_all(struct age_sink *k, struct iovec *v, int n)
 		if (r < 0)
 			return -1;
 		wrote(k, (size_t)r);
-		iov_advance(v, &i, n, (size_t)r);
+		fd_iov_advance(v, &i, n, (size_t)r);
 	}
 	return 0;
 }

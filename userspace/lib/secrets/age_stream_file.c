@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "lib/core/errfmt.h"
+#include "lib/core/fdio.h"
 #include "lib/secrets/age_stream_chunk.h"
 
 #define PT_CHUNK 65536
@@ -69,28 +70,13 @@ static size_t in_len(const struct job *j, uint64_t c)
 	return c + 1 == j->n ? j->last : (j->enc ? PT_CHUNK : CT_CHUNK);
 }
 
-/* Moves v[*i..n) on by k bytes. */
-static void advance(struct iovec *v, int *i, int n, size_t k)
-{
-	while (*i < n) {
-		size_t t = k < v[*i].iov_len ? k : v[*i].iov_len;
-
-		v[*i].iov_base = (uint8_t *)v[*i].iov_base + t;
-		v[*i].iov_len -= t;
-		k -= t;
-		if (v[*i].iov_len)
-			break;
-		(*i)++;
-	}
-}
-
 /* All of v[0..n) at off, or -1: errno set, or 0 for a file that ended
  * early (it shrank while being read). */
 static int xfer(int fd, int wr, struct iovec *v, int n, off_t off)
 {
 	int i = 0;
 
-	advance(v, &i, n, 0);
+	fd_iov_advance(v, &i, n, 0);
 	while (i < n) {
 		ssize_t r = wr ? pwritev(fd, v + i, n - i, off) : preadv(fd, v + i, n - i, off);
 		if (r < 0 && errno == EINTR)
@@ -101,7 +87,7 @@ static int xfer(int fd, int wr, struct iovec *v, int n, off_t off)
 			return -1;
 		}
 		off += r;
-		advance(v, &i, n, (size_t)r);
+		fd_iov_advance(v, &i, n, (size_t)r);
 	}
 	return 0;
 }
